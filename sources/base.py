@@ -1,0 +1,242 @@
+"""The whole source contract: the `Source` ABC and the plain observation types it produces.
+
+A source fetches (all I/O in `fetch`, through the shared httpx client it is given) and parses
+(`parse`, pure: bytes in, observations out). It knows nothing of the database, alerts or other
+sources. This module imports nothing from `monitor/` except `monitor.errors`.
+
+Flow for one round::
+
+    targets = source.targets(plan)                 # what to fetch now
+    fetched = source.fetch(target, state)          # raises FetchError; may be not_modified
+    observations = source.parse(fetched)           # raises ParseError; pure
+
+Observations are frozen dataclasses; times are timezone-aware UTC datetimes, dates are `date`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "AgreementRow",
+    "AgreementSnapshot",
+    "CaseObservation",
+    "Clock",
+    "EntryObservation",
+    "Fetched",
+    "Observation",
+    "PageObservation",
+    "Plan",
+    "RejectedRow",
+    "Source",
+    "SourceOptions",
+    "Target",
+    "TargetState",
+    "TrackedCase",
+]
+
+#: A clock returns the current time, timezone-aware, in UTC.
+Clock = Callable[[], datetime]
+
+
+class SourceOptions(BaseModel):
+    """Base of every source's own config keys. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------------------- observations
+
+
+@dataclass(frozen=True)
+class EntryObservation:
+    """One docket entry as a source saw it.
+
+    Identity within a case (design.md): `entry_number`, else `pacer_doc_id` (compared with its
+    fourth digit set to 0), else `pacer_seq_no`, else a hash of (date, short description).
+    """
+
+    entry_number: int | None
+    date_filed: date | None
+    short_description: str
+    description: str = ""
+    document_url: str = ""
+    pacer_doc_id: str = ""
+    pacer_seq_no: int | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseObservation:
+    """A case seen by a source, with the entries seen with it (possibly none).
+
+    `docket_number` is normalized (`sources.identity.normalize_docket_number`); the raw form is
+    kept in `docket_number_raw`. Fields a source does not know stay empty / None: the matcher
+    treats a missing field as neither matching nor vetoing.
+    """
+
+    court: str
+    docket_number: str
+    docket_number_raw: str
+    case_name: str = ""
+    pacer_case_id: str = ""
+    cl_docket_id: int | None = None
+    cause: str = ""
+    nature_of_suit: str = ""
+    date_filed: date | None = None
+    date_terminated: date | None = None
+    entries: tuple[EntryObservation, ...] = ()
+    url: str = ""
+    #: history fetched later for a known case (contracts.md: subscriptions skip it by default)
+    backfill: bool = False
+
+
+@dataclass(frozen=True)
+class PageObservation:
+    """The watched text of a page (after selector, capture and normalization)."""
+
+    url: str
+    text: str
+    matter: str = ""
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    """One row of an ICE 287(g) list. Identity: (state, agency, support_type)."""
+
+    state: str
+    agency: str
+    support_type: str
+    status: Literal["participating", "pending"]
+    county: str = ""
+    type: str = ""
+    signed: date | None = None
+    moa_url: str = ""
+    addendum_url: str = ""
+    #: other columns as published (header -> text), for columns added in later files
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A spreadsheet row that could not be used, and why."""
+
+    row_number: int
+    reason: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgreementSnapshot:
+    """A whole ICE list as fetched: the store diffs it against the previous one."""
+
+    list_kind: Literal["participating", "pending"]
+    url: str
+    rows: tuple[AgreementRow, ...]
+    rejected: tuple[RejectedRow, ...] = ()
+    header_ok: bool = True
+
+
+Observation = CaseObservation | PageObservation | AgreementSnapshot
+
+
+# ---------------------------------------------------------------------------- fetching
+
+
+@dataclass(frozen=True)
+class TrackedCase:
+    """What a source may know of a tracked case, handed over in the plan (never via the DB)."""
+
+    court: str
+    docket_number: str
+    cl_docket_id: int | None = None
+    #: earliest open deadline, if any (sources that budget requests spend them here first)
+    next_due: date | None = None
+    last_activity: datetime | None = None
+    last_synced: datetime | None = None
+    last_modified_seen: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the core tells a source before a round."""
+
+    now: datetime
+    tracked: tuple[TrackedCase, ...] = ()
+    #: when this source last completed a round (None: never)
+    last_run: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to fetch. `key` is stable across rounds (state is kept per source and key)."""
+
+    key: str
+    url: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    #: free-form context the source needs in `parse` (e.g. the court id of a feed)
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetState:
+    """What was remembered of a target from the last successful fetch."""
+
+    etag: str = ""
+    last_modified: str = ""
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched (or pushed) response. `not_modified` means a 304: nothing to parse."""
+
+    target: Target
+    content: bytes
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    fetched_at: datetime | None = None
+    not_modified: bool = False
+
+
+# ---------------------------------------------------------------------------- the contract
+
+
+class Source(ABC):
+    """A kind of data source. Subclass once per kind, in a module named after `kind`.
+
+    - `kind` equals the module name and the config's `kind = "..."`.
+    - `Options` is a `SourceOptions` subclass holding the source's own config keys.
+    - The constructor receives the validated options, the source id, the shared httpx client and
+      a clock; it does no I/O.
+    """
+
+    kind: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]]
+
+    def __init__(
+        self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock
+    ) -> None:
+        self.source_id = source_id
+        self.options = options
+        self.client = client
+        self.clock = clock
+
+    @abstractmethod
+    def targets(self, plan: Plan) -> list[Target]:
+        """What to fetch this round."""
+
+    @abstractmethod
+    def fetch(self, target: Target, state: TargetState) -> Fetched:
+        """Fetch one target (all I/O happens here). Raises `FetchError`."""
+
+    @abstractmethod
+    def parse(self, fetched: Fetched) -> list[Observation]:
+        """Turn a response into observations. Pure; raises `ParseError`."""
