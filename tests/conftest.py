@@ -1,0 +1,63 @@
+"""Shared test fixtures: the real corpus (skips cleanly when absent), a fixed clock."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def find_corpus() -> Path | None:
+    """The real corpus: $COURT_MONITOR_CORPUS, else ../shared/corpus beside the checkout."""
+    env = os.environ.get("COURT_MONITOR_CORPUS", "")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared" / "corpus")
+    for path in candidates:
+        if path.is_dir():
+            return path
+    return None
+
+
+CORPUS = find_corpus()
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The corpus folder, or a clean skip when it is absent."""
+    if CORPUS is None:
+        pytest.skip("real corpus absent (set COURT_MONITOR_CORPUS or put shared/ beside the repo)")
+    return CORPUS
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+class FixedClock:
+    """An injectable clock that tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        from datetime import timedelta
+
+        self.now = self.now + timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
+
+
+ClockFactory = Callable[[datetime], FixedClock]
