@@ -1,0 +1,250 @@
+"""The tables. Every change a source causes ends up as an append-only `Event` row.
+
+Identity (design.md): a case is (court, docket_key); an entry is (case, identity) where identity
+is `n:<entry number>`, else `d:<pacer doc id>`, else `s:<sequence>`, else `h:<fingerprint>`; an
+agreement is (state, agency, support type). Times are stored in UTC (naive datetimes in SQLite
+columns mean UTC); deadlines keep the court's time zone by name.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Agreement",
+    "AgreementHold",
+    "ApiRequest",
+    "Case",
+    "Deadline",
+    "Delivery",
+    "Entry",
+    "Event",
+    "Matter",
+    "PageState",
+    "SourceState",
+    "WebhookReceipt",
+]
+
+
+def _json(default: Any = None) -> Any:
+    return Field(default_factory=lambda: default() if callable(default) else default,
+                 sa_column=Column(JSON, nullable=True))
+
+
+class Case(SQLModel, table=True):
+    """A court case we track (or tracked: `tracked=False` after `untrack`, history kept)."""
+
+    __table_args__ = (UniqueConstraint("court", "docket_key", name="uq_case_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    court: str = Field(index=True)
+    docket_number: str
+    docket_key: str = Field(index=True)
+    docket_number_raw: str = ""
+    case_name: str = ""
+    pacer_case_id: str = ""
+    cl_docket_id: int | None = Field(default=None, index=True)
+    cause: str = ""
+    nature_of_suit: str = ""
+    date_filed: date | None = None
+    date_terminated: date | None = None
+    tags: list[str] = _json(list)
+    matched_by: list[dict[str, str]] = _json(list)
+    tracked: bool = True
+    first_seen: datetime
+    last_activity: datetime | None = None
+    #: CourtListener sync bookkeeping
+    cl_last_synced: datetime | None = None
+    cl_date_modified: str = ""
+
+
+class Entry(SQLModel, table=True):
+    """One docket entry of a case; the same entry from two sources is one row."""
+
+    __table_args__ = (UniqueConstraint("case_id", "identity", name="uq_entry_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    identity: str
+    entry_number: int | None = None
+    pacer_doc_id: str = ""
+    pacer_seq_no: int | None = None
+    date_filed: date | None = None
+    short_description: str = ""
+    description: str = ""
+    document_url: str = ""
+    published: datetime | None = None
+    sources: list[str] = _json(list)
+    first_seen: datetime
+
+
+class Event(SQLModel, table=True):
+    """Append-only log. `dedupe_key` makes applying the same observation twice a no-op."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    at: datetime = Field(index=True)
+    subject: str = Field(index=True)
+    summary: str = ""
+    data: dict[str, Any] = _json(dict)
+    dedupe_key: str = Field(unique=True)
+    case_id: int | None = Field(default=None, index=True)
+    matter_id: str | None = Field(default=None, index=True)
+    source_id: str = ""
+    private: bool = False
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per (event, subscription, channel). `channel` is a hash, never a URL."""
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription", "channel", name="uq_delivery"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    subscription: str = Field(index=True)
+    channel: str
+    #: "immediate" or "digest"
+    mode: str = "immediate"
+    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    attempts: int = 0
+    next_try: datetime | None = Field(default=None, index=True)
+    last_error: str = ""
+    created_at: datetime
+    sent_at: datetime | None = None
+
+
+class SourceState(SQLModel, table=True):
+    """Per (source id, target): conditional-request state and failure counting.
+
+    The row with `target == ""` is the source as a whole (what `status` shows).
+    """
+
+    __table_args__ = (UniqueConstraint("source_id", "target", name="uq_source_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    target: str = ""
+    kind: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    content_hash: str = ""
+    last_poll: datetime | None = None
+    last_success: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str = ""
+    failing: bool = False
+    retry_not_before: datetime | None = None
+    cursor: str = ""
+
+
+class ApiRequest(SQLModel, table=True):
+    """The ledger of rate-limited API requests (rolling windows, shared across processes)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    at: datetime = Field(index=True)
+    path: str = ""
+    status: int | None = None
+
+
+class Deadline(SQLModel, table=True):
+    """A deadline of a case or a matter, with its reasoning."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    subject: str = Field(index=True)
+    case_id: int | None = Field(default=None, index=True)
+    matter_id: str | None = Field(default=None, index=True)
+    label: str = ""
+    rule_id: str = ""
+    citation: str = ""
+    origin: str = "computed"  # court-set | computed | manual
+    state: str = Field(default="open", index=True)  # open | met | vacated | overdue
+    trigger_date: date | None = None
+    trigger_text: str = ""
+    trigger_estimated: bool = False
+    due_date: date
+    due_at: datetime | None = None
+    timezone: str = "UTC"
+    steps: list[str] = _json(list)
+    alternative: dict[str, Any] | None = _json(None)
+    computed_due: date | None = None
+    sequence: int = 0
+    reminders_sent: list[int] = _json(list)
+    private: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class Matter(SQLModel, table=True):
+    """An agency matter: a FOIA request or appeal, a complaint, an application."""
+
+    id: str = Field(primary_key=True)
+    kind: str
+    agency: str = ""
+    reference: str = ""
+    filed: date | None = None
+    received: date | None = None
+    expect_response_days: int | None = None
+    unusual_circumstances: bool = False
+    status: str = ""
+    status_history: list[dict[str, Any]] = _json(list)
+    pauses: list[dict[str, Any]] = _json(list)
+    tags: list[str] = _json(list)
+    private: bool = False
+    case_ref: str = ""
+    escalation_step: int = 0
+    closed: bool = False
+    created_at: datetime
+
+
+class Agreement(SQLModel, table=True):
+    """A 287(g) agreement row as last published by ICE."""
+
+    __table_args__ = (UniqueConstraint("identity", name="uq_agreement_identity"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity: str
+    state: str = Field(index=True)
+    agency: str
+    county: str = ""
+    type: str = ""
+    support_type: str = ""
+    signed: date | None = None
+    moa_url: str = ""
+    addendum_url: str = ""
+    status: str = "participating"  # participating | pending | removed
+    extra: dict[str, str] = _json(dict)
+    first_seen: datetime
+    last_seen: datetime
+
+
+class AgreementHold(SQLModel, table=True):
+    """A suspicious snapshot held until the next fetch confirms it."""
+
+    list_kind: str = Field(primary_key=True)
+    payload: dict[str, Any] = _json(dict)
+    held_at: datetime
+
+
+class PageState(SQLModel, table=True):
+    """The last text seen of a watched page."""
+
+    source_id: str = Field(primary_key=True)
+    url: str = ""
+    text: str = ""
+    updated_at: datetime
+
+
+class WebhookReceipt(SQLModel, table=True):
+    """Pushed payloads already taken, by Idempotency-Key."""
+
+    idempotency_key: str = Field(primary_key=True)
+    source_id: str = ""
+    received_at: datetime
