@@ -1,0 +1,549 @@
+"""PACER CM/ECF RSS feeds: one feed per court, each item one docket event of one case.
+
+An item's title holds the docket number and the case name; its description the short entry
+text in brackets (bankruptcy feeds put `Type: bk Office: 1 Chapter: 7 Trustee: ...` first), and,
+when the entry has a document, a link `(<a href='.../doc1/NNN?...'>12</a>)` whose text is the
+entry number (appellate feeds link `/docs1/` ids, with the entry number or just "Document").
+CM/ECF renders an entry with several events as several items with the same time, title and
+link: those are merged into one entry whose short descriptions are sorted and joined by
+" AND " (as juriscraper does).
+
+Parsing is pure and fast: lxml in recover mode (PACER feeds are often not well-formed), with
+entity expansion, network access and huge trees off, so entity bombs and XXE do nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_tz
+from functools import lru_cache
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from lxml import etree
+from pydantic import Field, field_validator
+
+from monitor.errors import ParseError
+from sources.base import (
+    CaseObservation,
+    EntryObservation,
+    Fetched,
+    Observation,
+    Plan,
+    Source,
+    SourceOptions,
+    Target,
+    TargetState,
+)
+from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_timezone
+from sources.fetching import DEFAULT_MAX_BYTES, conditional_get
+from sources.identity import normalize_docket_number, normalize_pacer_doc_id
+
+__all__ = ["DEFAULT_URL_TEMPLATE", "PacerRss", "feed_url", "parse_feed", "parse_pub_date"]
+
+DEFAULT_URL_TEMPLATE = "https://ecf.{court}.uscourts.gov/cgi-bin/rss_outside.pl"
+
+_ACCEPT = "application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+
+
+# ---------------------------------------------------------------------------- the source
+
+
+class PacerRss(Source):
+    """Polls the CM/ECF RSS feed of each configured court."""
+
+    kind: ClassVar[str] = "pacer_rss"
+
+    class Options(SourceOptions):
+        """Config keys of a `pacer_rss` source (the core handles id, interval, ... itself)."""
+
+        courts: list[str] = Field(default_factory=lambda: list(DEFAULT_RSS_COURTS))
+        url_template: str = DEFAULT_URL_TEMPLATE
+        #: court id -> explicit feed URL; wins over the template and the court table
+        feed_urls: dict[str, str] = Field(default_factory=dict)
+        max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+
+        @field_validator("courts")
+        @classmethod
+        def _court_ids(cls, courts: list[str]) -> list[str]:
+            ids = [c.strip().lower() for c in courts]
+            bad = [c for c in ids if not re.fullmatch(r"[a-z0-9]+", c)]
+            if bad:
+                raise ValueError(f"not court ids (CourtListener style, e.g. dcd): {bad}")
+            return list(dict.fromkeys(ids))
+
+        @field_validator("url_template")
+        @classmethod
+        def _template_has_court(cls, template: str) -> str:
+            if "{court}" not in template:
+                raise ValueError("url_template must contain {court}")
+            return template
+
+        @field_validator("feed_urls")
+        @classmethod
+        def _feed_url_keys(cls, feed_urls: dict[str, str]) -> dict[str, str]:
+            return {k.strip().lower(): v.strip() for k, v in feed_urls.items()}
+
+    options: PacerRss.Options
+
+    def targets(self, plan: Plan) -> list[Target]:
+        """One target per configured court: its feed, keyed by court id."""
+        return [
+            Target(key=court, url=feed_url(court, self.options), context={"court": court})
+            for court in self.options.courts
+        ]
+
+    def fetch(self, target: Target, state: TargetState) -> Fetched:
+        """Conditional GET of one court's feed (ETag / Last-Modified, size cap)."""
+        return conditional_get(
+            self.client,
+            target,
+            state,
+            source_id=self.source_id,
+            clock=self.clock,
+            max_bytes=self.options.max_bytes,
+            headers={"Accept": _ACCEPT},
+        )
+
+    def parse(self, fetched: Fetched) -> list[Observation]:
+        """The cases (with their entries) of one fetched feed; nothing for a 304."""
+        if fetched.not_modified:
+            return []
+        court = str(fetched.target.context.get("court") or fetched.target.key)
+        return list(
+            parse_feed(fetched.content, court=court, source_id=self.source_id,
+                       url=fetched.target.url)
+        )
+
+
+def feed_url(court: str, options: PacerRss.Options) -> str:
+    """A court's feed URL: `feed_urls`, else the table's URL for courts whose feed is not at
+    the default path (appellate) while the template is the default, else the template."""
+    explicit = options.feed_urls.get(court)
+    if explicit:
+        return explicit
+    known = COURTS.get(court)
+    if known is not None and options.url_template == DEFAULT_URL_TEMPLATE:
+        return known.feed_url()
+    return options.url_template.replace("{court}", court)
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def parse_feed(
+    content: bytes, *, court: str, source_id: str = "", url: str = ""
+) -> list[CaseObservation]:
+    """Parse one RSS feed into one `CaseObservation` per case, in order of first appearance.
+
+    `court` is used when an item's link does not name its court. Raises `ParseError` for
+    anything that is not a complete RSS document (an HTML error page, truncated XML, ...).
+    """
+    channel = _channel(content, source_id=source_id, url=url)
+    builder = _FeedBuilder(default_court=court)
+    for item in channel.iterchildren("item"):
+        builder.add(_read_item(item))
+    return builder.cases()
+
+
+def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
+    """The `<channel>` of a complete RSS document, or ParseError."""
+
+    def fail(why: str) -> ParseError:
+        return ParseError(why, source=source_id, url=url)
+
+    tail = content[-256:].rstrip()
+    if not content.strip():
+        raise fail("empty response")
+    if not tail.endswith(b">") or b"</rss" not in tail:
+        head = content[:512].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+            raise fail("an HTML page, not an RSS feed")
+        raise fail("truncated or not an RSS feed (no closing </rss>)")
+    parser = etree.XMLParser(
+        recover=True,
+        resolve_entities=False,
+        no_network=True,
+        huge_tree=False,
+        load_dtd=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError as exc:
+        raise fail(f"not XML: {exc}") from exc
+    if root is None or not isinstance(root.tag, str):
+        raise fail("not XML")
+    if root.tag != "rss":
+        raise fail(f"not an RSS feed (root element <{root.tag}>)")
+    docinfo = root.getroottree().docinfo
+    dtd = docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        # A feed never declares entities; a document that does is an attack or not a feed.
+        raise fail("XML entity declarations are refused")
+    channel = root.find("channel")
+    if channel is None:
+        raise fail("RSS without a <channel>")
+    return channel
+
+
+@dataclass(slots=True)
+class _Item:
+    """The four fields of an RSS item we read, as text (raw XML-decoded)."""
+
+    title: str = ""
+    link: str = ""
+    description: str = ""
+    pub_date: str = ""
+    guid: str = ""
+
+
+_ITEM_FIELDS = frozenset({"title", "link", "description", "pubDate", "guid"})
+
+
+def _read_item(item: etree._Element) -> _Item:
+    """Read an item's children once (faster than one find per field)."""
+    out = _Item()
+    for child in item:
+        tag = child.tag
+        if tag not in _ITEM_FIELDS:
+            continue
+        text = child.text or ""
+        if len(child):
+            # Unescaped HTML in the description parsed as elements: take it back as markup.
+            text += "".join(etree.tostring(c, encoding="unicode") for c in child)
+        if tag == "pubDate":
+            out.pub_date = text
+        else:
+            setattr(out, tag, text)
+    return out
+
+
+# -- text
+
+
+def _control_table() -> dict[int, str | None]:
+    """C0 controls -> space; C1 controls (cp1252 bytes decoded as Latin-1) -> their cp1252 char."""
+    table: dict[int, str | None] = {c: " " for c in range(32)}
+    table[0x7F] = None
+    for c in range(0x80, 0xA0):
+        try:
+            table[c] = bytes([c]).decode("cp1252")
+        except UnicodeDecodeError:
+            table[c] = None
+    return table
+
+
+_CONTROL = _control_table()
+_HAS_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Text for humans: entities decoded (PACER double-escapes), controls gone, spaces collapsed."""
+    if "&" in text:
+        text = html.unescape(text)
+    if _HAS_CONTROL.search(text):
+        text = text.translate(_CONTROL)
+    return " ".join(text.split())
+
+
+# -- title
+
+
+_TITLE = re.compile(r"\s*((?:\d{1,2}:)?\d{2,4}-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?:\s+(.*))?\s*$",
+                    re.DOTALL)
+_DOCKET_ANYWHERE = re.compile(r"(?<![\w:])((?:\d{1,2}:)?\d{2}-[A-Za-z]{1,5}-\d{1,10})")
+
+
+@lru_cache(maxsize=4096)
+def _split_title(title: str) -> tuple[str, str]:
+    """(raw docket number, case name) of an item title; ("", "") when it names no case."""
+    text = clean_text(title)
+    m = _TITLE.match(text)
+    if m and any(ch.isdigit() for ch in m[1].split("-", 1)[1]):
+        return m[1], m[2] or ""
+    m = _DOCKET_ANYWHERE.search(text)
+    if m:
+        name = (text[: m.start()] + " " + text[m.end() :]).strip()
+        return m[1], " ".join(name.split())
+    return "", ""
+
+
+_UNTYPED = re.compile(r"^(\d{1,2}:)?(\d{2,4})-(\d+)(.*)$")
+
+
+@lru_cache(maxsize=4096)
+def _docket_number(raw: str, case_type: str) -> str:
+    """Normalized docket number; a bankruptcy adversary proceeding keeps its `ap` type."""
+    if case_type == "ap":
+        m = _UNTYPED.match(raw)
+        if m:
+            raw = f"{m[1] or ''}{m[2]}-ap-{m[3]}{m[4]}"
+    return normalize_docket_number(raw)
+
+
+# -- description
+
+
+_BANKRUPTCY_TYPE = re.compile(r"^\s*Type:\s*(\S*)\s+Office:")
+_BRACKETS = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]")
+_ANCHOR = re.compile(
+    r"""<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>\s*(.*?)\s*</a\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
+_DOC_ID = re.compile(r"/docs?1/(\d+)")
+_SEQ_NO = re.compile(r"de_seq_num=(\d+)")
+_CASE_ID_PARAM = re.compile(r"caseid=(\d+)")
+_SHOW_CASE_DOC = re.compile(r"show_case_doc\?\d*,(\d+)")
+
+
+def _short_descriptions(description: str) -> list[str]:
+    """The bracketed short descriptions at the head of a description (usually one)."""
+    m = _BRACKETS.search(description)
+    if not m:
+        return []
+    found = [m[1]]
+    end = m.end()
+    # Several events in one item: bracket groups that follow each other directly.
+    while True:
+        n = _BRACKETS.match(description, end + (len(description[end:]) -
+                                                len(description[end:].lstrip())))
+        if not n:
+            break
+        found.append(n[1])
+        end = n.end()
+    return [d for d in (clean_text(d) for d in found) if d]
+
+
+@dataclass(slots=True)
+class _Document:
+    """What the document link of a description says."""
+
+    url: str = ""
+    number: int | None = None
+    pacer_doc_id: str = ""
+    seq_no: int | None = None
+    case_id: str = ""
+
+
+def _document(description: str) -> _Document:
+    """The document link of a description (first anchor), if any."""
+    doc = _Document()
+    if "<a" not in description and "<A" not in description:
+        return doc
+    m = _ANCHOR.search(description)
+    if not m:
+        return doc
+    url = (m[1] or m[2] or m[3] or "").strip().replace("&amp;", "&")
+    label = m[4]
+    doc.url = url
+    if label.isdigit():
+        doc.number = int(label)
+    ident = _DOC_ID.search(url)
+    if ident:
+        doc.pacer_doc_id = normalize_pacer_doc_id(ident[1])
+    seq = _SEQ_NO.search(url)
+    if seq:
+        doc.seq_no = int(seq[1])
+    case_id = _CASE_ID_PARAM.search(url) or _SHOW_CASE_DOC.search(url)
+    if case_id:
+        doc.case_id = case_id[1]
+    return doc
+
+
+# -- link and guid
+
+
+_LINK_CASE_ID = re.compile(r"\.pl\?(?:[^&#]*?-L_[^-&#]*-\d+-)?(\d+)(?:$|[-&#])")
+_GUID_SEQ = re.compile(r"\.pl\?\d+-(\d+)\s*$")
+
+
+def _link_case_id(link: str) -> str:
+    """pacer_case_id of a docket link (`DktRpt.pl?123`, `iquery.pl?...-L_1_0-1-123`)."""
+    m = _LINK_CASE_ID.search(link)
+    return m[1] if m else ""
+
+
+@lru_cache(maxsize=256)
+def _court_of_link(prefix: str) -> str | None:
+    return court_for_host(prefix)
+
+
+def _link_court(link: str) -> str | None:
+    """The court id of an item link, from its host."""
+    end = link.find("/", 8)
+    return _court_of_link(link if end < 0 else link[:end])
+
+
+# -- dates
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+#: RFC 822 zones plus the US ones PACER prints (hours east of UTC).
+_ZONES = {
+    "GMT": 0, "UT": 0, "UTC": 0, "Z": 0,
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "AST": -4, "ADT": -3, "CHST": 10,
+    "SST": -11,
+}
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def parse_pub_date(text: str, local_zone: str = "UTC") -> datetime | None:
+    """An RSS pubDate (RFC 822, US zone names allowed) as an aware UTC datetime.
+
+    A time without a zone, or with a zone name we do not know, is read in `local_zone`.
+    Returns None when the text is not a date.
+    """
+    parts = text.split()
+    if parts and parts[0][-1:] == ",":
+        parts = parts[1:]
+    try:
+        day, month, year, clock = int(parts[0]), _MONTHS[parts[1][:3].title()], parts[2], parts[3]
+        hms = [int(x) for x in clock.split(":")]
+        year_n = int(year)
+        if len(year) == 2:
+            year_n += 2000 if year_n < 70 else 1900
+        naive = datetime(year_n, month, day, hms[0], hms[1], hms[2] if len(hms) > 2 else 0)
+    except (IndexError, KeyError, ValueError):
+        return _parse_pub_date_slow(text, local_zone)
+    zone = parts[4] if len(parts) > 4 else ""
+    offset = _zone_offset(zone)
+    if offset is None:
+        return naive.replace(tzinfo=_zone(local_zone)).astimezone(UTC)
+    return naive.replace(tzinfo=UTC) - offset
+
+
+def _zone_offset(zone: str) -> timedelta | None:
+    """The UTC offset of an RFC 822 zone (`EST`, `+0000`, `-0500`); None when unknown."""
+    hours = _ZONES.get(zone.upper())
+    if hours is not None:
+        return timedelta(hours=hours)
+    if len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit():
+        minutes = int(zone[1:3]) * 60 + int(zone[3:])
+        return timedelta(minutes=minutes if zone[0] == "+" else -minutes)
+    return None
+
+
+def _parse_pub_date_slow(text: str, local_zone: str) -> datetime | None:
+    """The email module's RFC 822 parser, for shapes the fast path does not know."""
+    parsed = parsedate_tz(text)
+    if parsed is None:
+        return None
+    try:
+        naive = datetime(*parsed[:6])
+    except (TypeError, ValueError):
+        return None
+    if parsed[9] is None:
+        return naive.replace(tzinfo=_zone(local_zone)).astimezone(UTC)
+    return naive.replace(tzinfo=UTC) - timedelta(seconds=parsed[9])
+
+
+# -- assembling
+
+
+@dataclass(slots=True)
+class _Entry:
+    """An entry being assembled (several items may add short descriptions to it)."""
+
+    number: int | None
+    date_filed: date | None
+    published: datetime | None
+    short: list[str]
+    doc: _Document
+
+    def observation(self) -> EntryObservation:
+        return EntryObservation(
+            entry_number=self.number,
+            date_filed=self.date_filed,
+            short_description=" AND ".join(sorted(self.short)),
+            document_url=self.doc.url,
+            pacer_doc_id=self.doc.pacer_doc_id,
+            pacer_seq_no=self.doc.seq_no,
+            published=self.published,
+        )
+
+
+@dataclass(slots=True)
+class _Case:
+    """A case being assembled from the items that name it."""
+
+    court: str
+    docket_number: str
+    docket_number_raw: str
+    case_name: str
+    pacer_case_id: str
+    url: str
+    entries: dict[tuple[object, ...], _Entry] = field(default_factory=dict)
+
+    def observation(self) -> CaseObservation:
+        return CaseObservation(
+            court=self.court,
+            docket_number=self.docket_number,
+            docket_number_raw=self.docket_number_raw,
+            case_name=self.case_name,
+            pacer_case_id=self.pacer_case_id,
+            entries=tuple(e.observation() for e in self.entries.values()),
+            url=self.url,
+        )
+
+
+class _FeedBuilder:
+    """Folds items into cases; items of one multi-event entry into one entry."""
+
+    def __init__(self, default_court: str) -> None:
+        self.default_court = default_court
+        self._cases: dict[tuple[str, str, str], _Case] = {}
+
+    def add(self, item: _Item) -> None:
+        raw, case_name = _split_title(item.title)
+        if not raw:
+            return  # an item that names no case cannot be placed
+        link = item.link.strip()
+        court = _link_court(link) or self.default_court
+        description = item.description
+        bk = _BANKRUPTCY_TYPE.match(description)
+        docket_number = _docket_number(raw, bk[1].lower() if bk else "")
+        doc = _document(description)
+        case = self._case(court, docket_number, raw, case_name, link, doc)
+        zone_name = court_timezone(court)
+        published = parse_pub_date(item.pub_date, zone_name)
+        date_filed = published.astimezone(_zone(zone_name)).date() if published else None
+        if doc.seq_no is None and item.guid:
+            seq = _GUID_SEQ.search(item.guid)
+            if seq:
+                doc.seq_no = int(seq[1])
+        shorts = _short_descriptions(description)
+        key = (published, doc.number, doc.pacer_doc_id, doc.seq_no)
+        entry = case.entries.get(key)
+        if entry is None:
+            case.entries[key] = _Entry(doc.number, date_filed, published, shorts, doc)
+        else:
+            entry.short.extend(shorts)
+
+    def _case(
+        self, court: str, docket_number: str, raw: str, case_name: str, link: str, doc: _Document
+    ) -> _Case:
+        # Defendants of one criminal case share its docket number but each has its own
+        # pacer_case_id (and their own copy of a joint order): one observation per case id.
+        case_id = _link_case_id(link) or doc.case_id
+        key = (court, docket_number, case_id)
+        case = self._cases.get(key)
+        if case is None:
+            case = _Case(court, docket_number, raw, case_name, case_id, link)
+            self._cases[key] = case
+        elif not case.case_name:
+            case.case_name = case_name
+        return case
+
+    def cases(self) -> list[CaseObservation]:
+        return [c.observation() for c in self._cases.values()]
