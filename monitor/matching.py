@@ -1,0 +1,153 @@
+"""Watches -> is this case ours, and why (contracts.md, "Matching").
+
+- `dockets` tracks outright; `courts` (when non-empty) restricts a watch to those courts.
+- Otherwise a watch matches when any listed criterion matches a field the observation carries;
+  a criterion on a field the observation lacks (RSS has no cause or nature of suit) neither
+  matches nor vetoes. `match = "all"` asks for every criterion the observation can be judged on.
+- Causes match on their `title:section` prefix, leading zeros ignored (`05:0702` == `5:702`).
+- Nature of suit matches on the code at the start of the field (`890 Other Statutory Actions`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from monitor.config import WatchConfig
+from sources.base import CaseObservation
+from sources.identity import docket_key, parse_tracked_docket
+
+__all__ = ["MatchReason", "Matcher"]
+
+
+@dataclass(frozen=True)
+class MatchReason:
+    """Why a case is tracked: which watch, which field, which pattern."""
+
+    watch: str
+    field: str
+    pattern: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"watch": self.watch, "field": self.field, "pattern": self.pattern}
+
+
+_CAUSE = re.compile(r"^\s*0*(\d+)\s*:\s*0*(\d+)")
+_NOS = re.compile(r"^\s*(\d{3})")
+
+
+def _cause_key(text: str) -> str | None:
+    m = _CAUSE.match(text)
+    return f"{m[1]}:{m[2]}" if m else None
+
+
+def _nos_code(text: str) -> str | None:
+    m = _NOS.match(text)
+    return m[1] if m else None
+
+
+@dataclass(frozen=True)
+class _CompiledWatch:
+    config: WatchConfig
+    entry_text: tuple[re.Pattern[str], ...]
+    case_name: tuple[re.Pattern[str], ...]
+    causes: tuple[tuple[str, str], ...]  # (normalized key, as written)
+    dockets: frozenset[tuple[str, str]]  # (court, docket key)
+    courts: frozenset[str]
+
+
+class Matcher:
+    """Compiled watches; `match(observation)` returns the reasons (empty: not ours)."""
+
+    def __init__(self, watches: Sequence[WatchConfig]) -> None:
+        self._watches = tuple(self._compile(w) for w in watches)
+
+    @staticmethod
+    def _compile(watch: WatchConfig) -> _CompiledWatch:
+        dockets = set()
+        for spec in watch.dockets:
+            court, number = parse_tracked_docket(spec)
+            dockets.add((court, docket_key(number)))
+        causes = tuple((_cause_key(c) or c.strip(), c) for c in watch.cause)
+        return _CompiledWatch(
+            config=watch,
+            entry_text=tuple(re.compile(p) for p in watch.entry_text),
+            case_name=tuple(re.compile(p) for p in watch.case_name),
+            causes=causes,
+            dockets=frozenset(dockets),
+            courts=frozenset(c.lower() for c in watch.courts),
+        )
+
+    def tags_for(self, watch_names: Sequence[str]) -> list[str]:
+        """The union of the tags of the named watches, in config order."""
+        tags: list[str] = []
+        for w in self._watches:
+            if w.config.name in watch_names:
+                tags += [t for t in w.config.tags if t not in tags]
+        return tags
+
+    def match(self, obs: CaseObservation) -> list[MatchReason]:
+        """Every reason any watch has to track this case."""
+        reasons: list[MatchReason] = []
+        for watch in self._watches:
+            reasons += self._match_one(watch, obs)
+        return reasons
+
+    def _match_one(self, w: _CompiledWatch, obs: CaseObservation) -> list[MatchReason]:
+        name = w.config.name
+        if (obs.court, docket_key(obs.docket_number)) in w.dockets:
+            return [MatchReason(name, "docket", f"{obs.court}:{obs.docket_number}")]
+        if w.courts and obs.court not in w.courts:
+            return []
+        results: list[tuple[bool, list[MatchReason]]] = []  # (judged, hits) per criterion
+        texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
+        if w.entry_text:
+            results.append(self._regex(name, "entry_text", w.entry_text, texts))
+        if w.case_name:
+            results.append(self._regex(name, "case_name", w.case_name, [obs.case_name]))
+        if w.causes:
+            results.append(self._cause(name, w.causes, obs.cause))
+        if w.config.nature_of_suit:
+            results.append(self._nos(name, w.config.nature_of_suit, obs.nature_of_suit))
+        judged = [(hits) for ok, hits in results if ok]
+        if not judged:
+            return []
+        if w.config.match == "all":
+            return [h for hits in judged for h in hits] if all(judged) else []
+        return [h for hits in judged for h in hits]
+
+    @staticmethod
+    def _regex(
+        watch: str, field: str, patterns: Sequence[re.Pattern[str]], texts: Sequence[str]
+    ) -> tuple[bool, list[MatchReason]]:
+        present = [t for t in texts if t]
+        if not present:
+            return False, []
+        hits = [
+            MatchReason(watch, field, p.pattern)
+            for p in patterns
+            if any(p.search(t) for t in present)
+        ]
+        return True, hits
+
+    @staticmethod
+    def _cause(
+        watch: str, causes: Sequence[tuple[str, str]], cause: str
+    ) -> tuple[bool, list[MatchReason]]:
+        if not cause.strip():
+            return False, []
+        key = _cause_key(cause)
+        hits = [
+            MatchReason(watch, "cause", written)
+            for normalized, written in causes
+            if (key is not None and key == normalized) or cause.strip().startswith(written)
+        ]
+        return True, hits
+
+    @staticmethod
+    def _nos(watch: str, codes: Sequence[str], nos: str) -> tuple[bool, list[MatchReason]]:
+        code = _nos_code(nos)
+        if code is None:
+            return False, []
+        return True, [MatchReason(watch, "nature_of_suit", c) for c in codes if c == code]

@@ -1,0 +1,395 @@
+"""Observations -> rows + events, idempotently (design.md, flow step 4).
+
+`Store.apply` runs in one write transaction: new rows, their events, and whatever the event
+listeners add (outbox deliveries, derived deadlines) commit together or not at all. Applying the
+same observations twice yields no new row and no new event: every event has a unique dedupe key.
+An item that vanishes from a feed means nothing: nothing is ever deleted here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from monitor.db import write_session
+from monitor.matching import Matcher
+from monitor.models import Case, Entry, Event, PageState
+from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
+from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
+
+__all__ = ["ApplyResult", "EventListener", "Store", "emit", "entry_identity", "case_subject"]
+
+log = logging.getLogger(__name__)
+
+#: Called inside the transaction for every new event (routing to the outbox, deadlines...).
+EventListener = Callable[[Session, Event], None]
+
+
+@dataclass
+class ApplyResult:
+    """What one `apply` changed."""
+
+    events: list[Event] = field(default_factory=list)
+    dropped: int = 0
+    cases_touched: int = 0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for e in self.events if e.kind == kind)
+
+
+def case_subject(court: str, docket_number: str) -> str:
+    """The subject string of a case's events (`dcd:1:25-cv-01234`)."""
+    return f"{court}:{docket_number}"
+
+
+def entry_identity(entry: EntryObservation) -> str:
+    """The identity of an entry within its case (design.md, "Identity")."""
+    if entry.entry_number is not None:
+        return f"n:{entry.entry_number}"
+    if entry.pacer_doc_id:
+        return f"d:{normalize_pacer_doc_id(entry.pacer_doc_id)}"
+    if entry.pacer_seq_no is not None:
+        return f"s:{entry.pacer_seq_no}"
+    return f"h:{entry_fingerprint(entry.date_filed, entry.short_description)}"
+
+
+def emit(
+    session: Session,
+    listeners: Sequence[EventListener],
+    *,
+    kind: str,
+    at: datetime,
+    subject: str,
+    summary: str,
+    dedupe_key: str,
+    data: dict[str, Any] | None = None,
+    case_id: int | None = None,
+    matter_id: str | None = None,
+    source_id: str = "",
+    private: bool = False,
+) -> Event | None:
+    """Append one event unless its dedupe key exists; run the listeners on it."""
+    exists = session.exec(select(Event.id).where(Event.dedupe_key == dedupe_key)).first()
+    if exists is not None:
+        return None
+    event = Event(
+        kind=kind, at=at, subject=subject, summary=summary, data=data or {},
+        dedupe_key=dedupe_key, case_id=case_id, matter_id=matter_id, source_id=source_id,
+        private=private,
+    )
+    session.add(event)
+    session.flush()
+    for listener in listeners:
+        listener(session, event)
+    return event
+
+
+class Store:
+    """Applies observations; `listeners` see each new event inside the same transaction."""
+
+    def __init__(self, engine: Engine, matcher: Matcher,
+                 listeners: Iterable[EventListener] = ()) -> None:
+        self.engine = engine
+        self.matcher = matcher
+        self.listeners: list[EventListener] = list(listeners)
+
+    def apply(self, observations: Sequence[Observation], *, source_id: str,
+              now: datetime) -> ApplyResult:
+        """Apply observations in one transaction; return the new events."""
+        result = ApplyResult()
+        with write_session(self.engine) as session:
+            for obs in observations:
+                if isinstance(obs, CaseObservation):
+                    self._apply_case(session, obs, source_id, now, result)
+                elif isinstance(obs, PageObservation):
+                    self._apply_page(session, obs, source_id, now, result)
+                else:
+                    self._apply_other(session, obs, source_id, now, result)
+        return result
+
+    def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,
+                     result: ApplyResult) -> None:
+        from monitor.agreement_store import apply_snapshot
+
+        result.events += apply_snapshot(session, self.listeners, obs, source_id=source_id,
+                                        now=now)
+
+    def _emit(self, session: Session, result: ApplyResult, **kwargs: Any) -> Event | None:
+        event = emit(session, self.listeners, **kwargs)
+        if event is not None:
+            result.events.append(event)
+        return event
+
+    # ------------------------------------------------------------------ cases and entries
+
+    def _apply_case(self, session: Session, obs: CaseObservation, source_id: str, now: datetime,
+                    result: ApplyResult) -> None:
+        key = docket_key(obs.docket_number)
+        case = session.exec(
+            select(Case).where(Case.court == obs.court, Case.docket_key == key)
+        ).first()
+        if case is None:
+            reasons = self.matcher.match(obs)
+            if not reasons:
+                result.dropped += 1
+                return
+            case = self._discover(session, obs, key, reasons, source_id, now, result)
+            backfill = False
+        elif not case.tracked:
+            result.dropped += 1
+            return
+        else:
+            self._update_case(session, case, obs, source_id, now, result)
+            backfill = obs.backfill
+        result.cases_touched += 1
+        for entry in obs.entries:
+            self._apply_entry(session, case, entry, source_id, now, backfill, result)
+
+    def _discover(self, session: Session, obs: CaseObservation, key: str, reasons: list[Any],
+                  source_id: str, now: datetime, result: ApplyResult) -> Case:
+        watches = list(dict.fromkeys(r.watch for r in reasons))
+        case = Case(
+            court=obs.court, docket_number=obs.docket_number, docket_key=key,
+            docket_number_raw=obs.docket_number_raw, case_name=obs.case_name,
+            pacer_case_id=obs.pacer_case_id, cl_docket_id=obs.cl_docket_id, cause=obs.cause,
+            nature_of_suit=obs.nature_of_suit, date_filed=obs.date_filed,
+            date_terminated=obs.date_terminated, tags=self.matcher.tags_for(watches),
+            matched_by=[r.as_dict() for r in reasons], tracked=True, first_seen=now,
+            last_activity=now if obs.entries else None,
+        )
+        session.add(case)
+        session.flush()
+        self._emit(
+            session, result, kind="case.discovered", at=now,
+            subject=case_subject(case.court, case.docket_number),
+            summary=f"New case {case.docket_number} {case.case_name}".strip(),
+            dedupe_key=f"case.discovered:{case.court}:{key}",
+            data={**_case_data(case), "matched_by": case.matched_by, "watches": watches},
+            case_id=case.id, source_id=source_id,
+        )
+        return case
+
+    def track(self, court: str, docket_number: str, *, tags: Sequence[str], now: datetime,
+              reason: str = "manual") -> tuple[Case, bool]:
+        """Track a case by hand (re-tracks an untracked one). Returns (case, created)."""
+        key = docket_key(docket_number)
+        result = ApplyResult()
+        with write_session(self.engine) as session:
+            case = session.exec(
+                select(Case).where(Case.court == court, Case.docket_key == key)
+            ).first()
+            if case is not None:
+                case.tracked = True
+                case.tags = list(dict.fromkeys([*case.tags, *tags]))
+                session.add(case)
+                return case, False
+            case = Case(court=court, docket_number=docket_number, docket_key=key,
+                        docket_number_raw=docket_number, tags=list(tags), first_seen=now,
+                        matched_by=[{"watch": reason, "field": "docket",
+                                     "pattern": f"{court}:{docket_number}"}])
+            session.add(case)
+            session.flush()
+            self._emit(session, result, kind="case.discovered", at=now,
+                       subject=case_subject(court, docket_number),
+                       summary=f"Tracking {docket_number} by hand",
+                       dedupe_key=f"case.discovered:{court}:{key}", data=_case_data(case),
+                       case_id=case.id, source_id="cli")
+            return case, True
+
+    def untrack(self, court: str, docket_number: str) -> bool:
+        """Stop tracking a case; its history stays. False when unknown."""
+        key = docket_key(docket_number)
+        with write_session(self.engine) as session:
+            case = session.exec(
+                select(Case).where(Case.court == court, Case.docket_key == key)
+            ).first()
+            if case is None:
+                return False
+            case.tracked = False
+            session.add(case)
+            return True
+
+    def _update_case(self, session: Session, case: Case, obs: CaseObservation, source_id: str,
+                     now: datetime, result: ApplyResult) -> None:
+        changed: dict[str, dict[str, Any]] = {}
+        for name in ("cause", "nature_of_suit", "date_filed"):
+            new, old = getattr(obs, name), getattr(case, name)
+            if new and new != old:
+                if old:
+                    changed[name] = {"before": _jsonable(old), "after": _jsonable(new)}
+                setattr(case, name, new)
+        if obs.case_name and _better_name(case.case_name, obs.case_name):
+            if case.case_name and not _same_name(case.case_name, obs.case_name):
+                changed["case_name"] = {"before": case.case_name, "after": obs.case_name}
+            case.case_name = obs.case_name
+        for name in ("pacer_case_id", "cl_docket_id", "docket_number_raw"):
+            if getattr(obs, name) and not getattr(case, name):
+                setattr(case, name, getattr(obs, name))
+        subject = case_subject(case.court, case.docket_number)
+        if changed:
+            digest = _digest(sorted((k, str(v["after"])) for k, v in changed.items()))
+            self._emit(session, result, kind="case.updated", at=now, subject=subject,
+                       summary=f"{case.docket_number}: {', '.join(changed)} changed",
+                       dedupe_key=f"case.updated:{case.id}:{digest}",
+                       data={**_case_data(case), "changes": changed}, case_id=case.id,
+                       source_id=source_id)
+        if obs.date_terminated and case.date_terminated != obs.date_terminated:
+            case.date_terminated = obs.date_terminated
+            self._emit(session, result, kind="case.closed", at=now, subject=subject,
+                       summary=f"{case.docket_number} terminated {obs.date_terminated}",
+                       dedupe_key=f"case.closed:{case.id}:{obs.date_terminated.isoformat()}",
+                       data=_case_data(case), case_id=case.id, source_id=source_id)
+        session.add(case)
+
+    def _find_entry(self, session: Session, case: Case, obs: EntryObservation) -> Entry | None:
+        identity = entry_identity(obs)
+        rows = session.exec(select(Entry).where(Entry.case_id == case.id)).all()
+        by_identity = {r.identity: r for r in rows}
+        if identity in by_identity:
+            return by_identity[identity]
+        doc = normalize_pacer_doc_id(obs.pacer_doc_id) if obs.pacer_doc_id else ""
+        fingerprint = entry_fingerprint(obs.date_filed, obs.short_description)
+        for row in rows:
+            if doc and row.pacer_doc_id and normalize_pacer_doc_id(row.pacer_doc_id) == doc:
+                return row
+        for row in rows:
+            # An entry seen first without a number merges with the numbered one of the same
+            # case, day and text when the number arrives (contracts.md).
+            unnumbered_pair = row.entry_number is None or obs.entry_number is None
+            if unnumbered_pair and entry_fingerprint(row.date_filed,
+                                                     row.short_description) == fingerprint:
+                return row
+        return None
+
+    def _apply_entry(self, session: Session, case: Case, obs: EntryObservation, source_id: str,
+                     now: datetime, backfill: bool, result: ApplyResult) -> None:
+        row = self._find_entry(session, case, obs)
+        if row is not None:
+            _enrich(row, obs, source_id)
+            session.add(row)
+            return
+        row = Entry(
+            case_id=case.id or 0, identity=entry_identity(obs), entry_number=obs.entry_number,
+            pacer_doc_id=obs.pacer_doc_id, pacer_seq_no=obs.pacer_seq_no,
+            date_filed=obs.date_filed, short_description=obs.short_description,
+            description=obs.description, document_url=obs.document_url,
+            published=obs.published, sources=[source_id], first_seen=now,
+        )
+        session.add(row)
+        session.flush()
+        if not backfill:
+            case.last_activity = now
+            session.add(case)
+        text = obs.description or obs.short_description
+        number = f"#{obs.entry_number} " if obs.entry_number is not None else ""
+        self._emit(
+            session, result, kind="entry.added", at=now,
+            subject=case_subject(case.court, case.docket_number),
+            summary=f"{case.docket_number} {number}{text}".strip()[:300],
+            dedupe_key=f"entry.added:{case.id}:{row.id}",
+            data={**_case_data(case), **_entry_data(row), "backfill": backfill},
+            case_id=case.id, source_id=source_id,
+        )
+
+    # ------------------------------------------------------------------ pages
+
+    def _apply_page(self, session: Session, obs: PageObservation, source_id: str, now: datetime,
+                    result: ApplyResult) -> None:
+        state = session.get(PageState, source_id)
+        if state is not None and state.text == obs.text:
+            return
+        before = state.text if state is not None else None
+        if state is None:
+            state = PageState(source_id=source_id, url=obs.url, text=obs.text, updated_at=now)
+        else:
+            state.text, state.url, state.updated_at = obs.text, obs.url, now
+        session.add(state)
+        self._emit(
+            session, result, kind="page.changed", at=now, subject=f"page:{source_id}",
+            summary=f"{obs.url}: {obs.text[:200]}",
+            dedupe_key=f"page.changed:{source_id}:{_digest([obs.text])}:{now.isoformat()}",
+            data={"url": obs.url, "before": before, "after": obs.text,
+                  "baseline": before is None, "matter": obs.matter or None},
+            source_id=source_id,
+        )
+        if obs.matter:
+            from monitor.matters import set_matter_status
+
+            result.events += set_matter_status(session, self.listeners, obs.matter, obs.text,
+                                               now=now, source_id=source_id,
+                                               baseline=before is None)
+
+
+def _enrich(row: Entry, obs: EntryObservation, source_id: str) -> None:
+    """Fill what a second sighting adds (a number, a longer text, a link); never an event."""
+    if row.entry_number is None and obs.entry_number is not None:
+        row.entry_number = obs.entry_number
+        row.identity = f"n:{obs.entry_number}"
+    if len(obs.description) > len(row.description):
+        row.description = obs.description
+    if len(obs.short_description) > len(row.short_description):
+        row.short_description = obs.short_description
+    for name in ("document_url", "pacer_doc_id"):
+        if getattr(obs, name) and not getattr(row, name):
+            setattr(row, name, getattr(obs, name))
+    if obs.pacer_seq_no is not None and row.pacer_seq_no is None:
+        row.pacer_seq_no = obs.pacer_seq_no
+    if row.date_filed is None and obs.date_filed is not None:
+        row.date_filed = obs.date_filed
+    if source_id not in row.sources:
+        row.sources = [*row.sources, source_id]
+
+
+def _norm_name(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def _same_name(a: str, b: str) -> bool:
+    a, b = _norm_name(a), _norm_name(b)
+    return a == b or a.startswith(b) or b.startswith(a)
+
+
+def _better_name(old: str, new: str) -> bool:
+    """RSS truncates titles: a longer name that extends the old one is better, not a change."""
+    if not old:
+        return True
+    if _same_name(old, new):
+        return len(new.strip()) > len(old.strip())
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _digest(parts: Iterable[Any]) -> str:
+    return hashlib.sha256(repr(list(parts)).encode()).hexdigest()[:16]
+
+
+def _case_data(case: Case) -> dict[str, Any]:
+    return {
+        "court": case.court,
+        "docket_number": case.docket_number,
+        "case_name": case.case_name,
+        "tags": list(case.tags),
+        "pacer_case_id": case.pacer_case_id,
+        "nature_of_suit": case.nature_of_suit,
+    }
+
+
+def _entry_data(row: Entry) -> dict[str, Any]:
+    return {
+        "entry_number": row.entry_number,
+        "date_filed": row.date_filed.isoformat() if row.date_filed else None,
+        "description": row.description or row.short_description,
+        "short_description": row.short_description,
+        "document_url": row.document_url,
+        "entry_id": row.id,
+    }
