@@ -351,7 +351,7 @@ def _read_row(
         return RejectedRow(number, "repeated header row", _values(cells))
     missing = [name for name in _REQUIRED if not _text(by_field, name)]
     if missing:
-        listed = ", ".join(name.upper().replace("_", " ") for name in missing)
+        listed = ", ".join(columns[list(fields).index(name)] for name in missing)
         return RejectedRow(number, f"missing {listed}", _values(cells))
     key = _identity(by_field)
     if key in seen:
