@@ -1,0 +1,40 @@
+"""Backups and retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, delete, text
+from sqlmodel import select
+
+from monitor.db import sqlite_path, write_session
+from monitor.errors import StoreError
+from monitor.models import Delivery, Event
+
+__all__ = ["backup", "prune"]
+
+
+def backup(engine: Engine, dest: Path) -> None:
+    """Copy a live SQLite database safely with `VACUUM INTO` (copying a WAL file is unsafe)."""
+    if sqlite_path(str(engine.url)) is None:
+        raise StoreError("backup works on SQLite; for PostgreSQL use pg_dump")
+    if dest.exists():
+        raise StoreError(f"{dest} exists; choose a new file")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        conn.execute(text("VACUUM INTO :dest"), {"dest": str(dest)})
+
+
+def prune(engine: Engine, *, before: datetime) -> int:
+    """Delete events older than `before` whose deliveries are all settled (sent or failed)."""
+    with write_session(engine) as session:
+        waiting = select(Delivery.event_id).where(Delivery.status == "pending")
+        old_ids = session.exec(
+            select(Event.id).where(Event.at < before, Event.id.not_in(waiting))  # type: ignore[union-attr]
+        ).all()
+        if not old_ids:
+            return 0
+        session.exec(delete(Delivery).where(Delivery.event_id.in_(old_ids)))  # type: ignore[call-overload,attr-defined]
+        session.exec(delete(Event).where(Event.id.in_(old_ids)))  # type: ignore[call-overload,union-attr]
+        return len(old_ids)

@@ -1,0 +1,47 @@
+"""Schema migrations with Alembic (batch mode on SQLite): `court-monitor db upgrade`."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from sqlalchemy import Engine
+
+from monitor.errors import StoreError
+
+__all__ = ["current_revision", "head_revision", "upgrade"]
+
+
+def _config(connection: object | None = None) -> object:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("monitor") / "migrations"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema to `revision` (idempotent)."""
+    from alembic import command
+
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
+    except Exception as exc:  # alembic and drivers raise many kinds
+        raise StoreError(f"database migration failed: {type(exc).__name__}: {exc}") from exc
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: not initialized)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision this release ships."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()  # type: ignore[arg-type]

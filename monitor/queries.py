@@ -1,0 +1,166 @@
+"""Read-only queries behind the listing commands and `status`."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func
+from sqlmodel import select
+
+from monitor.config import Config
+from monitor.db import read_session
+from monitor.models import Case, Deadline, Entry, Event, SourceState
+from sources.identity import docket_key
+
+__all__ = ["case_detail", "cases", "deadline_row", "events", "status"]
+
+
+def _iso(value: Any) -> str | None:
+    from monitor.commands import iso
+
+    return iso(value)
+
+
+def cases(engine: Engine, *, include_all: bool = False) -> list[tuple[Case, int]]:
+    """Tracked cases (all with `include_all`) with their entry counts, oldest first."""
+    with read_session(engine) as session:
+        counts = dict(
+            session.exec(select(Entry.case_id, func.count()).group_by(Entry.case_id)).all()
+        )
+        query = select(Case).order_by(Case.first_seen, Case.id)  # type: ignore[arg-type]
+        if not include_all:
+            query = query.where(Case.tracked == True)  # noqa: E712
+        return [(c, counts.get(c.id, 0)) for c in session.exec(query).all()]
+
+
+def find_case(session: Any, court: str, docket: str) -> Case | None:
+    """A case by court and any form of its docket number."""
+    return session.exec(
+        select(Case).where(Case.court == court, Case.docket_key == docket_key(docket))
+    ).first()
+
+
+def case_detail(
+    engine: Engine, court: str, docket: str
+) -> tuple[Case, list[Entry], list[Deadline], list[Event]] | None:
+    """A case with its entries (oldest first), deadlines and events."""
+    with read_session(engine) as session:
+        case = find_case(session, court, docket)
+        if case is None:
+            return None
+        entries = session.exec(select(Entry).where(Entry.case_id == case.id)).all()
+        entries = sorted(
+            entries,
+            key=lambda e: (e.date_filed is None, e.date_filed, e.entry_number is None,
+                           e.entry_number or 0, e.id),
+        )
+        deadlines = session.exec(
+            select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_date)  # type: ignore[arg-type]
+        ).all()
+        evts = session.exec(
+            select(Event).where(Event.case_id == case.id).order_by(Event.id)  # type: ignore[arg-type]
+        ).all()
+        return case, list(entries), list(deadlines), list(evts)
+
+
+def deadline_row(d: Deadline) -> dict[str, Any]:
+    """The `--json` shape of a deadline."""
+    return {
+        "id": d.id,
+        "subject": d.subject,
+        "label": d.label,
+        "rule": d.rule_id,
+        "citation": d.citation,
+        "origin": d.origin,
+        "state": d.state,
+        "due": d.due_at.isoformat() if d.due_at else _iso(d.due_date),
+        "timezone": d.timezone,
+        "trigger_date": _iso(d.trigger_date),
+        "trigger_text": d.trigger_text,
+        "trigger_estimated": d.trigger_estimated,
+        "computed_due": _iso(d.computed_due),
+        "steps": list(d.steps),
+        "alternative": d.alternative,
+    }
+
+
+def events(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    after: int | None = None,
+    kinds: Sequence[str] | None = None,
+) -> list[Event]:
+    """Events oldest first, optionally since a time or after an id, filtered by kind globs."""
+    with read_session(engine) as session:
+        query = select(Event).order_by(Event.id)  # type: ignore[arg-type]
+        if since is not None:
+            query = query.where(Event.at >= since)
+        if after is not None:
+            query = query.where(Event.id > after)  # type: ignore[operator]
+        rows = list(session.exec(query).all())
+    if kinds:
+        rows = [e for e in rows if any(fnmatch.fnmatchcase(e.kind, k) for k in kinds)]
+    return rows
+
+
+def status(engine: Engine, config: Config, *, now: datetime,
+           runner_sources: Any = None) -> dict[str, Any]:
+    """The `status --json` object."""
+    with read_session(engine) as session:
+        rows = {
+            r.source_id: r
+            for r in session.exec(select(SourceState).where(SourceState.target == "")).all()
+        }
+        failing_targets: dict[str, list[str]] = {}
+        for r in session.exec(
+            select(SourceState).where(SourceState.target != "",
+                                      SourceState.failing == True)  # noqa: E712
+        ).all():
+            failing_targets.setdefault(r.source_id, []).append(r.target)
+    sources = []
+    for src in config.sources:
+        row = rows.get(src.id)
+        entry: dict[str, Any] = {
+            "id": src.id,
+            "kind": src.kind,
+            "enabled": src.enabled,
+            "last_poll": _iso(row.last_poll) if row else None,
+            "last_success": _iso(row.last_success) if row else None,
+            "consecutive_failures": row.consecutive_failures if row else 0,
+            "last_error": (row.last_error or None) if row else None,
+            "failing": bool(failing_targets.get(src.id)),
+            "failing_targets": failing_targets.get(src.id, []),
+        }
+        quota = _quota(engine, src, now)
+        if quota is not None:
+            entry["quota"] = quota
+        sources.append(entry)
+    return {"sources": sources, "outbox": _outbox(engine, now)}
+
+
+def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
+    if src.kind != "courtlistener":
+        return None
+    from monitor.quota import quota_for_source
+
+    return quota_for_source(engine, src).remaining(now)
+
+
+def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:
+    from monitor.models import Delivery
+
+    with read_session(engine) as session:
+        pending = session.exec(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
+        ).one()
+        failed = session.exec(
+            select(func.count()).select_from(Delivery).where(Delivery.status == "failed")
+        ).one()
+        oldest = session.exec(
+            select(func.min(Delivery.created_at)).where(Delivery.status == "pending")
+        ).one()
+    return {"pending": pending, "failed": failed, "oldest_pending": _iso(oldest)}

@@ -1,0 +1,29 @@
+"""Which listeners see each new event, in order: deadline derivation, then the outbox router."""
+
+from __future__ import annotations
+
+from monitor.config import Config
+from monitor.matching import Matcher
+from monitor.store import EventListener
+from sources.base import Clock
+
+__all__ = ["build_listeners"]
+
+
+def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[EventListener]:
+    """The listeners for `Store`: derived deadlines, then routing to subscriptions."""
+    listeners: list[EventListener] = []
+    try:
+        from monitor.deadlines.service import make_deadline_listener
+    except ImportError:  # the deadline service is optional while being built
+        pass
+    else:
+        listeners.append(make_deadline_listener(config))
+    try:
+        from monitor.alerts import make_router
+    except ImportError:
+        pass
+    else:
+        watch_tags = {w.name: list(w.tags) for w in config.watches}
+        listeners.append(make_router(config.subscriptions, watch_tags=watch_tags))
+    return listeners
