@@ -73,7 +73,7 @@ def write_session(engine: Engine) -> Iterator[Session]:
     with engine.connect() as conn:
         conn.info["begin_mode"] = "IMMEDIATE"
         try:
-            with Session(bind=conn) as session:
+            with Session(bind=conn, expire_on_commit=False) as session:
                 yield session
                 session.commit()
         finally:
@@ -83,5 +83,5 @@ def write_session(engine: Engine) -> Iterator[Session]:
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only session (rolled back at the end)."""
-    with Session(engine) as session:
+    with Session(engine, expire_on_commit=False) as session:
         yield session
