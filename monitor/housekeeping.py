@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["after_poll", "dispatch_outbox", "render_all_feeds"]
+__all__ = ["after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
 
 log = logging.getLogger(__name__)
 
@@ -36,3 +36,12 @@ def after_poll(app: Any, *, dispatch: bool = True) -> None:
     if dispatch:
         dispatch_outbox(app)
     render_all_feeds(app)
+
+
+def reminders(app: Any) -> None:
+    """Deadline reminders (`deadline.due_soon`, `deadline.overdue`) and matter escalation."""
+    try:
+        from monitor.deadlines.service import run_reminders
+    except ImportError:
+        return
+    run_reminders(app.engine, app.config, now=app.clock(), listeners=app.store.listeners)

@@ -61,3 +61,15 @@ def clock() -> FixedClock:
 
 
 ClockFactory = Callable[[datetime], FixedClock]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config or writes into their data directory."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    for name in ("COURT_MONITOR_CONFIG", "CONFIGURATION_DIRECTORY", "STATE_DIRECTORY",
+                 "NOTIFY_SOCKET", "WATCHDOG_USEC"):
+        monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,78 @@
+"""`court-monitor run`: the scheduler, signals, systemd notify and watchdog, the HTTP endpoint.
+
+SIGTERM and SIGINT let the job in flight finish, then exit 0. Under systemd (Type=notify) the
+daemon reports READY once the database is migrated and the jobs are scheduled, a STATUS line after
+each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import Config
+from monitor.systemd import notify, watchdog_interval
+
+__all__ = ["run_daemon"]
+
+log = logging.getLogger(__name__)
+
+
+def run_daemon(config: Config) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    from monitor.app import App
+    from monitor.scheduler import build_scheduler
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    logging.getLogger().setLevel(config.logging.level)
+    app = App(config=config, clock=clock)
+    app.engine  # migrate before READY  # noqa: B018
+    polls = {"count": 0}
+
+    def on_poll(source_id: str) -> None:
+        polls["count"] += 1
+        notify(f"STATUS=polled {source_id}; {polls['count']} polls since start")
+
+    extra = []
+    ping = watchdog_interval()
+    if ping:
+        extra.append(("watchdog", timedelta(seconds=max(1.0, ping)), lambda: notify("WATCHDOG=1")))
+    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
+    server = _start_server(app)
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: Any) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("signal %s: finishing the job in flight, then stopping", signum)
+        notify("STOPPING=1")
+        # shutdown(wait=True) blocks until running jobs end: not inside the signal handler.
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("court-monitor running: %d sources, config %s", len(app.runner.sources),
+             config.path)
+    notify("READY=1\nSTATUS=running")
+    try:
+        scheduler.start()
+    finally:
+        if server is not None:
+            server.shutdown()
+        app.close()
+    log.info("court-monitor stopped")
+    return 0
+
+
+def _start_server(app: Any) -> Any:
+    if not app.config.server.enabled:
+        return None
+    from monitor.server import start_server
+
+    return start_server(app)
