@@ -318,6 +318,17 @@ def _short_descriptions(description: str) -> list[str]:
     return found
 
 
+_DOC_LINK = re.compile(r"\(?\s*<a\s.*?</a\s*>\s*\)?", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _plain_text(description: str) -> str:
+    """A description without its document link and markup."""
+    if "<" in description:
+        description = _TAG.sub(" ", _DOC_LINK.sub(" ", description))
+    return clean_text(description)
+
+
 @dataclass(slots=True)
 class _Document:
     """What the document link of a description says."""
@@ -469,6 +480,7 @@ class _Entry:
     date_filed: date | None
     published: datetime | None
     short: list[str]
+    description: str
     url: str
     pacer_doc_id: str
     seq_no: int | None
@@ -481,7 +493,7 @@ class _Entry:
             self.date_filed,
             " AND ".join(sorted(self.short)) if len(self.short) > 1 else
             (self.short[0] if self.short else ""),
-            "",
+            self.description,
             self.url,
             self.pacer_doc_id,
             self.seq_no,
@@ -564,8 +576,10 @@ class _FeedBuilder:
         entry_key = (published, number, doc_id, seq)
         entry = case.entries.get(entry_key)
         if entry is None:
+            # Without a bracketed short text, the text itself is all there is to say.
+            text = "" if shorts else _plain_text(description)
             case.entries[entry_key] = _Entry(
-                number, date_filed, published, shorts, url, doc_id, seq
+                number, date_filed, published, shorts, text, url, doc_id, seq
             )
         else:
             entry.short.extend(shorts)
