@@ -1,0 +1,255 @@
+"""Events -> messages people can act on: what happened, to which case, with the links.
+
+Pure: an `Event` (plus the case and deadline rows when known) in, a `Message` out. Email gets the
+HTML form (Apprise adds the plain-text alternative), chat and the console get the text form.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from monitor.models import Case, Deadline, Event
+
+__all__ = [
+    "Message",
+    "RenderContext",
+    "clean_text",
+    "docket_url",
+    "render_digest",
+    "render_message",
+]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_HEADLINES = {
+    "case.discovered": "New case tracked",
+    "case.updated": "Case updated",
+    "case.closed": "Case closed",
+    "entry.added": "New docket entry",
+    "deadline.set": "Deadline set",
+    "deadline.changed": "Deadline changed",
+    "deadline.due_soon": "Deadline due soon",
+    "deadline.overdue": "Deadline overdue",
+    "deadline.met": "Deadline met",
+    "deadline.vacated": "Deadline vacated",
+    "matter.added": "Matter added",
+    "matter.status_changed": "Matter status changed",
+    "matter.escalated": "Matter escalated",
+    "agreement.added": "287(g) agreement added",
+    "agreement.changed": "287(g) agreement changed",
+    "agreement.removed": "287(g) agreement removed",
+    "agreement.pending": "287(g) agreement pending",
+    "page.changed": "Watched page changed",
+    "source.failing": "Source failing",
+    "source.recovered": "Source recovered",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification: a title, a plain-text body and an HTML body."""
+
+    title: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Rows that make a message better than the event alone (all optional)."""
+
+    case: Case | None = None
+    deadline: Deadline | None = None
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (docket text carries them; XML and some mailers reject them)."""
+    return _CONTROL.sub("", text)
+
+
+def docket_url(court: str, docket_number: str, *, pacer_case_id: str = "",
+               cl_docket_id: int | None = None) -> str:
+    """A link to the docket: CourtListener's docket page, PACER's DktRpt, else a search."""
+    from sources.courts import COURTS
+
+    if cl_docket_id:
+        return f"https://www.courtlistener.com/docket/{cl_docket_id}/"
+    known = COURTS.get(court)
+    if pacer_case_id and (known is None or known.level != "appellate"):
+        return f"https://ecf.{court}.uscourts.gov/cgi-bin/DktRpt.pl?{pacer_case_id}"
+    query = urlencode({"type": "r", "q": f'docketNumber:"{docket_number}"', "court": court})
+    return f"https://www.courtlistener.com/?{query}"
+
+
+# ---------------------------------------------------------------------------- facts
+
+
+@dataclass(frozen=True)
+class _Line:
+    label: str
+    value: str
+    url: str = ""
+
+
+def _case_lines(data: Mapping[str, Any], case: Case | None) -> list[_Line]:
+    court = str(data.get("court") or (case.court if case else ""))
+    docket = str(data.get("docket_number") or (case.docket_number if case else ""))
+    if not court or not docket:
+        return []
+    name = str(data.get("case_name") or (case.case_name if case else ""))
+    pacer_id = str(data.get("pacer_case_id") or (case.pacer_case_id if case else ""))
+    link = docket_url(court, docket, pacer_case_id=pacer_id,
+                      cl_docket_id=case.cl_docket_id if case else None)
+    lines = [_Line("Case", f"{name} ({court} {docket})".strip() if name else f"{court} {docket}")]
+    tags = data.get("tags") or (case.tags if case else [])
+    if tags:
+        lines.append(_Line("Tags", ", ".join(map(str, tags))))
+    lines.append(_Line("Docket", link, link))
+    return lines
+
+
+def _entry_lines(data: Mapping[str, Any]) -> list[_Line]:
+    text = str(data.get("description") or data.get("short_description") or "")
+    if not text and data.get("entry_number") is None:
+        return []
+    number = data.get("entry_number")
+    label = f"Entry #{number}" if number is not None else "Entry"
+    filed = f" (filed {data['date_filed']})" if data.get("date_filed") else ""
+    lines = [_Line(label + filed, text)]
+    if data.get("document_url"):
+        lines.append(_Line("Document", str(data["document_url"]), str(data["document_url"])))
+    return lines
+
+
+def _deadline_lines(data: Mapping[str, Any], deadline: Deadline | None) -> list[_Line]:
+    due = data.get("due_date") or (deadline.due_date.isoformat() if deadline else None)
+    if not due:
+        return []
+    label = str(data.get("label") or (deadline.label if deadline else ""))
+    due_at = data.get("due_at") or (deadline.due_at.isoformat() if deadline and deadline.due_at
+                                     else None)
+    zone = str(data.get("timezone") or (deadline.timezone if deadline else ""))
+    when = f"{due_at} ({zone})" if due_at else str(due)
+    lines = [_Line("Due", f"{when} {label}".strip())]
+    before = data.get("before") or data.get("previous_due_date")
+    if isinstance(before, str | int) and before:
+        lines.append(_Line("Was due", str(before)))
+    rule = " ".join(str(x) for x in (data.get("rule_id") or (deadline.rule_id if deadline else ""),
+                                     data.get("citation") or (deadline.citation if deadline
+                                                              else "")) if x)
+    if rule:
+        lines.append(_Line("Rule", rule))
+    steps: Sequence[Any] = data.get("steps") or (deadline.steps if deadline else [])
+    for step in steps:
+        lines.append(_Line("Step", str(step)))
+    alternative = data.get("alternative") or (deadline.alternative if deadline else None)
+    if isinstance(alternative, Mapping) and alternative.get("due"):
+        lines.append(_Line("Alternative", f"{alternative['due']} {alternative.get('reading', '')}"
+                           .strip()))
+    return lines
+
+
+def _other_lines(event: Event) -> list[_Line]:
+    data = event.data or {}
+    lines: list[_Line] = []
+    for key in ("state", "agency", "county", "support_type", "status", "url", "step",
+                "days_overdue", "error"):
+        value = data.get(key)
+        if value not in (None, "", [], {}):
+            lines.append(_Line(key.replace("_", " ").capitalize(), str(value),
+                               str(value) if key == "url" else ""))
+    changes = data.get("changes")
+    if isinstance(changes, Mapping):
+        for name, change in changes.items():
+            if isinstance(change, Mapping):
+                lines.append(_Line(f"Changed {name}",
+                                   f"{change.get('before', '')} -> {change.get('after', '')}"))
+    matched = data.get("matched_by")
+    if isinstance(matched, list) and matched:
+        why = "; ".join(f"{m.get('watch')}: {m.get('field')} {m.get('pattern')}"
+                        for m in matched if isinstance(m, Mapping))
+        lines.append(_Line("Matched by", why))
+    return lines
+
+
+def _lines(event: Event, context: RenderContext) -> list[_Line]:
+    data = event.data or {}
+    lines = _case_lines(data, context.case)
+    if event.kind.startswith("deadline."):
+        lines += _deadline_lines(data, context.deadline)
+    else:
+        lines += _entry_lines(data)
+    return lines + _other_lines(event)
+
+
+def _title(event: Event, context: RenderContext) -> str:
+    data = event.data or {}
+    case = context.case
+    headline = _HEADLINES.get(event.kind, event.kind)
+    court = str(data.get("court") or (case.court if case else ""))
+    docket = str(data.get("docket_number") or (case.docket_number if case else ""))
+    where = f"{court} {docket}" if court and docket else ""
+    if where and event.kind == "entry.added":
+        number = data.get("entry_number")
+        text = str(data.get("description") or data.get("short_description") or "")
+        title = f"New entry {where}" + (f" #{number}" if number is not None else "") + f": {text}"
+    elif where and event.kind.startswith("deadline."):
+        due = data.get("due_date") or (context.deadline.due_date if context.deadline else "")
+        label = data.get("label") or (context.deadline.label if context.deadline else "")
+        title = f"{headline} {due}: {label} ({where})".replace(" : ", ": ")
+    elif where:
+        name = str(data.get("case_name") or (case.case_name if case else ""))
+        title = f"{headline}: {where} {name}".strip()
+    else:
+        title = f"{headline}: {event.summary}" if event.summary else headline
+    title = " ".join(clean_text(title).split())
+    return title if len(title) <= 200 else title[:199] + "…"
+
+
+def _at(event: Event) -> str:
+    at: datetime = event.at
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _text(lines: Sequence[_Line]) -> str:
+    return "\n".join(f"{line.label}: {clean_text(line.value)}" for line in lines)
+
+
+def _html_rows(lines: Sequence[_Line]) -> str:
+    rows = []
+    for line in lines:
+        value = html.escape(clean_text(line.value))
+        if line.url:
+            value = f'<a href="{html.escape(line.url, quote=True)}">{value}</a>'
+        rows.append(f"<tr><th align=\"left\" valign=\"top\">{html.escape(line.label)}</th>"
+                    f"<td>{value}</td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def render_message(event: Event, context: RenderContext | None = None) -> Message:
+    """The message for one event: headline, the case, the entry or deadline, the links."""
+    context = context or RenderContext()
+    lines = _lines(event, context)
+    footer = f"{event.kind} #{event.id} at {_at(event)}"
+    title = _title(event, context)
+    text = f"{title}\n\n{_text(lines)}\n\n{footer}".replace("\n\n\n", "\n\n")
+    body = (f"<p><strong>{html.escape(title)}</strong></p>{_html_rows(lines)}"
+            f"<p><small>{html.escape(footer)}</small></p>")
+    return Message(title=f"[court-monitor] {title}", text=text, html=body)
+
+
+def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription: str) -> Message:
+    """One message for many events (a subscription's digest), oldest first."""
+    parts = [render_message(event, context) for event, context in items]
+    title = f"[court-monitor] {subscription}: {len(parts)} update{'s' if len(parts) != 1 else ''}"
+    text = "\n\n----\n\n".join(p.text for p in parts)
+    body = "<hr/>".join(p.html for p in parts)
+    return Message(title=title, text=text, html=body)
