@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 __all__ = [
     "Agreement",
     "AgreementHold",
+    "AgreementList",
     "ApiRequest",
     "Case",
     "Deadline",
@@ -248,3 +249,13 @@ class WebhookReceipt(SQLModel, table=True):
     idempotency_key: str = Field(primary_key=True)
     source_id: str = ""
     received_at: datetime
+
+
+class AgreementList(SQLModel, table=True):
+    """That a 287(g) list was applied at least once (its first snapshot was the baseline)."""
+
+    list_kind: str = Field(primary_key=True)
+    applied_at: datetime
+    row_count: int = 0
+    rejected_count: int = 0
+    url: str = ""

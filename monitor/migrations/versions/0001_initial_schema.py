@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
-Create Date: 2026-11-23 15:01:37.981989
+Revises:
+Create Date: 2026-11-23 15:06:01.136094
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
 
 revision = '0001'
 down_revision = None
@@ -44,6 +45,14 @@ def upgrade() -> None:
     sa.Column('list_kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=True),
     sa.Column('held_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('list_kind')
+    )
+    op.create_table('agreementlist',
+    sa.Column('list_kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('applied_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('rejected_count', sa.Integer(), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('list_kind')
     )
     op.create_table('apirequest',
@@ -288,6 +297,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_apirequest_at'))
 
     op.drop_table('apirequest')
+    op.drop_table('agreementlist')
     op.drop_table('agreementhold')
     with op.batch_alter_table('agreement', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agreement_state'))
