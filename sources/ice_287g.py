@@ -35,6 +35,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
 from urllib.parse import urljoin, urlsplit
 
+from pydantic import Field
+
 from monitor.errors import ParseError
 from sources.base import (
     AgreementRow,
@@ -531,7 +533,10 @@ class Ice287g(Source):
         participating_url: str = ""
         pending_url: str = ""
         format: Literal["xlsx", "html"] = "xlsx"
-        max_bytes: int = DEFAULT_MAX_BYTES
+        max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+
+    #: the page's list links, read once per round (`targets` starts a round)
+    _page_links: dict[ListKind, str] | None = None
 
     @property
     def _options(self) -> Ice287g.Options:
@@ -539,6 +544,7 @@ class Ice287g(Source):
 
     def targets(self, plan: Plan) -> list[Target]:
         """Both lists, participating first; a list without its own URL is found via the page."""
+        self._page_links = None
         return [self._target(kind) for kind in LIST_KINDS]
 
     def _target(self, list_kind: ListKind) -> Target:
@@ -565,16 +571,10 @@ class Ice287g(Source):
         )
 
     def _resolve(self, target: Target) -> Target:
-        """Read the 287(g) page and point the target at the list's current file."""
-        page = conditional_get(
-            self.client,
-            Target(key="page", url=target.url),
-            TargetState(),
-            source_id=self.source_id,
-            clock=self.clock,
-            max_bytes=self._options.max_bytes,
-        )
-        links = find_list_links(page.content, target.url)
+        """Point the target at the list's current file, as linked from the 287(g) page."""
+        if self._page_links is None:
+            self._page_links = self._read_page(target.url)
+        links = self._page_links
         list_kind = cast(ListKind, target.context["list_kind"])
         if list_kind not in links:
             raise ParseError(
@@ -584,6 +584,17 @@ class Ice287g(Source):
             )
         context = {**target.context, "page_url": target.url}
         return replace(target, url=links[list_kind], context=context)
+
+    def _read_page(self, page_url: str) -> dict[ListKind, str]:
+        page = conditional_get(
+            self.client,
+            Target(key="page", url=page_url),
+            TargetState(),
+            source_id=self.source_id,
+            clock=self.clock,
+            max_bytes=self._options.max_bytes,
+        )
+        return find_list_links(page.content, page_url)
 
     def parse(self, fetched: Fetched) -> list[Observation]:
         """One `AgreementSnapshot` for the fetched list (nothing for a 304)."""

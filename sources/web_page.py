@@ -128,7 +128,7 @@ class WebPage(Source):
         capture: str = ""
         ignore: list[str] = Field(default_factory=list)
         matter: str = ""
-        max_bytes: int = DEFAULT_MAX_BYTES
+        max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
 
         @model_validator(mode="after")
         def _check(self) -> Self:
