@@ -112,6 +112,11 @@ class PacerRss(Source):
         """The cases (with their entries) of one fetched feed; nothing for a 304."""
         if fetched.not_modified:
             return []
+        if not 200 <= fetched.status < 300:
+            raise ParseError(
+                f"HTTP {fetched.status}: no feed to parse", source=self.source_id,
+                url=fetched.target.url,
+            )
         court = str(fetched.target.context.get("court") or fetched.target.key)
         return list(
             parse_feed(fetched.content, court=court, source_id=self.source_id,
@@ -173,8 +178,8 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
     def fail(why: str) -> ParseError:
         return ParseError(why, source=source_id, url=url)
 
-    tail = content[-256:].rstrip()
-    if not tail and not content.strip():
+    tail = content[-4096:].rstrip() or content.rstrip()
+    if not tail:
         raise fail("empty response")
     head = content[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
@@ -182,6 +187,7 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
     if not tail.endswith(b">") or b"</rss" not in tail:
         raise fail("truncated or not an RSS feed (no closing </rss>)")
     parser = etree.XMLParser(
+        encoding=_misdeclared_utf8(content),
         recover=True,
         resolve_entities=False,
         no_network=True,
@@ -206,6 +212,21 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
     if channel is None:
         raise fail("RSS without a <channel>")
     return channel
+
+
+_LATIN1_DECLARED = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"'](?:iso-8859-1|latin-?1)[\"']", re.I)
+
+
+def _misdeclared_utf8(content: bytes) -> str | None:
+    """"utf-8" for a feed that declares ISO-8859-1 (as CM/ECF does) but whose bytes are UTF-8,
+    which read as Latin-1 would turn "é" into "Ã©"; None to follow the declaration."""
+    if content.isascii() or not _LATIN1_DECLARED.match(content):
+        return None
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "utf-8"
 
 
 def _inner_markup(element: etree._Element) -> str:

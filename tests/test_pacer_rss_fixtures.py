@@ -238,3 +238,25 @@ def test_parse_error_names_source_and_url() -> None:
         source.parse(Fetched(target=target, content=html))
     assert caught.value.source == "rss" and caught.value.url == target.url
     assert "[rss]" in str(caught.value) and target.url in str(caught.value)
+
+
+_LATIN1_FEED = (
+    '<?xml version="1.0" encoding="ISO-8859-1"?><rss><channel><item>'
+    "<title>1:25-cv-00001-XYZ Pérez v. Noem</title><description>[Order]</description>"
+    "<pubDate>Tue, 04 Mar 2025 03:58:11 GMT</pubDate></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-8"])
+def test_latin1_declared_feed_in_either_encoding(encoding: str) -> None:
+    """CM/ECF declares ISO-8859-1; a feed whose bytes are really UTF-8 must not turn to "PÃ©rez"."""
+    content = _LATIN1_FEED.encode(encoding) + b"\n" * 5000  # trailing blank lines are fine
+    (case,) = parse_feed(content, court="dcd")
+    assert case.case_name == "Pérez v. Noem"
+
+
+def test_parse_refuses_a_non_2xx_response() -> None:
+    target = Target(key="dcd", url="http://127.0.0.1/dcd.xml", context={"court": "dcd"})
+    fetched = Fetched(target=target, content=b"<html>Moved</html>", status=302)
+    with pytest.raises(ParseError, match="HTTP 302"):
+        _source().parse(fetched)
