@@ -561,6 +561,9 @@ class Ice287g(Source):
         """GET the list (conditionally); via the page's link when no direct URL is configured."""
         if target.context.get("via_page"):
             target = self._resolve(target)
+        return self._get(target, state)
+
+    def _get(self, target: Target, state: TargetState) -> Fetched:
         return conditional_get(
             self.client,
             target,
@@ -586,14 +589,7 @@ class Ice287g(Source):
         return replace(target, url=links[list_kind], context=context)
 
     def _read_page(self, page_url: str) -> dict[ListKind, str]:
-        page = conditional_get(
-            self.client,
-            Target(key="page", url=page_url),
-            TargetState(),
-            source_id=self.source_id,
-            clock=self.clock,
-            max_bytes=self._options.max_bytes,
-        )
+        page = self._get(Target(key="page", url=page_url), TargetState())
         return find_list_links(page.content, page_url)
 
     def parse(self, fetched: Fetched) -> list[Observation]:
