@@ -31,14 +31,8 @@ _DAY = timedelta(days=1)
 KEEP = timedelta(days=7)
 
 
-def _naive(moment: datetime) -> datetime:
-    """UTC without tzinfo, as the SQLite columns hold it."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 def _aware(moment: datetime) -> datetime:
+    """UTC with tzinfo (the columns want it; a naive value read back means UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -77,11 +71,11 @@ class Quota:
             if not admit_request(times, _aware(now), self.limits, not_before=not_before,
                                  pace=self.pace):
                 return False
-            session.add(ApiRequest(source_id=self.source_id, at=_naive(now), path=path))
+            session.add(ApiRequest(source_id=self.source_id, at=_aware(now), path=path))
             session.execute(
                 delete(ApiRequest).where(
                     ApiRequest.source_id == self.source_id,  # type: ignore[arg-type]
-                    ApiRequest.at < _naive(now - KEEP),  # type: ignore[arg-type]
+                    ApiRequest.at < _aware(now - KEEP),  # type: ignore[arg-type]
                 )
             )
             return True
@@ -91,8 +85,8 @@ class Quota:
         with write_session(self.engine) as session:
             row = self._source_row(session)
             current = row.retry_not_before
-            if current is None or _naive(until) > current:
-                row.retry_not_before = _naive(until)
+            if current is None or _aware(until) > _aware(current):
+                row.retry_not_before = _aware(until)
             session.add(row)
 
     def not_before(self) -> datetime | None:
@@ -107,7 +101,7 @@ class Quota:
     # ------------------------------------------------------------------ rows
 
     def _times(self, session: Any, now: datetime) -> list[datetime]:
-        since = _naive(now - _DAY)
+        since = _aware(now - _DAY)
         rows = session.exec(
             select(ApiRequest.at).where(
                 ApiRequest.source_id == self.source_id,
