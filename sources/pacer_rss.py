@@ -24,7 +24,7 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from lxml import etree
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from monitor.errors import ParseError
 from sources.base import (
@@ -42,7 +42,14 @@ from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_tim
 from sources.fetching import DEFAULT_MAX_BYTES, conditional_get
 from sources.identity import normalize_docket_number, normalize_pacer_doc_id
 
-__all__ = ["DEFAULT_URL_TEMPLATE", "PacerRss", "feed_url", "parse_feed", "parse_pub_date"]
+__all__ = [
+    "DEFAULT_URL_TEMPLATE",
+    "PacerRss",
+    "clean_text",
+    "feed_url",
+    "parse_feed",
+    "parse_pub_date",
+]
 
 DEFAULT_URL_TEMPLATE = "https://ecf.{court}.uscourts.gov/cgi-bin/rss_outside.pl"
 
@@ -86,6 +93,21 @@ class PacerRss(Source):
         @classmethod
         def _feed_url_keys(cls, feed_urls: dict[str, str]) -> dict[str, str]:
             return {k.strip().lower(): v.strip() for k, v in feed_urls.items()}
+
+        @model_validator(mode="after")
+        def _courts_with_feeds(self) -> PacerRss.Options:
+            # Polling a court known to publish no feed only ever fails: say so at load time.
+            dead = [
+                c for c in self.courts
+                if c in COURTS and COURTS[c].rss == "none" and c not in self.feed_urls
+                and self.url_template == DEFAULT_URL_TEMPLATE
+            ]
+            if dead:
+                raise ValueError(
+                    f"the court table says {dead} publish no RSS feed; "
+                    "remove them or give their URL in feed_urls"
+                )
+            return self
 
     options: PacerRss.Options
 

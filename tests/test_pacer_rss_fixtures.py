@@ -201,12 +201,16 @@ def test_targets_appellate_template_and_explicit_urls() -> None:
     # A custom template applies to every court, appellate ones included (local mirrors).
     assert urls == {"ca4": "http://127.0.0.1:9/ca4.xml", "dcd": "http://127.0.0.1:9/dcd.xml"}
     assert DEFAULT_URL_TEMPLATE.endswith("rss_outside.pl")
+    # A court without a feed is fine once its URL is given.
+    assert _source(courts=["ca5"], feed_urls={"ca5": "http://127.0.0.1/ca5.xml"}).targets(
+        Plan(now=datetime(2025, 3, 1, tzinfo=UTC)))[0].url == "http://127.0.0.1/ca5.xml"
 
 
 @pytest.mark.parametrize(
     "options",
     [{"interval": "15m"}, {"id": "x"}, {"url_template": "https://example.org/feed"},
-     {"courts": ["d c d"]}, {"max_bytes": 0}],
+     {"courts": ["d c d"]}, {"max_bytes": 0},
+     {"courts": ["ca5"]}],  # the court table: ca5 publishes no feed
 )
 def test_options_refuse_bad_keys(options: dict[str, Any]) -> None:
     from pydantic import ValidationError
