@@ -95,7 +95,11 @@ class AppriseNotifier:
         else:
             body, body_format = message.text, apprise.NotifyFormat.TEXT
         with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-            result = notifier.notify(body=body, title=message.title, body_format=body_format)
+            try:
+                result = notifier.notify(body=body, title=message.title, body_format=body_format)
+            except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the outbox
+                raise AlertError(scrub(f"{mask_url(url)} raised {type(exc).__name__}: {exc}",
+                                       url)) from None
         if not result:
             reason = " ".join(_last_lines(captured.getvalue()))
             raise AlertError(scrub(f"{mask_url(url)} did not take the message: {reason}", url))

@@ -240,7 +240,12 @@ def dispatch_pending(
     batch: int = 100,
     rng: random.Random | None = None,
 ) -> DispatchReport:
-    """Send the due immediate deliveries (one message per delivery); mark each as it goes."""
+    """Send the due immediate deliveries (one message per delivery); mark each as it goes.
+
+    At most `batch` deliveries per subscription per round; the rest wait for the next round.
+    Deliveries of subscriptions no longer configured are marked failed (`alerts retry` after
+    restoring the subscription requeues them).
+    """
     rng = rng or random.Random()
     now = _utc(now)
     report = DispatchReport()
@@ -249,6 +254,9 @@ def dispatch_pending(
         for delivery_id, event_id in zip(claim.ids, claim.event_ids, strict=True):
             single = _Claim((delivery_id,), claim.subscription, claim.url, (event_id,))
             message = _render(engine, [event_id], digest_of=None)
+            if message is None:
+                _drop(engine, single.ids, report)
+                continue
             _send_claim(engine, single, message, notifier, now, rng, report)
     return report
 
@@ -284,16 +292,31 @@ def send_digests(
     for claim in _claim(engine, subscriptions, now, None, digest_zone=timezone,
                         report=report):
         message = _render(engine, claim.event_ids, digest_of=claim.subscription.name)
+        if message is None:
+            _drop(engine, claim.ids, report)
+            continue
         _send_claim(engine, claim, message, notifier, now, rng, report)
     return report
 
 
-def _render(engine: Engine, event_ids: Sequence[int], *, digest_of: str | None) -> Message:
+def _drop(engine: Engine, ids: Sequence[int], report: DispatchReport) -> None:
+    """Fail deliveries whose events are gone (pruned): nothing left to say."""
+    with write_session(engine) as session:
+        for row in session.exec(select(Delivery).where(col(Delivery.id).in_(list(ids)))).all():
+            row.status, row.next_try, row.last_error = "failed", None, "event no longer exists"
+            session.add(row)
+    report.orphaned += len(ids)
+
+
+def _render(engine: Engine, event_ids: Sequence[int], *,
+            digest_of: str | None) -> Message | None:
     with read_session(engine) as session:
         events = session.exec(
             select(Event).where(col(Event.id).in_(list(event_ids))).order_by(col(Event.id))
         ).all()
         items = [(event, load_context(session, event)) for event in events]
+        if not items:
+            return None
         if digest_of is None:
             return render_message(*items[0])
         return render_digest(items, subscription=digest_of)

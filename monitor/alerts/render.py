@@ -25,7 +25,8 @@ __all__ = [
     "render_message",
 ]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: control characters, lone surrogates and non-characters: invalid in XML, noise in mail
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 _HEADLINES = {
     "case.discovered": "New case tracked",

@@ -1,0 +1,167 @@
+"""Atom feeds of events: all, per tag, per case (design.md, step 7).
+
+Each event is one entry with its own id (`tag:court-monitor,2026:event/<id>`), so readers show
+every change. `updated` comes from the event time, never from the clock: rendering unchanged data
+gives identical bytes and the file is left alone. Private events never reach a feed; baseline
+events do (a feed is a record, not an alert). feedgen raises ValueError on control characters,
+so all text is cleaned first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from monitor.alerts.outbox import load_context
+from monitor.alerts.render import clean_text, docket_url, render_message
+from monitor.config import FeedsConfig
+from monitor.db import read_session
+from monitor.feeds.files import safe_name, write_if_changed
+from monitor.models import Case, Event, Matter
+
+__all__ = ["FeedSpec", "entry_id", "render_atom", "render_feeds"]
+
+ID_PREFIX = "tag:court-monitor,2026:"
+#: `updated` of a feed with no entry (any fixed value: it must not be "now")
+EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One Atom feed: its file name, id, title and optional docket link."""
+
+    filename: str
+    feed_id: str
+    title: str
+    link: str = ""
+
+
+def entry_id(event: Event) -> str:
+    """The stable Atom id of an event's entry."""
+    return f"{ID_PREFIX}event/{event.id}"
+
+
+def _aware(at: datetime) -> datetime:
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _xml_text(text: str) -> str:
+    return clean_text(text)
+
+
+def _add_entry(feed: object, session: Session, event: Event) -> None:
+    from feedgen.feed import FeedGenerator
+
+    assert isinstance(feed, FeedGenerator)
+    context = load_context(session, event)
+    message = render_message(event, context)
+    entry = feed.add_entry(order="append")
+    entry.id(entry_id(event))
+    entry.title(_xml_text(message.title.removeprefix("[court-monitor] ")))
+    entry.updated(_aware(event.at))
+    entry.published(_aware(event.at))
+    entry.summary(_xml_text(message.text))
+    entry.content(_xml_text(message.html), type="html")
+    entry.category(term=event.kind)
+    data = event.data or {}
+    link = str(data.get("document_url") or data.get("url") or "")
+    case = context.case
+    if not link and case is not None:
+        link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
+                          cl_docket_id=case.cl_docket_id)
+    if link:
+        entry.link(href=link, rel="alternate")
+
+
+def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
+                config: FeedsConfig) -> bytes:
+    """The Atom document of one feed (events newest first); same input, same bytes."""
+    from feedgen.feed import FeedGenerator
+
+    feed = FeedGenerator()
+    feed.id(spec.feed_id)
+    feed.title(_xml_text(spec.title))
+    feed.author({"name": config.title})
+    feed.generator("court-monitor")
+    if config.base_url:
+        feed.link(href=config.base_url.rstrip("/") + "/" + spec.filename, rel="self")
+    if spec.link:
+        feed.link(href=spec.link, rel="alternate")
+    feed.updated(max((_aware(e.at) for e in events), default=EMPTY_FEED_UPDATED))
+    for event in events:
+        _add_entry(feed, session, event)
+    data: bytes = feed.atom_str(pretty=True)
+    return data
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
+            matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = ()
+            ) -> list[Event]:
+    query = select(Event).where(col(Event.private).is_(False))
+    if private_matters:
+        query = query.where(col(Event.matter_id).is_(None)
+                            | col(Event.matter_id).not_in(list(private_matters)))
+    if case_ids is not None or matter_ids is not None:
+        query = query.where(col(Event.case_id).in_(list(case_ids or []))
+                            | col(Event.matter_id).in_(list(matter_ids or [])))
+    query = query.order_by(col(Event.id).desc()).limit(limit)
+    return list(session.exec(query).all())
+
+
+def _tags(cases: Sequence[Case], matters: Sequence[Matter]) -> dict[str, tuple[set[int], set[str]]]:
+    tags: dict[str, tuple[set[int], set[str]]] = {}
+    for case in cases:
+        for tag in case.tags:
+            tags.setdefault(tag, (set(), set()))[0].add(case.id or 0)
+    for matter in matters:
+        for tag in matter.tags:
+            tags.setdefault(tag, (set(), set()))[1].add(matter.id)
+    return tags
+
+
+def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
+                 now: datetime) -> list[Path]:
+    """Render `all.atom`, `tag-<tag>.atom` and `case-<court>-<docket>.atom`; return those written.
+
+    A file whose bytes would not change is not touched. `now` is accepted for the scheduler's
+    uniform call shape; nothing in the output depends on it.
+    """
+    del now  # output depends on the data only (identical bytes when nothing changed)
+    cap = feeds_config.max_entries
+    written: list[Path] = []
+    title = feeds_config.title
+    with read_session(engine) as session:
+        matters = list(session.exec(select(Matter)).all())
+        hidden = [m.id for m in matters if m.private]
+        public_matters = [m for m in matters if not m.private]
+        cases = list(session.exec(select(Case).order_by(col(Case.id))).all())
+
+        def emit(spec: FeedSpec, events: list[Event]) -> None:
+            path = feeds_dir / spec.filename
+            if write_if_changed(path, render_atom(session, spec, events, feeds_config)):
+                written.append(path)
+
+        emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
+             _latest(session, cap, private_matters=hidden))
+        for tag, (case_ids, matter_ids) in sorted(_tags(cases, public_matters).items()):
+            name = safe_name(tag)
+            emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
+                 _latest(session, cap, case_ids=case_ids, matter_ids=matter_ids,
+                         private_matters=hidden))
+        for case in cases:
+            name = safe_name(case.court, case.docket_number)
+            link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
+                              cl_docket_id=case.cl_docket_id)
+            heading = f"{case.case_name} ({case.court} {case.docket_number})".strip()
+            emit(FeedSpec(f"case-{name}.atom", f"{ID_PREFIX}feed/case/{name}",
+                          f"{title}: {heading}", link),
+                 _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
+    return written
