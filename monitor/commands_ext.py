@@ -1,21 +1,43 @@
-"""Commands contributed by the larger parts (deadlines, alerts, matters, agreements)."""
+"""Command groups of the larger parts: calc, deadlines, alerts, matters, agreements."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
+from monitor.errors import ConfigError
 from sources.base import Clock
 
 __all__ = ["add_parsers", "dispatch"]
 
+EXIT_OK, EXIT_RUNTIME = 0, 1
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register the optional command groups."""
-    try:
-        from monitor.deadlines import calc
-    except ImportError:
-        return
+    """Register the command groups (cheap: nothing heavy is imported here)."""
+    from monitor.deadlines import calc
+
     calc.add_parser(sub)
+    p = sub.add_parser("deadlines", help="open deadlines, nearest first")
+    p.add_argument("--days", type=int, help="only those due within N days")
+    p.add_argument("--all", action="store_true", help="include met and vacated ones")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("deadline", help="add a deadline by hand, or mark one met or vacated")
+    dsub = p.add_subparsers(dest="deadline_command", required=True)
+    add = dsub.add_parser("add", help="a deadline you know of")
+    add.add_argument("subject", help="COURT:DOCKET (dcd:1:26-cv-00412) or matter:ID")
+    add.add_argument("--due", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    add.add_argument("--label", required=True)
+    add.add_argument("--note", default="")
+    for name in ("met", "vacate"):
+        q = dsub.add_parser(name, help=f"mark a deadline {name}")
+        q.add_argument("id", type=int)
+    from monitor import commands_agency
+
+    commands_agency.add_parsers(sub)
 
 
 def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
@@ -24,4 +46,97 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
         from monitor.deadlines import calc
 
         return calc.run(args)
-    raise SystemExit(f"unknown command {args.command}")
+    handlers: dict[str, Callable[[argparse.Namespace, Clock], int]] = {
+        "deadlines": cmd_deadlines,
+        "deadline": cmd_deadline,
+    }
+    if args.command in handlers:
+        return handlers[args.command](args, clock)
+    from monitor import commands_agency
+
+    return commands_agency.dispatch(args, clock=clock)
+
+
+def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
+    from sqlmodel import select
+
+    from monitor.commands import _app, print_json
+    from monitor.db import read_session
+    from monitor.models import Deadline
+    from monitor.queries import deadline_row
+
+    app = _app(args, clock)
+    try:
+        with read_session(app.engine) as session:
+            query = select(Deadline).order_by(Deadline.due_date)  # type: ignore[arg-type]
+            if not args.all:
+                query = query.where(Deadline.state.in_(["open", "overdue"]))  # type: ignore[attr-defined]
+            if args.days is not None:
+                query = query.where(Deadline.due_date <= clock().date() + timedelta(days=args.days))
+            rows = [deadline_row(d) for d in session.exec(query).all()]
+    finally:
+        app.close()
+    if args.json:
+        print_json(rows)
+        return EXIT_OK
+    for d in rows:
+        alt = f" (alternative {d['alternative']['due']})" if d["alternative"] else ""
+        print(f"{d['id']:5} {d['due']:10} {d['state']:8} {d['subject']:28} {d['label']}"
+              f" [{d['rule'] or d['origin']}]{alt}")
+    if not rows:
+        print("no open deadlines")
+    return EXIT_OK
+
+
+def cmd_deadline(args: argparse.Namespace, clock: Clock) -> int:
+    from monitor.commands import _app
+
+    app = _app(args, clock)
+    try:
+        if args.deadline_command == "add":
+            return _add_deadline(app, args, clock)
+        from monitor.deadlines.service import mark_deadline
+
+        state = "met" if args.deadline_command == "met" else "vacated"
+        row = mark_deadline(app.engine, app.store.listeners, args.id, state, now=clock())
+        if row is None:
+            print(f"court-monitor: no deadline {args.id}", file=sys.stderr)
+            return EXIT_RUNTIME
+        print(f"deadline {row.id} ({row.label}, {row.due_date}) {state}")
+        return EXIT_OK
+    finally:
+        app.close()
+
+
+def _add_deadline(app: Any, args: argparse.Namespace, clock: Clock) -> int:
+    from monitor.db import write_session
+    from monitor.deadlines.service import DeadlineSpec, upsert_deadline
+    from monitor.models import Matter
+    from monitor.queries import find_case
+    from sources.courts import court_timezone
+
+    now = clock()
+    with write_session(app.engine) as session:
+        if args.subject.startswith("matter:"):
+            matter_id = args.subject.split(":", 1)[1]
+            matter = session.get(Matter, matter_id)
+            if matter is None:
+                raise ConfigError(f"no matter {matter_id!r}", key="subject")
+            spec = DeadlineSpec(key=f"manual:matter:{matter_id}:{args.label.lower()}",
+                                subject=f"matter:{matter_id}", label=args.label,
+                                due_date=args.due, origin="manual", matter_id=matter_id,
+                                steps=(f"Entered by hand. {args.note}".strip(),),
+                                private=matter.private)
+        else:
+            court, _, docket = args.subject.partition(":")
+            case = find_case(session, court.lower(), docket)
+            if case is None:
+                raise ConfigError(f"no case {args.subject!r} (track it first)", key="subject")
+            spec = DeadlineSpec(key=f"manual:case:{case.id}:{args.label.lower()}",
+                                subject=f"{case.court}:{case.docket_number}", label=args.label,
+                                due_date=args.due, origin="manual", case_id=case.id,
+                                timezone=court_timezone(case.court),
+                                steps=(f"Entered by hand. {args.note}".strip(),))
+        event = upsert_deadline(session, app.store.listeners, spec, now=now, source_id="cli")
+    print(event.summary if event is not None else "deadline unchanged")
+    return EXIT_OK

@@ -396,6 +396,7 @@ def _build(
     subscriptions = tuple(
         _resolve_channels(i, sub, where, env) for i, sub in enumerate(subs)
     )
+    _check_deadline_rules(model.deadline_rule, where)
     data_dir = default_data_dir()
     db_url = model.database.url or f"sqlite:///{data_dir / 'monitor.db'}"
     feeds_dir = Path(model.feeds.dir) if model.feeds.dir else data_dir / "feeds"
@@ -416,6 +417,18 @@ def _build(
         deadline_rules=tuple(model.deadline_rule),
         warnings=tuple(warnings),
     )
+
+
+def _check_deadline_rules(rows: list[dict[str, Any]], where: str) -> None:
+    """Operator rule rows are validated at load, like every other key."""
+    if not rows:
+        return
+    from monitor.deadlines.rules import load_rules
+
+    try:
+        load_rules(rows)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), path=where) from None
 
 
 def _strip_empty(value: Any) -> Any:

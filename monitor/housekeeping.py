@@ -32,7 +32,8 @@ def render_all_feeds(app: Any) -> None:
 
 
 def after_poll(app: Any, *, dispatch: bool = True) -> None:
-    """What `poll --once` does after the round."""
+    """What `poll --once` does after the round: reminders, the outbox, the feeds."""
+    reminders(app)
     if dispatch:
         dispatch_outbox(app)
     render_all_feeds(app)
@@ -40,8 +41,9 @@ def after_poll(app: Any, *, dispatch: bool = True) -> None:
 
 def reminders(app: Any) -> None:
     """Deadline reminders (`deadline.due_soon`, `deadline.overdue`) and matter escalation."""
-    try:
-        from monitor.deadlines.service import run_reminders
-    except ImportError:
-        return
-    run_reminders(app.engine, app.config, now=app.clock(), listeners=app.store.listeners)
+    from monitor.deadlines.service import run_reminders
+    from monitor.matters import sync_config_matters
+
+    now = app.clock()
+    sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
+    run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)

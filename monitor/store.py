@@ -86,6 +86,9 @@ def emit(
     )
     session.add(event)
     session.flush()
+    # Listeners that emit events of their own (derived deadlines) route them through the same
+    # chain: they find it here.
+    session.info["listeners"] = listeners
     for listener in listeners:
         listener(session, event)
     return event

@@ -13,12 +13,9 @@ __all__ = ["build_listeners"]
 def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[EventListener]:
     """The listeners for `Store`: derived deadlines, then routing to subscriptions."""
     listeners: list[EventListener] = []
-    try:
-        from monitor.deadlines.service import make_deadline_listener
-    except ImportError:  # the deadline service is optional while being built
-        pass
-    else:
-        listeners.append(make_deadline_listener(config))
+    from monitor.deadlines.service import make_deadline_listener
+
+    listeners.append(make_deadline_listener(config))
     try:
         from monitor.alerts import make_router
     except ImportError:

@@ -27,6 +27,7 @@ from monitor.alerts.outbox import (
 from monitor.alerts.render import (
     Message,
     RenderContext,
+    as_utc,
     clean_text,
     docket_url,
     render_digest,
@@ -50,6 +51,7 @@ __all__ = [
     "Notifier",
     "PendingDelivery",
     "RenderContext",
+    "as_utc",
     "backoff_delay",
     "channel_id",
     "clean_text",

@@ -12,7 +12,7 @@ import logging
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +21,13 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from monitor.alerts.channels import Notifier
-from monitor.alerts.render import Message, RenderContext, render_digest, render_message
+from monitor.alerts.render import (
+    Message,
+    RenderContext,
+    as_utc,
+    render_digest,
+    render_message,
+)
 from monitor.alerts.routing import channel_id, subscription_channels
 from monitor.config import SubscriptionConfig
 from monitor.db import read_session, write_session
@@ -97,15 +103,10 @@ class _Claim:
     event_ids: tuple[int, ...]
 
 
-def _utc(now: datetime) -> datetime:
-    """Aware UTC, as the tables take and return times (a naive value is read as UTC)."""
-    return now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
-
-
 def _iso(at: datetime | None) -> str | None:
     if at is None:
         return None
-    return _utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return as_utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def backoff_delay(attempts: int, rng: random.Random, *, base: timedelta = BACKOFF_BASE,
@@ -247,7 +248,7 @@ def dispatch_pending(
     restoring the subscription requeues them).
     """
     rng = rng or random.Random()
-    now = _utc(now)
+    now = as_utc(now)
     report = DispatchReport()
     for claim in _claim(engine, subscriptions, now, batch, digest_zone=None, report=report):
         # Claims from the immediate path hold one delivery each per channel group; send each.
@@ -264,12 +265,12 @@ def dispatch_pending(
 def digest_cutoff(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime:
     """The latest digest moment (`digest_at` local time in `zone`) at or before `now`, in UTC."""
     tz = ZoneInfo(zone)
-    local = _utc(now).astimezone(tz)
+    local = as_utc(now).astimezone(tz)
     day: date = local.date()
     moment = datetime.combine(day, sub.digest_at, tzinfo=tz)
     if moment > local:
         moment = datetime.combine(day - timedelta(days=1), sub.digest_at, tzinfo=tz)
-    return _utc(moment)
+    return as_utc(moment)
 
 
 def send_digests(
@@ -287,7 +288,7 @@ def send_digests(
     as often as you like (each minute, or at `digest_at`): nothing is sent twice.
     """
     rng = rng or random.Random()
-    now = _utc(now)
+    now = as_utc(now)
     report = DispatchReport()
     for claim in _claim(engine, subscriptions, now, None, digest_zone=timezone,
                         report=report):
@@ -356,7 +357,7 @@ def outbox_summary(engine: Engine, now: datetime) -> dict[str, Any]:
 
     `due` (an extension) counts pending deliveries whose next try has come at `now`.
     """
-    at = _utc(now)
+    at = as_utc(now)
     with read_session(engine) as session:
         counts = {status: int(n) for status, n in session.exec(
             select(Delivery.status, func.count())

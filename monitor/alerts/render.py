@@ -19,6 +19,7 @@ from monitor.models import Case, Deadline, Event
 __all__ = [
     "Message",
     "RenderContext",
+    "as_utc",
     "clean_text",
     "docket_url",
     "render_digest",
@@ -67,6 +68,11 @@ class RenderContext:
 
     case: Case | None = None
     deadline: Deadline | None = None
+
+
+def as_utc(at: datetime) -> datetime:
+    """An aware UTC datetime (a naive one is read as UTC, as the tables store it)."""
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def clean_text(text: str) -> str:
@@ -214,10 +220,7 @@ def _title(event: Event, context: RenderContext) -> str:
 
 
 def _at(event: Event) -> str:
-    at: datetime = event.at
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return as_utc(event.at).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _text(lines: Sequence[_Line]) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.alerts.outbox import load_context
-from monitor.alerts.render import clean_text, docket_url, render_message
+from monitor.alerts.render import as_utc, clean_text, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
@@ -46,10 +46,6 @@ def entry_id(event: Event) -> str:
     return f"{ID_PREFIX}event/{event.id}"
 
 
-def _aware(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def _xml_text(text: str) -> str:
     return clean_text(text)
 
@@ -63,8 +59,8 @@ def _add_entry(feed: object, session: Session, event: Event) -> None:
     entry = feed.add_entry(order="append")
     entry.id(entry_id(event))
     entry.title(_xml_text(message.title.removeprefix("[court-monitor] ")))
-    entry.updated(_aware(event.at))
-    entry.published(_aware(event.at))
+    entry.updated(as_utc(event.at))
+    entry.published(as_utc(event.at))
     entry.summary(_xml_text(message.text))
     entry.content(_xml_text(message.html), type="html")
     entry.category(term=event.kind)
@@ -92,7 +88,7 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
         feed.link(href=config.base_url.rstrip("/") + "/" + spec.filename, rel="self")
     if spec.link:
         feed.link(href=spec.link, rel="alternate")
-    feed.updated(max((_aware(e.at) for e in events), default=EMPTY_FEED_UPDATED))
+    feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     for event in events:
         _add_entry(feed, session, event)
     data: bytes = feed.atom_str(pretty=True)

@@ -10,14 +10,14 @@ identical bytes. Alarms fire at the reminder lead times.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from monitor.alerts.render import clean_text, docket_url
+from monitor.alerts.render import as_utc, clean_text, docket_url
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Deadline, Matter
@@ -32,10 +32,6 @@ DEFAULT_LEAD_DAYS = (7, 3, 1, 0)
 def deadline_uid(deadline: Deadline) -> str:
     """The stable UID of a deadline's VEVENT."""
     return f"deadline-{deadline.key}@court-monitor"
-
-
-def _aware(at: datetime) -> datetime:
-    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _where(deadline: Deadline, case: Case | None) -> str:
@@ -89,12 +85,12 @@ def _vevent(deadline: Deadline, case: Case | None, lead_days: Sequence[int]) -> 
     summary = clean_text(f"{deadline.label or 'Deadline'} due: {_where(deadline, case)}")
     event.add("uid", deadline_uid(deadline))
     event.add("sequence", deadline.sequence)
-    event.add("dtstamp", _aware(deadline.updated_at))
-    event.add("created", _aware(deadline.created_at))
-    event.add("last-modified", _aware(deadline.updated_at))
+    event.add("dtstamp", as_utc(deadline.updated_at))
+    event.add("created", as_utc(deadline.created_at))
+    event.add("last-modified", as_utc(deadline.updated_at))
     event.add("summary", summary)
     if deadline.due_at is not None:
-        event.add("dtstart", _aware(deadline.due_at).astimezone(ZoneInfo(deadline.timezone)))
+        event.add("dtstart", as_utc(deadline.due_at).astimezone(ZoneInfo(deadline.timezone)))
     else:
         event.add("dtstart", deadline.due_date)
         event.add("dtend", deadline.due_date + timedelta(days=1))

@@ -1,0 +1,256 @@
+"""Agency matters on statutory clocks: FOIA requests and appeals, complaints, applications.
+
+A matter's clock is a deadline whose subject is the matter (`matter:<id>`), so it speaks through
+`deadline.set` / `deadline.due_soon` / `deadline.overdue`. Besides: `matter.added`,
+`matter.status_changed` (from a bound `web_page` source or by hand), and `matter.escalated` on
+the escalation ladder (days overdue, e.g. 30, 90, 180), which marks a candidate for a mandamus or
+APA delay suit and carries what an attorney needs: days elapsed, rule, status history.
+
+The clock pauses while the agency waits on the requester: paused days (working days for FOIA
+clocks) are added to the period.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from monitor.config import Config, MatterConfig
+from monitor.db import write_session
+from monitor.errors import ConfigError
+from monitor.models import Deadline, Event, Matter
+from monitor.store import EventListener, emit
+
+__all__ = [
+    "ClockRule",
+    "clock_for",
+    "escalate_matters",
+    "pause_matter",
+    "set_matter_status",
+    "sync_config_matters",
+    "upsert_matter",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    """The statutory (or expected) period of a matter kind."""
+
+    rule_id: str
+    citation: str
+    label: str
+    period: int
+    unit: str
+
+
+def clock_for(matter: Matter, complaint_days: int) -> ClockRule | None:
+    """Which clock a matter runs on (None when it has none)."""
+    if matter.kind == "foia":
+        return ClockRule("foia-552a6Ai", "5 U.S.C. 552(a)(6)(A)(i)",
+                         "FOIA determination due", 20, "working_days")
+    if matter.kind == "foia-appeal":
+        return ClockRule("foia-552a6Aii", "5 U.S.C. 552(a)(6)(A)(ii)",
+                         "FOIA appeal decision due", 20, "working_days")
+    if matter.kind == "application":
+        return ClockRule("ina-1447b", "8 U.S.C. 1447(b)",
+                         "Naturalization decision due (suit may be filed the day after)", 120,
+                         "calendar_days")
+    days = matter.expect_response_days or complaint_days
+    return ClockRule("complaint-expected", "expected response time (no statutory clock)",
+                     f"{matter.agency or 'Agency'} response expected", days, "calendar_days")
+
+
+def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
+    from monitor.deadlines.calendar import Calendar
+
+    cal = Calendar(state=None, closures=frozenset())
+    total = 0
+    for pause in matter.pauses:
+        begin = max(date.fromisoformat(pause["from"]), start)
+        end = date.fromisoformat(pause["to"]) if pause.get("to") else until
+        day = begin
+        while day < end:
+            if unit != "working_days" or cal.blocked(day, forward=True) is None:
+                total += 1
+            day += timedelta(days=1)
+    return total
+
+
+def _clock_spec(matter: Matter, config: Config, today: date) -> Any:
+    from monitor.deadlines.calendar import compute
+    from monitor.deadlines.service import DeadlineSpec
+
+    start = matter.received or matter.filed
+    rule = clock_for(matter, config.escalation.complaint_response_days)
+    if start is None or rule is None:
+        return None
+    paused = _paused_days(matter, start, today, rule.unit)
+    result = compute(start, rule.period + paused, rule.unit, "after",  # type: ignore[arg-type]
+                     service="n/a")
+    steps = [f"Received {start.isoformat()}: {rule.citation}, {rule.period} "
+             f"{rule.unit.replace('_', ' ')}", *result.steps]
+    if paused:
+        steps.insert(1, f"Clock paused {paused} {rule.unit.replace('_', ' ')} while the agency "
+                        "waited on the requester")
+    due: date = result.due if not isinstance(result.due, datetime) else result.due.date()
+    if matter.kind == "foia" and matter.unusual_circumstances:
+        extended = compute(due, 10, "working_days", "after", service="n/a")
+        steps += ["Unusual circumstances (5 U.S.C. 552(a)(6)(B)(i)): +10 working days",
+                  *extended.steps]
+        due = extended.due if not isinstance(extended.due, datetime) else extended.due.date()
+    return DeadlineSpec(
+        key=f"matter:{matter.id}:clock", subject=f"matter:{matter.id}", label=rule.label,
+        due_date=due, origin="computed", matter_id=matter.id, rule_id=rule.rule_id,
+        citation=rule.citation, timezone=config.deadlines.timezone, trigger_date=start,
+        trigger_text=f"{matter.kind} {matter.reference}".strip(), steps=tuple(steps),
+        private=matter.private,
+    )
+
+
+def _matter_data(matter: Matter) -> dict[str, Any]:
+    return {
+        "matter": matter.id, "kind": matter.kind, "agency": matter.agency,
+        "reference": matter.reference, "status": matter.status, "tags": list(matter.tags),
+        "case": matter.case_ref or None,
+        "filed": matter.filed.isoformat() if matter.filed else None,
+        "received": matter.received.isoformat() if matter.received else None,
+    }
+
+
+def upsert_matter(session: Session, listeners: Sequence[EventListener], cfg: MatterConfig,
+                  config: Config, *, now: datetime) -> list[Event]:
+    """Create or update one matter and its clock; emit `matter.added` and `deadline.*`."""
+    from monitor.deadlines.service import upsert_deadline
+
+    events: list[Event] = []
+    matter = session.get(Matter, cfg.id)
+    created = matter is None
+    if matter is None:
+        matter = Matter(id=cfg.id, kind=cfg.kind, created_at=now)
+    matter.kind, matter.agency, matter.reference = cfg.kind, cfg.agency, cfg.reference
+    matter.filed, matter.received = cfg.filed, cfg.received
+    matter.expect_response_days = cfg.expect_response_days
+    matter.unusual_circumstances = cfg.unusual_circumstances
+    matter.tags, matter.private, matter.case_ref = list(cfg.tags), cfg.private, cfg.case
+    session.add(matter)
+    session.flush()
+    if created:
+        event = emit(session, listeners, kind="matter.added", at=now, subject=f"matter:{cfg.id}",
+                     summary=f"Watching {cfg.kind} {cfg.reference or cfg.id} at {cfg.agency}",
+                     dedupe_key=f"matter.added:{cfg.id}", data=_matter_data(matter),
+                     matter_id=cfg.id, private=cfg.private)
+        if event is not None:
+            events.append(event)
+    if not matter.closed:
+        spec = _clock_spec(matter, config, now.date())
+        if spec is not None:
+            event = upsert_deadline(session, listeners, spec, now=now)
+            if event is not None:
+                events.append(event)
+    return events
+
+
+def sync_config_matters(engine: Engine, config: Config, *, now: datetime,
+                        listeners: Sequence[EventListener]) -> list[Event]:
+    """Bring the `[[matter]]` rows of the config into the database."""
+    events: list[Event] = []
+    if not config.matters:
+        return events
+    with write_session(engine) as session:
+        for cfg in config.matters:
+            events += upsert_matter(session, listeners, cfg, config, now=now)
+    return events
+
+
+def set_matter_status(session: Session, listeners: Sequence[EventListener], matter_id: str,
+                      status: str, *, now: datetime, source_id: str = "",
+                      baseline: bool = False) -> list[Event]:
+    """A matter's status changed (from its status page, or by hand)."""
+    matter = session.get(Matter, matter_id)
+    if matter is None:
+        log.warning("status for unknown matter %s ignored (add it to the config)", matter_id)
+        return []
+    if matter.status == status:
+        return []
+    before = matter.status
+    matter.status = status
+    matter.status_history = [*matter.status_history,
+                             {"at": now.isoformat(), "status": status, "source": source_id}]
+    session.add(matter)
+    event = emit(session, listeners, kind="matter.status_changed", at=now,
+                 subject=f"matter:{matter_id}",
+                 summary=f"{matter.agency} {matter.reference or matter_id}: {status[:200]}",
+                 dedupe_key=f"matter.status_changed:{matter_id}:{len(matter.status_history)}",
+                 data={**_matter_data(matter), "before": before or None, "after": status,
+                       "baseline": baseline},
+                 matter_id=matter_id, source_id=source_id, private=matter.private)
+    return [event] if event is not None else []
+
+
+def pause_matter(engine: Engine, config: Config, matter_id: str, *, on: date, resume: bool,
+                 now: datetime, listeners: Sequence[EventListener]) -> list[Event]:
+    """Pause (the agency waits on the requester) or resume a matter's clock."""
+    from monitor.deadlines.service import upsert_deadline
+
+    with write_session(engine) as session:
+        matter = session.get(Matter, matter_id)
+        if matter is None:
+            raise ConfigError(f"no matter {matter_id!r}", key="id")
+        pauses = [dict(p) for p in matter.pauses]
+        open_pause = next((p for p in pauses if not p.get("to")), None)
+        if resume:
+            if open_pause is None:
+                raise ConfigError(f"matter {matter_id} is not paused", key="id")
+            open_pause["to"] = on.isoformat()
+        elif open_pause is None:
+            pauses.append({"from": on.isoformat(), "to": None})
+        matter.pauses = pauses
+        session.add(matter)
+        spec = _clock_spec(matter, config, now.date())
+        event = upsert_deadline(session, listeners, spec, now=now) if spec else None
+        return [event] if event is not None else []
+
+
+def escalate_matters(engine: Engine, config: Config, *, now: datetime,
+                     listeners: Sequence[EventListener]) -> list[Event]:
+    """`matter.escalated` when an overdue matter passes a step of the ladder."""
+    ladder = sorted(config.escalation.ladder)
+    events: list[Event] = []
+    with write_session(engine) as session:
+        for matter in session.exec(select(Matter).where(Matter.closed == False)).all():  # noqa: E712
+            clock = session.exec(select(Deadline).where(
+                Deadline.key == f"matter:{matter.id}:clock")).first()
+            if clock is None or clock.state not in ("open", "overdue"):
+                continue
+            overdue = (now.date() - clock.due_date).days
+            reached = sum(1 for days in ladder if overdue >= days)
+            if reached <= matter.escalation_step:
+                continue
+            start = matter.received or matter.filed
+            for step in range(matter.escalation_step + 1, reached + 1):
+                event = emit(
+                    session, listeners, kind="matter.escalated", at=now,
+                    subject=f"matter:{matter.id}",
+                    summary=f"{matter.agency} {matter.reference or matter.id}: {overdue} days "
+                    f"overdue (step {step}): a candidate for a mandamus or APA delay suit",
+                    dedupe_key=f"matter.escalated:{matter.id}:{clock.due_date}:{step}",
+                    data={**_matter_data(matter), "step": step, "days_overdue": overdue,
+                          "days_elapsed": (now.date() - start).days if start else None,
+                          "rule": clock.rule_id, "citation": clock.citation,
+                          "due": clock.due_date.isoformat(),
+                          "status_history": list(matter.status_history)},
+                    matter_id=matter.id, private=matter.private,
+                )
+                if event is not None:
+                    events.append(event)
+            matter.escalation_step = reached
+            session.add(matter)
+    return events
