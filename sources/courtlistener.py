@@ -20,7 +20,10 @@ gate and does the same. Each tracked docket gets a share of the daily budget wei
 its next deadline is (`deadline_weight`), which gives it a minimum interval between checks
 (`sync_interval`); due targets are ordered: unfinished pagination first, then dockets with a
 deadline (nearest first), then dockets with fresh activity (newest first), then the rest (least
-recently synced first), then discovery (moved up when it has waited `DISCOVERY_MAX_WAIT`).
+recently synced first), then discovery (moved to the front when it has not run since start or
+has waited `DISCOVERY_MAX_WAIT`: one request per query that must not starve),
+then a few dockets not yet due (nearest to due first), so budget left idle by the pacing is
+still spent on freshness.
 
 Construction: ``CourtListener(source_id, options, client, clock, *, token=None, gate=None)``.
 `token` is the secret the core resolved from `token_env` / `token_file` (None: anonymous); it is
@@ -114,6 +117,8 @@ MAX_SYNC_INTERVAL = timedelta(days=7)
 SYNC_SHARE = 0.85
 #: at most this many pages are followed in one fetch (the rest resumes next round)
 MAX_PAGES_PER_FETCH = 10
+#: dockets not yet due offered at the end of a round, to use budget nothing due wanted
+SPARE_PER_ROUND = 3
 #: wait this long after a 429 without a usable Retry-After
 DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 
@@ -352,13 +357,13 @@ def deadline_weight(next_due: date | None, today: date) -> float:
         return 1.0
     days = (next_due - today).days
     if days < 0:
-        return 6.0
+        return 8.0
     if days <= 3:
-        return 12.0
+        return 24.0
     if days <= 7:
-        return 6.0
+        return 8.0
     if days <= 14:
-        return 3.0
+        return 4.0
     if days <= 30:
         return 2.0
     return 1.0
@@ -459,27 +464,43 @@ class CourtListener(Source):
         now = plan.now
         resumed = [self._resume(key, c) for key, c in self._continuations.items()]
         busy = set(self._continuations)
-        dockets = self._due_cases(plan, busy)
+        due, spare = self._split_cases(plan)
+        dockets = self._case_targets(due, now, busy)
         discovery = self._due_discovery(plan, busy)
         overdue = [t for t in discovery if self._discovery_overdue(t, now)]
         with_deadline = [t for t in dockets if t.context.get("next_due")]
         others = [t for t in dockets if not t.context.get("next_due")]
         rest = [t for t in discovery if not self._discovery_overdue(t, now)]
-        return resumed + with_deadline + overdue + others + rest
+        early = self._case_targets(spare, now, busy)[:SPARE_PER_ROUND]
+        return resumed + overdue + with_deadline + others + rest + early
 
-    def _due_cases(self, plan: Plan, busy: set[str]) -> list[Target]:
+    def _split_cases(self, plan: Plan) -> tuple[list[TrackedCase], list[TrackedCase]]:
+        """(due in priority order, not yet due with the nearest to due first).
+
+        The not-due tail is checked early only with budget no due target wanted (the gate's
+        pacing decides), so the daily quota is used rather than left idle.
+        """
         limits = self.options.limits()
         today = plan.now.date()
         weights = {id(c): deadline_weight(c.next_due, today) for c in plan.tracked}
         total = sum(weights.values())
         per_day = _checks_per_day(limits, len(self.options.query))
         due: list[TrackedCase] = []
+        spare: list[tuple[float, TrackedCase]] = []
         for case in plan.tracked:
             interval = sync_interval(weights[id(case)], total, per_day)
             if _is_due(case, plan.now, interval):
                 due.append(case)
+            elif case.last_synced is not None:
+                spare.append(((plan.now - case.last_synced) / interval, case))
         due.sort(key=_priority)
-        targets = [self._case_target(case, plan.now) for case in due]
+        spare.sort(key=lambda pair: -pair[0])
+        return due, [case for _, case in spare]
+
+    def _case_targets(
+        self, cases: Iterable[TrackedCase], now: datetime, busy: set[str]
+    ) -> list[Target]:
+        targets = [self._case_target(case, now) for case in cases]
         return [t for t in targets if t is not None and t.key not in busy]
 
     def _case_target(self, case: TrackedCase, now: datetime) -> Target | None:
@@ -542,8 +563,9 @@ class CourtListener(Source):
 
     @staticmethod
     def _discovery_overdue(target: Target, now: datetime) -> bool:
+        """Not run since start, or waiting too long: goes first (one request per query)."""
         waiting = target.context.get("waiting_s")
-        return waiting is not None and waiting >= DISCOVERY_MAX_WAIT.total_seconds()
+        return waiting is None or waiting >= DISCOVERY_MAX_WAIT.total_seconds()
 
     @staticmethod
     def _resume(key: str, continuation: _Continuation) -> Target:

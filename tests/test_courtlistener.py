@@ -293,7 +293,9 @@ def test_discovery_runs_again_only_after_its_interval(
     clock.advance(minutes=10)
     assert source.targets(Plan(now=clock(), last_run=clock() - timedelta(minutes=10))) == []
     clock.advance(hours=6)
-    (again,) = source.targets(Plan(now=clock()))
+    due = TrackedCase("dcd", "1:26-cv-00001", cl_docket_id=1)
+    docket, again = source.targets(Plan(now=clock(), tracked=(due,)))
+    assert docket.key == "docket:1"  # discovery on time waits behind due dockets
     # searched again from the last discovery, with an overlap for late indexing
     assert again.params["filed_after"] == (clock() - timedelta(hours=6, minutes=10)
                                            - timedelta(days=2)).date().isoformat()
@@ -501,8 +503,9 @@ def test_targets_order_deadline_fresh_rest_then_discovery(clock: FixedClock) -> 
     quiet = TrackedCase("dcd", "1:26-cv-00007", cl_docket_id=7, last_synced=now)
     plan = Plan(now=now, tracked=(never, old, fresh, fresher, soon, later, quiet))
     keys = [t.key for t in source.targets(plan)]
-    assert keys == ["docket:5", "docket:6", "docket:4", "docket:3", "docket:1", "docket:2",
-                    "search:mandamus"]
+    # discovery that never ran goes first; the not-yet-due docket comes last, as spare
+    assert keys == ["search:mandamus", "docket:5", "docket:6", "docket:4", "docket:3",
+                    "docket:1", "docket:2", "docket:7"]
 
 
 def test_weights_and_intervals_favour_near_deadlines() -> None:
