@@ -309,3 +309,30 @@ def test_send_test_reaches_channels_and_names_failures(hook: WebhookReceiver,
     assert len(hook.posts) == 2
     with pytest.raises(AlertError, match="not a usable Apprise URL"):
         AppriseNotifier().send("nosuchscheme://x", Message("t", "b", ""))
+
+
+class _Recorder:
+    """A notifier that records sends and runs a second dispatcher mid-send (two processes)."""
+
+    def __init__(self, engine: Engine, subs: list[SubscriptionConfig],
+                 clock: FixedClock) -> None:
+        self.engine, self.subs, self.clock = engine, subs, clock
+        self.sent: list[str] = []
+        self.nested: list[int] = []
+
+    def send(self, channel_url: str, message: Message) -> None:
+        self.sent.append(message.title)
+        if not self.nested:
+            self.nested.append(0)
+            report = dispatch_pending(self.engine, self.subs, now=self.clock.now, notifier=self)
+            self.nested[0] = report.sent
+
+
+def test_a_second_dispatcher_leaves_claimed_deliveries_alone(tmp_path: Path,
+                                                             clock: FixedClock) -> None:
+    engine = _engine(tmp_path / "m.db")
+    subs = [_sub("chat", "json://127.0.0.1:9/", events=["entry.added"])]
+    _store(engine, subs).apply([_case(_entry(1, PETITION))], source_id="s", now=clock.now)
+    recorder = _Recorder(engine, subs, clock)
+    assert dispatch_pending(engine, subs, now=clock.now, notifier=recorder).sent == 1
+    assert recorder.nested == [0] and len(recorder.sent) == 1

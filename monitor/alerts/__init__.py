@@ -2,8 +2,8 @@
 
 - `routing`: `make_router(...)` -> a store listener writing `Delivery` rows in the event's
   transaction.
-- `outbox`: `dispatch_pending`, `send_digests`, `retry_failed`, `pending`, `outbox_summary`,
-  `send_test`.
+- `outbox`: `dispatch_pending`, `send_digests`, `send_test`.
+- `status`: `pending`, `retry_failed`, `outbox_summary`.
 - `channels`: the `Notifier` protocol, `AppriseNotifier` (Apprise + `console://`), URL masking.
 - `render`: `render_message`, `render_digest` (pure).
 """
@@ -13,14 +13,10 @@ from __future__ import annotations
 from monitor.alerts.channels import CONSOLE_URL, AppriseNotifier, Notifier, mask_url, scrub
 from monitor.alerts.outbox import (
     DispatchReport,
-    PendingDelivery,
     backoff_delay,
     digest_cutoff,
     dispatch_pending,
     load_context,
-    outbox_summary,
-    pending,
-    retry_failed,
     send_digests,
     send_test,
 )
@@ -30,6 +26,7 @@ from monitor.alerts.render import (
     as_utc,
     clean_text,
     docket_url,
+    iso_z,
     render_digest,
     render_message,
 )
@@ -41,6 +38,7 @@ from monitor.alerts.routing import (
     subscription_channels,
     subscription_wants,
 )
+from monitor.alerts.status import PendingDelivery, outbox_summary, pending, retry_failed
 
 __all__ = [
     "CONSOLE_URL",
@@ -59,6 +57,7 @@ __all__ = [
     "dispatch_pending",
     "docket_url",
     "event_facts",
+    "iso_z",
     "load_context",
     "make_router",
     "mask_url",

@@ -1,4 +1,4 @@
-"""The outbox: dispatching pending deliveries, digests, retries, and what `status` reports.
+"""The outbox: dispatching pending deliveries, digests and test messages.
 
 At most once per (event, subscription, channel): a delivery row is claimed (its `next_try` pushed
 a lease ahead, so a second dispatcher leaves it alone), sent, and its "sent" mark committed right
@@ -14,10 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.alerts.channels import Notifier
@@ -25,6 +24,7 @@ from monitor.alerts.render import (
     Message,
     RenderContext,
     as_utc,
+    iso_z,
     render_digest,
     render_message,
 )
@@ -36,14 +36,10 @@ from monitor.models import Case, Deadline, Delivery, Event
 
 __all__ = [
     "DispatchReport",
-    "PendingDelivery",
     "backoff_delay",
     "digest_cutoff",
     "dispatch_pending",
     "load_context",
-    "outbox_summary",
-    "pending",
-    "retry_failed",
     "send_digests",
     "send_test",
 ]
@@ -68,45 +64,11 @@ class DispatchReport:
 
 
 @dataclass(frozen=True)
-class PendingDelivery:
-    """One row of `alerts pending` (channel is the hash, never the URL)."""
-
-    id: int
-    event_id: int
-    kind: str
-    summary: str
-    subscription: str
-    channel: str
-    mode: str
-    status: str
-    attempts: int
-    next_try: datetime | None
-    last_error: str
-    created_at: datetime
-
-    def as_json(self) -> dict[str, Any]:
-        """The `--json` form (UTC times with `Z`)."""
-        return {
-            "id": self.id, "event_id": self.event_id, "kind": self.kind,
-            "summary": self.summary, "subscription": self.subscription,
-            "channel": self.channel, "mode": self.mode, "status": self.status,
-            "attempts": self.attempts, "next_try": _iso(self.next_try),
-            "last_error": self.last_error, "created_at": _iso(self.created_at),
-        }
-
-
-@dataclass(frozen=True)
 class _Claim:
     ids: tuple[int, ...]
     subscription: SubscriptionConfig
     url: str
     event_ids: tuple[int, ...]
-
-
-def _iso(at: datetime | None) -> str | None:
-    if at is None:
-        return None
-    return as_utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def backoff_delay(attempts: int, rng: random.Random, *, base: timedelta = BACKOFF_BASE,
@@ -323,64 +285,12 @@ def _render(engine: Engine, event_ids: Sequence[int], *,
         return render_digest(items, subscription=digest_of)
 
 
-def retry_failed(engine: Engine) -> int:
-    """Requeue every failed delivery (`alerts retry`); returns how many."""
-    with write_session(engine) as session:
-        rows = session.exec(select(Delivery).where(Delivery.status == "failed")).all()
-        for row in rows:
-            row.status, row.attempts, row.next_try = "pending", 0, None
-            session.add(row)
-        return len(rows)
-
-
-def pending(engine: Engine) -> list[PendingDelivery]:
-    """Deliveries not sent yet (pending and failed), oldest first (`alerts pending`)."""
-    with read_session(engine) as session:
-        rows = session.exec(
-            select(Delivery, Event).join(Event, col(Event.id) == col(Delivery.event_id))
-            .where(col(Delivery.status).in_(["pending", "failed"]))
-            .order_by(col(Delivery.id))
-        ).all()
-        return [
-            PendingDelivery(
-                id=d.id or 0, event_id=d.event_id, kind=e.kind, summary=e.summary,
-                subscription=d.subscription, channel=d.channel, mode=d.mode, status=d.status,
-                attempts=d.attempts, next_try=d.next_try, last_error=d.last_error,
-                created_at=d.created_at,
-            )
-            for d, e in rows
-        ]
-
-
-def outbox_summary(engine: Engine, now: datetime) -> dict[str, Any]:
-    """`{"pending", "failed", "oldest_pending", "due"}` for `status --json`.
-
-    `due` (an extension) counts pending deliveries whose next try has come at `now`.
-    """
-    at = as_utc(now)
-    with read_session(engine) as session:
-        counts = {status: int(n) for status, n in session.exec(
-            select(Delivery.status, func.count())
-            .where(col(Delivery.status).in_(["pending", "failed"]))
-            .group_by(Delivery.status)
-        ).all()}
-        oldest = session.exec(
-            select(func.min(Delivery.created_at)).where(Delivery.status == "pending")
-        ).first()
-        due = session.exec(select(func.count()).select_from(Delivery).where(
-            Delivery.status == "pending",
-            (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= at),
-        )).one()
-    return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0),
-            "oldest_pending": _iso(oldest), "due": int(due)}
-
-
 def send_test(subscription: SubscriptionConfig, notifier: Notifier, now: datetime) -> None:
     """Send a test message to every channel of a subscription (`alerts test NAME`).
 
     Raises AlertError naming (masked) every channel that failed.
     """
-    stamp = _iso(now)
+    stamp = iso_z(now)
     message = Message(
         title=f"[court-monitor] Test message for subscription {subscription.name}",
         text=f"This is a test of subscription {subscription.name!r}, sent {stamp}.\n"
