@@ -462,6 +462,7 @@ class CourtListener(Source):
         """Due targets in priority order (see the module docstring); starts a new round."""
         self._deferred = False
         now = plan.now
+        self._drop_untracked(plan)
         resumed = [self._resume(key, c) for key, c in self._continuations.items()]
         busy = set(self._continuations)
         due, spare = self._split_cases(plan)
@@ -473,6 +474,13 @@ class CourtListener(Source):
         rest = [t for t in discovery if not self._discovery_overdue(t, now)]
         early = self._case_targets(spare, now, busy)[:SPARE_PER_ROUND]
         return resumed + overdue + with_deadline + others + rest + early
+
+    def _drop_untracked(self, plan: Plan) -> None:
+        """Unfinished entries of a docket no longer tracked are not worth a request."""
+        tracked = {f"docket:{c.cl_docket_id}" for c in plan.tracked if c.cl_docket_id}
+        for key in [k for k in self._continuations if k.startswith("docket:")]:
+            if key not in tracked:
+                del self._continuations[key]
 
     def _split_cases(self, plan: Plan) -> tuple[list[TrackedCase], list[TrackedCase]]:
         """(due in priority order, not yet due with the nearest to due first).
@@ -644,7 +652,9 @@ class CourtListener(Source):
         now = self.clock()
         if target.key.startswith("search:"):
             self._discovered_at[str(target.context["query"])] = now
-        elif not payload.get("results"):
+            return
+        found = parse_listing(payload, site=_site(target.url))
+        if not _matching(found, target.context):
             self._lookup_misses[target.key] = now
 
     def _same_host(self, link: Any) -> str | None:

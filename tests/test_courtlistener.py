@@ -412,6 +412,15 @@ def test_entries_cut_by_quota_resume_and_hold_the_stamp(
     assert fake.count("dockets/") == 1  # the check was not repeated
 
 
+def test_unfinished_entries_of_an_untracked_docket_are_dropped(
+    fake: FakeCourtListener, clock: FixedClock
+) -> None:
+    docket_id = add_case(fake, 4, filed=date(2026, 1, 5), entries=5)
+    source = make_source(fake, clock, gate=CountingGate(allowed=2), query=[])
+    run_round(source, sync_plan(clock, tracked(docket_id, 4)))
+    assert source.targets(sync_plan(clock)) == []
+
+
 def test_lookup_learns_the_docket_id(fake: FakeCourtListener, clock: FixedClock) -> None:
     docket_id = add_case(fake, 9, filed=date(2026, 2, 2))
     add_case(fake, 10, filed=date(2026, 2, 2))
@@ -427,12 +436,21 @@ def test_lookup_learns_the_docket_id(fake: FakeCourtListener, clock: FixedClock)
 def test_lookup_without_office_uses_search_and_misses_wait(
     fake: FakeCourtListener, clock: FixedClock
 ) -> None:
+    add_case(fake, 123, filed=date(2026, 2, 2), court="txsd")  # 1:26-cv-00123: similar
+    fake.add_docket("txsd", "4:26-cv-00456", "Someone else", date_filed=date(2026, 2, 2))
     source = make_source(fake, clock, gate=OpenGate(), query=[])
-    unknown = TrackedCase(court="txsd", docket_number="26-cv-00123")
+    unknown = TrackedCase(court="txsd", docket_number="26-cv-00456")
     found, _ = run_round(source, sync_plan(clock, unknown))
-    assert found == [] and fake.count("search/") == 1
+    (case,) = cases(found)
+    assert case.docket_number == "4:26-cv-00456" and fake.count("search/") == 1
+    missing = TrackedCase(court="txsd", docket_number="26-cv-00999")
+    found, _ = run_round(source, sync_plan(clock, missing))
+    assert found == [] and fake.count("search/") == 2
     clock.advance(hours=1)
-    assert source.targets(sync_plan(clock, unknown)) == []  # a miss is not retried at once
+    assert source.targets(sync_plan(clock, missing)) == []  # a miss is not retried at once
+    clock.advance(days=3)
+    assert [t.key for t in source.targets(sync_plan(clock, missing))] == [
+        "lookup:txsd:26-cv-00999"]
 
 
 # ---------------------------------------------------------------------------- 429, token
@@ -545,3 +563,16 @@ def test_admit_request_respects_not_before() -> None:
     assert admit_request([], now, limits)
     assert not admit_request([], now, limits, not_before=now + timedelta(seconds=1))
     assert not admit_request([now] * 5, now, limits, pace=False)
+
+
+def test_lookup_with_only_other_cases_counts_as_a_miss(
+    fake: FakeCourtListener, clock: FixedClock
+) -> None:
+    other = {"court_id": "txsd", "docketNumber": "4:26-cv-00457", "docket_id": 5,
+             "caseName": "Not this one"}
+    fake.inject(200, body={"count": 1, "next": None, "results": [other]})
+    source = make_source(fake, clock, gate=OpenGate(), query=[])
+    wanted = TrackedCase(court="txsd", docket_number="26-cv-00456")
+    found, _ = run_round(source, sync_plan(clock, wanted))
+    assert found == [] and fake.count("search/") == 1
+    assert source.targets(sync_plan(clock, wanted)) == []
