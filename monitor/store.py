@@ -89,6 +89,7 @@ def emit(
     # Listeners that emit events of their own (derived deadlines) route them through the same
     # chain: they find it here.
     session.info["listeners"] = listeners
+    session.info.setdefault("emitted", []).append(event)
     for listener in listeners:
         listener(session, event)
     return event
@@ -115,20 +116,18 @@ class Store:
                     self._apply_page(session, obs, source_id, now, result)
                 else:
                     self._apply_other(session, obs, source_id, now, result)
+            # Every event of the transaction, listeners' (derived deadlines) included.
+            result.events = list(session.info.get("emitted", []))
         return result
 
     def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,
                      result: ApplyResult) -> None:
         from monitor.agreement_store import apply_snapshot
 
-        result.events += apply_snapshot(session, self.listeners, obs, source_id=source_id,
-                                        now=now)
+        apply_snapshot(session, self.listeners, obs, source_id=source_id, now=now)
 
     def _emit(self, session: Session, result: ApplyResult, **kwargs: Any) -> Event | None:
-        event = emit(session, self.listeners, **kwargs)
-        if event is not None:
-            result.events.append(event)
-        return event
+        return emit(session, self.listeners, **kwargs)
 
     # ------------------------------------------------------------------ cases and entries
 
@@ -325,9 +324,8 @@ class Store:
         if obs.matter:
             from monitor.matters import set_matter_status
 
-            result.events += set_matter_status(session, self.listeners, obs.matter, obs.text,
-                                               now=now, source_id=source_id,
-                                               baseline=before is None)
+            set_matter_status(session, self.listeners, obs.matter, obs.text, now=now,
+                              source_id=source_id, baseline=before is None)
 
 
 def _enrich(row: Entry, obs: EntryObservation, source_id: str) -> None:

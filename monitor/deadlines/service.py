@@ -192,23 +192,41 @@ def make_deadline_listener(config: Config) -> EventListener:
         if case is None:
             return
         chain: Sequence[EventListener] = session.info.get("listeners", ())
+        known = {
+            _label_word(d.label): (d.due_date, d.citation)
+            for d in session.exec(select(Deadline).where(
+                Deadline.case_id == case.id, Deadline.origin == "computed",
+                Deadline.state.in_(["open", "overdue"]))).all()  # type: ignore[attr-defined]
+        }
         for spec in derive_from_entry(case, event, _rules(extra_key),
-                                      closures.get(case.court, ())):
+                                      closures.get(case.court, ()), known):
             upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
 
     return listener
 
 
+def _entry_text(data: dict[str, Any]) -> str:
+    short, long = data.get("short_description") or "", data.get("description") or ""
+    if short and short in long:
+        return long
+    return " ".join(part for part in (short, long) if part)
+
+
 def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
-                      closures: Sequence[date]) -> list[DeadlineSpec]:
-    """Court-set dates and rule-computed deadlines an entry starts (pure but for the rules)."""
+                      closures: Sequence[date],
+                      known: dict[str, tuple[date, str]] | None = None) -> list[DeadlineSpec]:
+    """Court-set dates and rule-computed deadlines an entry starts (pure but for the rules).
+
+    `known` maps a label word ("answer", "opposition") to an open computed deadline of the case
+    (due, citation), so a court-set date names the computed one it outranks.
+    """
     from monitor.deadlines.calendar import compute
     from monitor.deadlines.extract import extract_court_dates
     from monitor.deadlines.triggers import match_triggers
     from sources.courts import COURTS
 
     data = event.data or {}
-    text = " ".join(filter(None, [data.get("short_description"), data.get("description")]))
+    text = _entry_text(data)
     entry_day = date.fromisoformat(data["date_filed"]) if data.get("date_filed") else \
         event.at.date()
     court = COURTS.get(case.court)
@@ -216,7 +234,7 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
     subject = f"{case.court}:{case.docket_number}"
     today = event.at.astimezone(ZoneInfo(zone)).date()
     specs: list[DeadlineSpec] = []
-    computed: dict[str, DeadlineSpec] = {}
+    computed: dict[str, tuple[date, str]] = dict(known or {})
     parties = ["us_defendant", "us_party"] if _US_PARTY.search(case.case_name) else None
     for trig in match_triggers(text, court=case.court, nature_of_suit=case.nature_of_suit,
                                entry_date=entry_day, rules=rules, parties=parties):
@@ -241,7 +259,7 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
                       if trig.trigger_estimated else ""), *result.steps),
             alternative=alt.to_json() if alt else None,
         )
-        computed[_label_word(rule.label)] = spec
+        computed[_label_word(rule.label)] = (spec.due_date, spec.citation)
         specs.append(spec)
     for found in extract_court_dates(text):
         if found.due < today:
@@ -250,16 +268,16 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
         twin = computed.get(word)
         party = f":{found.party.lower()}" if found.party else ""
         steps = [f"Set by the court in the docket text: \"{found.text}\""]
-        if twin is not None and twin.due_date != found.due:
-            steps.append(f"The rule ({twin.citation}) would give {twin.due_date.isoformat()}; "
+        if twin is not None and twin[0] != found.due:
+            steps.append(f"The rule ({twin[1]}) would give {twin[0].isoformat()}; "
                          "the court's date governs.")
         specs.append(DeadlineSpec(
             key=f"case:{case.id}:court:{found.label.lower()}{party}", subject=subject,
             label=f"{found.label.capitalize()} due" + (f" ({found.party})" if found.party else ""),
             due_date=found.due, origin="court-set", case_id=case.id, timezone=zone,
             trigger_date=entry_day, trigger_text=text[:500], steps=tuple(steps),
-            computed_due=twin.due_date if twin else None,
-            citation=twin.citation if twin else "",
+            computed_due=twin[0] if twin else None,
+            citation=twin[1] if twin else "",
         ))
     return specs
 
