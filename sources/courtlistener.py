@@ -858,27 +858,52 @@ def parse_search_results(
     return [c for c in cases if c is not None]
 
 
-def _search_result(result: Mapping[str, Any], site: str) -> CaseObservation | None:
-    court = _text(result, "court_id").lower()
-    raw = _text(result, "docketNumber")
+@dataclass(frozen=True)
+class _Shape:
+    """Where a case's fields sit in one kind of CourtListener object."""
+
+    number: str
+    case_name: str
+    docket_id: str
+    nature_of_suit: str
+    date_filed: str
+    date_terminated: str
+
+
+#: a search result (camelCase) and a docket object (snake_case)
+_SEARCH = _Shape("docketNumber", "caseName", "docket_id", "suitNature", "dateFiled",
+                 "dateTerminated")
+_DOCKET = _Shape("docket_number", "case_name", "id", "nature_of_suit", "date_filed",
+                 "date_terminated")
+
+
+def _case(
+    obj: Mapping[str, Any], shape: _Shape, court: str, site: str,
+    entries: tuple[EntryObservation, ...] = (),
+) -> CaseObservation | None:
+    raw = _text(obj, shape.number)
     if not court or not raw:
         return None
-    docs = result.get("recap_documents")
-    entries = _entries_from_documents(docs, site) if isinstance(docs, list) else ()
     return CaseObservation(
         court=court,
         docket_number=normalize_docket_number(raw),
         docket_number_raw=raw,
-        case_name=_text(result, "caseName"),
-        pacer_case_id=_text(result, "pacer_case_id"),
-        cl_docket_id=_int(result.get("docket_id")),
-        cause=_text(result, "cause"),
-        nature_of_suit=_text(result, "suitNature"),
-        date_filed=_date(result.get("dateFiled")),
-        date_terminated=_date(result.get("dateTerminated")),
+        case_name=_text(obj, shape.case_name) or _text(obj, "case_name_short"),
+        pacer_case_id=_text(obj, "pacer_case_id"),
+        cl_docket_id=_int(obj.get(shape.docket_id)),
+        cause=_text(obj, "cause"),
+        nature_of_suit=_text(obj, shape.nature_of_suit),
+        date_filed=_date(obj.get(shape.date_filed)),
+        date_terminated=_date(obj.get(shape.date_terminated)),
         entries=entries,
-        url=_absolute(site, result.get("docket_absolute_url") or result.get("absolute_url")),
+        url=_absolute(site, obj.get("absolute_url")),
     )
+
+
+def _search_result(result: Mapping[str, Any], site: str) -> CaseObservation | None:
+    docs = result.get("recap_documents")
+    entries = _entries_from_documents(docs, site) if isinstance(docs, list) else ()
+    return _case(result, _SEARCH, _text(result, "court_id").lower(), site, entries)
 
 
 def _entries_from_documents(docs: Sequence[Any], site: str) -> tuple[EntryObservation, ...]:
@@ -908,22 +933,7 @@ def _entries_from_documents(docs: Sequence[Any], site: str) -> tuple[EntryObserv
 def parse_docket(docket: Mapping[str, Any], *, site: str = DEFAULT_SITE) -> CaseObservation | None:
     """A v4 docket object -> its case (no entries); None when it names no court or number."""
     court = _text(docket, "court_id").lower() or _court_from_url(docket.get("court"))
-    raw = _text(docket, "docket_number")
-    if not court or not raw:
-        return None
-    return CaseObservation(
-        court=court,
-        docket_number=normalize_docket_number(raw),
-        docket_number_raw=raw,
-        case_name=_text(docket, "case_name") or _text(docket, "case_name_short"),
-        pacer_case_id=_text(docket, "pacer_case_id"),
-        cl_docket_id=_int(docket.get("id")),
-        cause=_text(docket, "cause"),
-        nature_of_suit=_text(docket, "nature_of_suit"),
-        date_filed=_date(docket.get("date_filed")),
-        date_terminated=_date(docket.get("date_terminated")),
-        url=_absolute(site, docket.get("absolute_url")),
-    )
+    return _case(docket, _DOCKET, court, site)
 
 
 def parse_docket_entries(
