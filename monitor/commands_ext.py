@@ -35,6 +35,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     for name in ("met", "vacate"):
         q = dsub.add_parser(name, help=f"mark a deadline {name}")
         q.add_argument("id", type=int)
+    p = sub.add_parser("alerts", help="the outbox: test a subscription, list, requeue")
+    asub = p.add_subparsers(dest="alerts_command", required=True)
+    q = asub.add_parser("test", help="send a test message to a subscription's channels")
+    q.add_argument("name")
+    q = asub.add_parser("pending", help="deliveries waiting or failed")
+    q.add_argument("--json", action="store_true")
+    asub.add_parser("retry", help="requeue failed deliveries")
+    asub.add_parser("dispatch", help="send what is due now")
     from monitor import commands_agency
 
     commands_agency.add_parsers(sub)
@@ -49,6 +57,7 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, Clock], int]] = {
         "deadlines": cmd_deadlines,
         "deadline": cmd_deadline,
+        "alerts": cmd_alerts,
     }
     if args.command in handlers:
         return handlers[args.command](args, clock)
@@ -140,3 +149,52 @@ def _add_deadline(app: Any, args: argparse.Namespace, clock: Clock) -> int:
         event = upsert_deadline(session, app.store.listeners, spec, now=now, source_id="cli")
     print(event.summary if event is not None else "deadline unchanged")
     return EXIT_OK
+
+
+def cmd_alerts(args: argparse.Namespace, clock: Clock) -> int:
+    from monitor.alerts.channels import AppriseNotifier
+    from monitor.commands import print_json
+
+    if args.alerts_command == "test":
+        from monitor.alerts.outbox import send_test
+        from monitor.config import load_config
+
+        config = load_config(args.config)
+        sub = next((s for s in config.subscriptions if s.name == args.name), None)
+        if sub is None:
+            names = ", ".join(s.name for s in config.subscriptions)
+            raise ConfigError(f"no subscription {args.name!r} (have: {names})",
+                              path=config.path, key="subscription")
+        send_test(sub, AppriseNotifier(), clock())
+        print(f"test message sent to {len(sub.channels)} channel(s) of {sub.name}")
+        return EXIT_OK
+    from monitor.commands import _app
+
+    app = _app(args, clock)
+    try:
+        if args.alerts_command == "pending":
+            from monitor.alerts.status import pending
+
+            rows = [p.as_json() for p in pending(app.engine)]
+            if args.json:
+                print_json(rows)
+            else:
+                for r in rows:
+                    print(f"{r['id']:6} {r['status']:8} {r['subscription']:14} attempts "
+                          f"{r['attempts']} next {r['next_try'] or 'now'}  {r['summary']}")
+                    if r["last_error"]:
+                        print(f"       last error: {r['last_error']}")
+                if not rows:
+                    print("outbox empty")
+            return EXIT_OK
+        if args.alerts_command == "retry":
+            from monitor.alerts.status import retry_failed
+
+            print(f"requeued {retry_failed(app.engine)} deliveries")
+            return EXIT_OK
+        from monitor.housekeeping import dispatch_outbox
+
+        dispatch_outbox(app)
+        return EXIT_OK
+    finally:
+        app.close()

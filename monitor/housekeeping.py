@@ -10,25 +10,28 @@ __all__ = ["after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
 log = logging.getLogger(__name__)
 
 
-def dispatch_outbox(app: Any) -> None:
-    """Send due deliveries (no-op until alerts exist)."""
-    try:
-        from monitor.alerts import AppriseNotifier, dispatch_pending
-    except ImportError:
-        return
-    report = dispatch_pending(app.engine, app.config.subscriptions, now=app.clock(),
-                              notifier=AppriseNotifier())
-    log.info("dispatch: %s", report)
+def dispatch_outbox(app: Any, notifier: Any = None) -> None:
+    """Send due deliveries and digests whose time has come."""
+    from monitor.alerts.channels import AppriseNotifier
+    from monitor.alerts.outbox import dispatch_pending, send_digests
+
+    notifier = notifier or AppriseNotifier()
+    now = app.clock()
+    report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier)
+    digests = send_digests(app.engine, app.config.subscriptions, now=now, notifier=notifier,
+                           timezone=app.config.deadlines.timezone)
+    for outcome in (report, digests):
+        if outcome.sent or outcome.retrying or outcome.errors:
+            log.info("dispatch: %s sent, %s retrying", outcome.sent, outcome.retrying)
 
 
 def render_all_feeds(app: Any) -> None:
     """Write Atom and ICS feeds to the feeds directory."""
-    try:
-        from monitor.feeds import render_feeds, write_ics_feeds
-    except ImportError:
-        return
+    from monitor.feeds import render_feeds, write_ics_feeds
+
     render_feeds(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock())
-    write_ics_feeds(app.engine, app.config.feeds_dir, now=app.clock())
+    write_ics_feeds(app.engine, app.config.feeds_dir, now=app.clock(),
+                    title=app.config.feeds.title)
 
 
 def after_poll(app: Any, *, dispatch: bool = True) -> None:

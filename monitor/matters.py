@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -230,7 +231,8 @@ def escalate_matters(engine: Engine, config: Config, *, now: datetime,
                 Deadline.key == f"matter:{matter.id}:clock")).first()
             if clock is None or clock.state not in ("open", "overdue"):
                 continue
-            overdue = (now.date() - clock.due_date).days
+            today = now.astimezone(ZoneInfo(clock.timezone or "UTC")).date()
+            overdue = (today - clock.due_date).days
             reached = sum(1 for days in ladder if overdue >= days)
             if reached <= matter.escalation_step:
                 continue
@@ -243,7 +245,7 @@ def escalate_matters(engine: Engine, config: Config, *, now: datetime,
                     f"overdue (step {step}): a candidate for a mandamus or APA delay suit",
                     dedupe_key=f"matter.escalated:{matter.id}:{clock.due_date}:{step}",
                     data={**_matter_data(matter), "step": step, "days_overdue": overdue,
-                          "days_elapsed": (now.date() - start).days if start else None,
+                          "days_elapsed": (today - start).days if start else None,
                           "rule": clock.rule_id, "citation": clock.citation,
                           "due": clock.due_date.isoformat(),
                           "status_history": list(matter.status_history)},

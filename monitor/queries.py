@@ -151,16 +151,6 @@ def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
 
 
 def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:
-    from monitor.models import Delivery
+    from monitor.alerts.status import outbox_summary
 
-    with read_session(engine) as session:
-        pending = session.exec(
-            select(func.count()).select_from(Delivery).where(Delivery.status == "pending")
-        ).one()
-        failed = session.exec(
-            select(func.count()).select_from(Delivery).where(Delivery.status == "failed")
-        ).one()
-        oldest = session.exec(
-            select(func.min(Delivery.created_at)).where(Delivery.status == "pending")
-        ).one()
-    return {"pending": pending, "failed": failed, "oldest_pending": _iso(oldest)}
+    return outbox_summary(engine, now)

@@ -16,11 +16,8 @@ def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[Even
     from monitor.deadlines.service import make_deadline_listener
 
     listeners.append(make_deadline_listener(config))
-    try:
-        from monitor.alerts import make_router
-    except ImportError:
-        pass
-    else:
-        watch_tags = {w.name: list(w.tags) for w in config.watches}
-        listeners.append(make_router(config.subscriptions, watch_tags=watch_tags))
+    from monitor.alerts.routing import make_router
+
+    watch_tags = {w.name: list(w.tags) for w in config.watches}
+    listeners.append(make_router(config.subscriptions, watch_tags=watch_tags))
     return listeners

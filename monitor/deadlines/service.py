@@ -74,6 +74,8 @@ def _deadline_data(d: Deadline, **extra: Any) -> dict[str, Any]:
     return {
         "deadline_id": d.id,
         "key": d.key,
+        "deadline_key": d.key,
+        "rule_id": d.rule_id,
         "label": d.label,
         "rule": d.rule_id,
         "citation": d.citation,
