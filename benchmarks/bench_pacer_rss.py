@@ -32,6 +32,9 @@ ROOT = HERE.parent
 JURISCRAPER_VENV = HERE / ".venv-juriscraper"
 TARGET_VS_JURISCRAPER = 25.0
 TARGET_VS_FLOOR = 2.5
+#: CPU time of this process: on a shared machine, other jobs' load does not count against us
+#: (all three parsers are single-threaded, so CPU time is their run time on an idle machine).
+CLOCK = time.process_time
 
 
 def find_corpus() -> Path:
@@ -64,17 +67,17 @@ def measure(
     items: dict[str, int] = {}
     for name, run_once in sides.items():
         items[name] = run_once()  # warm-up: imports, caches, regex compilation
-        start = time.perf_counter()
+        start = CLOCK()
         run_once()
-        loops[name] = max(1, int(min_time / max(time.perf_counter() - start, 1e-6)))
+        loops[name] = max(1, int(min_time / max(CLOCK() - start, 1e-6)))
     rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(reps):
         for name, run_once in sides.items():
             gc.collect()
-            start = time.perf_counter()
+            start = CLOCK()
             for _ in range(loops[name]):
                 run_once()
-            rates[name].append(items[name] * loops[name] / (time.perf_counter() - start))
+            rates[name].append(items[name] * loops[name] / (CLOCK() - start))
     return {
         name: {
             "items_per_sec": statistics.median(r),
@@ -91,16 +94,27 @@ def measure(
 # ---------------------------------------------------------------------------- our side
 
 
-def ours_runner(feeds: list[tuple[str, str, bytes]], items: int) -> Callable[[], int]:
-    """One pass of our parser over the corpus."""
+def ours_runner(
+    feeds: list[tuple[str, str, bytes]], items: int, warm: bool = False
+) -> Callable[[], int]:
+    """One pass of our parser over the corpus (`warm`: keep its memos from pass to pass)."""
     sys.path.insert(0, str(ROOT))
-    from sources.pacer_rss import parse_feed
+    from sources import pacer_rss
+
+    # The parser memoizes titles, links and zones across calls (a court's feed repeats itself
+    # from poll to poll); the headline figure empties those memos before every pass, so that
+    # repeating the same corpus does not flatter us. `warm` shows the re-poll case.
+    memos = [] if warm else [
+        v for v in vars(pacer_rss).values() if callable(getattr(v, "cache_clear", None))
+    ]
 
     def run_once() -> int:
+        for memo in memos:
+            memo.cache_clear()
         # Items merge into entries and cases, so every side reports the corpus's XML items
         # (the same denominator for all three).
         for _, court, content in feeds:
-            parse_feed(content, court=court)
+            pacer_rss.parse_feed(content, court=court)
         return items
 
     return run_once
@@ -212,10 +226,16 @@ def main() -> int:
         "items": items,
     }
     measured = measure(
-        {"ours": ours_runner(feeds, items), "floor": floor_runner(feeds)}, args.reps, args.min_time
+        {
+            "ours": ours_runner(feeds, items),
+            "ours_warm": ours_runner(feeds, items, warm=True),
+            "floor": floor_runner(feeds),
+        },
+        args.reps,
+        args.min_time,
     )
     ours, floor = measured["ours"], measured["floor"]
-    results.update(ours=ours, floor=floor)
+    results.update(ours=ours, ours_warm=measured["ours_warm"], floor=floor)
     ok = True
     floor_ratio = floor["items_per_sec"] / ours["items_per_sec"]
     results["floor_over_ours"] = floor_ratio
@@ -244,6 +264,7 @@ def print_report(r: dict[str, object]) -> None:
 
     print(f"pacer_rss parse: {r['files']} files, {r['bytes']:,} bytes, {r['items']} items per pass")
     line("ours", r["ours"])
+    line("ours (warm)", r["ours_warm"])
     line("floor (lxml)", r["floor"])
     if "juriscraper" in r:
         js = r["juriscraper"]
@@ -252,6 +273,8 @@ def print_report(r: dict[str, object]) -> None:
         print(f"  ours / juriscraper = {r['ours_over_juriscraper']:.1f}x "
               f"(target >= {TARGET_VS_JURISCRAPER:g}x)")
     print(f"  floor / ours       = {r['floor_over_ours']:.2f}x (target <= {TARGET_VS_FLOOR:g}x)")
+    print("  (items/s in CPU time; 'ours' parses with its memos emptied before every pass,")
+    print("   'warm' keeps them, as a daemon re-polling the same feeds does)")
     print(f"  targets met: {'yes' if r['targets_met'] else 'NO'}")
 
 

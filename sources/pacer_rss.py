@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_tz
 from functools import lru_cache
 from typing import ClassVar
@@ -290,16 +290,26 @@ def clean_text(text: str) -> str:
 # -- title
 
 
-_TITLE = re.compile(r"((?:\d{1,2}:)?\d{2,4}-[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)(?: (.*))?$")
+#: a docket number first (`1:25-cv-00612-ABJ`, `16-10992-smb`, `23-1104`), then the case name
+_TITLE = re.compile(
+    r"((?:\d{1,2}:)?\d{2,4}-(?:[A-Za-z]{1,5}-)?\d+(?:-[A-Za-z0-9]+)*)(?: (.*))?$"
+)
 _DOCKET_ANYWHERE = re.compile(r"(?<![\w:])((?:\d{1,2}:)?\d{2}-[A-Za-z]{1,5}-\d{1,10})")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=8192)
+def _case_of_title(title: str, case_type: str) -> tuple[str, str, str]:
+    """(raw docket number, normalized docket number, case name) of an item title, memoized
+    (a court's feed repeats its titles from item to item and from poll to poll)."""
+    raw, case_name = _split_title(title)
+    return raw, _docket_number(raw, case_type) if raw else "", case_name
+
+
 def _split_title(title: str) -> tuple[str, str]:
     """(raw docket number, case name) of an item title; ("", "") when it names no case."""
     text = clean_text(title)
     m = _TITLE.match(text)
-    if m and any(ch.isdigit() for ch in m[1].split("-", 1)[1]):
+    if m:
         return m[1], m[2] or ""
     m = _DOCKET_ANYWHERE.search(text)
     if m:
@@ -311,7 +321,6 @@ def _split_title(title: str) -> tuple[str, str]:
 _UNTYPED = re.compile(r"^(\d{1,2}:)?(\d{2,4})-(\d+)(.*)$")
 
 
-@lru_cache(maxsize=4096)
 def _docket_number(raw: str, case_type: str) -> str:
     """Normalized docket number; a bankruptcy adversary proceeding keeps its `ap` type."""
     if case_type == "ap":
@@ -372,15 +381,8 @@ def _plain_text(description: str) -> str:
     return clean_text(description)
 
 
-@dataclass(slots=True)
-class _Document:
-    """What the document link of a description says."""
-
-    url: str
-    number: int | None
-    pacer_doc_id: str
-    seq_no: int | None
-    case_id: str
+#: (url, entry number, pacer_doc_id, sequence number, pacer_case_id) of a document link
+_Document = tuple[str, int | None, str, int | None, str]
 
 
 def _document(description: str) -> _Document | None:
@@ -388,17 +390,21 @@ def _document(description: str) -> _Document | None:
     m = _ANCHOR.search(description)
     if not m:
         return None
-    url = (m[1] or m[2] or m[3] or "").strip().replace("&amp;", "&")
+    url = (m[1] or m[2] or m[3] or "").strip()
+    if "&amp;" in url:
+        url = url.replace("&amp;", "&")
     label = m[4]
-    ident = _DOC_ID.search(url)
-    seq = _SEQ_NO.search(url)
-    case_id = _CASE_ID_PARAM.search(url) or _SHOW_CASE_DOC.search(url)
-    return _Document(
-        url=url,
-        number=int(label) if label.isdigit() else None,
-        pacer_doc_id=normalize_pacer_doc_id(ident[1]) if ident else "",
-        seq_no=int(seq[1]) if seq else None,
-        case_id=case_id[1] if case_id else "",
+    ident = _DOC_ID.search(url) if "1/" in url else None
+    seq = _SEQ_NO.search(url) if "de_seq_num" in url else None
+    case_id = _CASE_ID_PARAM.search(url) if "caseid" in url else None
+    if case_id is None and "show_case_doc" in url:
+        case_id = _SHOW_CASE_DOC.search(url)
+    return (
+        url,
+        int(label) if label.isdigit() else None,
+        normalize_pacer_doc_id(ident[1]) if ident else "",
+        int(seq[1]) if seq else None,
+        case_id[1] if case_id else "",
     )
 
 
@@ -409,21 +415,18 @@ _LINK_CASE_ID = re.compile(r"\.pl\?(?:[^&#]*?-L_[^-&#]*-\d+-)?(\d+)(?:$|[-&#])")
 _GUID_SEQ = re.compile(r"\.pl\?\d+-(\d+)\s*$")
 
 
-def _link_case_id(link: str) -> str:
-    """pacer_case_id of a docket link (`DktRpt.pl?123`, `iquery.pl?...-L_1_0-1-123`)."""
+@lru_cache(maxsize=8192)
+def _case_of_link(link: str) -> tuple[str | None, str]:
+    """(court id from the host, pacer_case_id) of an item's docket link
+    (`https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?123`, `iquery.pl?...-L_1_0-1-123`)."""
     m = _LINK_CASE_ID.search(link)
-    return m[1] if m else ""
+    end = link.find("/", 8)
+    return _court_of_host(link if end < 0 else link[:end]), m[1] if m else ""
 
 
 @lru_cache(maxsize=256)
-def _court_of_link(prefix: str) -> str | None:
+def _court_of_host(prefix: str) -> str | None:
     return court_for_host(prefix)
-
-
-def _link_court(link: str) -> str | None:
-    """The court id of an item link, from its host."""
-    end = link.find("/", 8)
-    return _court_of_link(link if end < 0 else link[:end])
 
 
 @lru_cache(maxsize=256)
@@ -444,6 +447,7 @@ _ZONES = {
     "AKST": -9, "AKDT": -8, "HST": -10, "HDT": -9, "AST": -4, "ADT": -3, "CHST": 10,
     "SST": -11,
 }
+_OFFSETS = {name: timedelta(hours=hours) for name, hours in _ZONES.items()}
 _PUB_DATE = re.compile(
     r"\s*(?:[A-Za-z]+,?\s+)?(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{4})\s+"
     r"(\d{1,2}):(\d\d)(?::(\d\d))?\s*([A-Za-z]+|[+-]\d{4})?\s*$"
@@ -460,31 +464,27 @@ def parse_pub_date(text: str, local_zone: str = "UTC") -> datetime | None:
     if m is None:
         return _parse_pub_date_slow(text, local_zone)
     day, month, year, hour, minute, second, zone = m.groups()
-    base = _day_start(int(year), month.lower(), int(day), zone or "", local_zone)
-    if base is None:
-        return _parse_pub_date_slow(text, local_zone)
-    seconds = int(hour) * 3600 + int(minute) * 60 + (int(second) if second else 0)
-    if base.tzinfo is UTC:
-        return base + timedelta(seconds=seconds)
-    # A zone we know only by name: the wall-clock time there (offsets change with DST).
-    return (base + timedelta(seconds=seconds)).astimezone(UTC)
-
-
-@lru_cache(maxsize=1024)
-def _day_start(year: int, month: str, day: int, zone: str, local_zone: str) -> datetime | None:
-    """Midnight of a day in `zone` (UTC, shifted by the zone's offset), or in `local_zone`
-    (aware, local) when the zone is absent or unknown. None for an impossible date."""
-    month_n = _MONTHS.get(month)
+    month_n = _MONTHS.get(month.lower())
     if month_n is None:
-        return None
+        return _parse_pub_date_slow(text, local_zone)
+    offset = _OFFSETS.get(zone) if zone else None
+    if offset is None and zone:
+        offset = _zone_offset(zone)
     try:
-        midnight = datetime(year, month_n, day)
+        if offset is not None:
+            return datetime(int(year), month_n, int(day), int(hour), int(minute),
+                            int(second) if second else 0, 0, UTC) - offset
+        # No zone, or one we know only by name: the wall-clock time in the court's zone.
+        local = datetime(int(year), month_n, int(day), int(hour), int(minute),
+                         int(second) if second else 0, 0, _zone(local_zone))
     except ValueError:
         return None
-    offset = _zone_offset(zone)
-    if offset is None:
-        return midnight.replace(tzinfo=ZoneInfo(local_zone))
-    return midnight.replace(tzinfo=UTC) - offset
+    return local.astimezone(UTC)
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _zone_offset(zone: str) -> timedelta | None:
@@ -508,40 +508,16 @@ def _parse_pub_date_slow(text: str, local_zone: str) -> datetime | None:
     except (TypeError, ValueError):
         return None
     if parsed[9] is None:
-        return naive.replace(tzinfo=ZoneInfo(local_zone)).astimezone(UTC)
+        return naive.replace(tzinfo=_zone(local_zone)).astimezone(UTC)
     return naive.replace(tzinfo=UTC) - timedelta(seconds=parsed[9])
 
 
 # -- assembling
 
 
-@dataclass(slots=True)
-class _Entry:
-    """An entry being assembled (several items may add short descriptions to it)."""
-
-    number: int | None
-    date_filed: date | None
-    published: datetime | None
-    short: list[str]
-    description: str
-    url: str
-    pacer_doc_id: str
-    seq_no: int | None
-
-    def observation(self) -> EntryObservation:
-        # Positional, in EntryObservation's field order (twice as fast as keywords; the golden
-        # tests check every field).
-        return EntryObservation(
-            self.number,
-            self.date_filed,
-            " AND ".join(sorted(self.short)) if len(self.short) > 1 else
-            (self.short[0] if self.short else ""),
-            self.description,
-            self.url,
-            self.pacer_doc_id,
-            self.seq_no,
-            self.published,
-        )
+def _joined(shorts: list[str]) -> str:
+    """Several events of one entry: their short descriptions sorted and joined by " AND "."""
+    return " AND ".join(sorted(shorts)) if len(shorts) > 1 else (shorts[0] if shorts else "")
 
 
 @dataclass(slots=True)
@@ -554,10 +530,13 @@ class _Case:
     case_name: str
     pacer_case_id: str
     url: str
-    entries: dict[tuple[object, ...], _Entry] = field(default_factory=dict)
+    entries: dict[tuple[object, ...], EntryObservation] = field(default_factory=dict)
+    #: the short descriptions of each entry, kept to merge later items of the same entry
+    shorts: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
 
     def observation(self) -> CaseObservation:
-        # Positional, in CaseObservation's field order (see _Entry.observation).
+        # Positional, in CaseObservation's field order: twice as fast as keywords, and the golden
+        # tests check every field.
         return CaseObservation(
             self.court,
             self.docket_number,
@@ -569,7 +548,7 @@ class _Case:
             "",  # nature_of_suit
             None,  # date_filed (feeds do not say when a case was filed)
             None,  # date_terminated
-            tuple([e.observation() for e in self.entries.values()]),
+            tuple(self.entries.values()),
             self.url,
         )
 
@@ -583,20 +562,20 @@ class _FeedBuilder:
 
     def add(self, title: str, link: str, description: str, pub_date: str, guid: str) -> None:
         """Fold one item (its raw XML-decoded field texts) in."""
-        raw, case_name = _split_title(title)
-        if not raw:
-            return  # an item that names no case cannot be placed
-        link = link.strip()
-        court = _link_court(link) or self.default_court
         case_type = ""
         if "Type:" in description[:16]:
             bk = _BANKRUPTCY_TYPE.match(description)
             case_type = bk[1].lower() if bk else ""
-        docket_number = _docket_number(raw, case_type)
+        raw, docket_number, case_name = _case_of_title(title, case_type)
+        if not raw:
+            return  # an item that names no case cannot be placed
+        link = link.strip()
+        link_court, case_id = _case_of_link(link)
+        court = link_court or self.default_court
         doc = _document(description) if "</" in description else None
         # Defendants of one criminal case share its docket number but each has its own
         # pacer_case_id (and their own copy of a joint order): one observation per case id.
-        case_id = _link_case_id(link) or (doc.case_id if doc else "")
+        case_id = case_id or (doc[4] if doc else "")
         key = (court, docket_number, case_id)
         case = self._cases.get(key)
         if case is None:
@@ -609,9 +588,9 @@ class _FeedBuilder:
         date_filed = published.astimezone(zone).date() if published else None
         shorts = _short_descriptions(description)
         if doc is not None:
-            number, doc_id, seq, url = doc.number, doc.pacer_doc_id, doc.seq_no, doc.url
+            url, number, doc_id, seq, _ = doc
         else:
-            number, doc_id, seq, url = None, "", None, ""
+            url, number, doc_id, seq = "", None, "", None
         if seq is None and guid:
             # The guid of a district or bankruptcy item is DktRpt.pl?<case id>-<sequence no>.
             m = _GUID_SEQ.search(guid)
@@ -621,11 +600,15 @@ class _FeedBuilder:
         if entry is None:
             # Without a bracketed short text, the text itself is all there is to say.
             text = "" if shorts else _plain_text(description)
-            case.entries[entry_key] = _Entry(
-                number, date_filed, published, shorts, text, url, doc_id, seq
+            # Positional, in EntryObservation's field order (see _Case.observation).
+            case.entries[entry_key] = EntryObservation(
+                number, date_filed, _joined(shorts), text, url, doc_id, seq, published
             )
-        else:
-            entry.short.extend(shorts)
+            case.shorts[entry_key] = shorts
+        else:  # another event of the same entry (rare)
+            merged = case.shorts[entry_key]
+            merged.extend(shorts)
+            case.entries[entry_key] = replace(entry, short_description=_joined(merged))
 
     def cases(self) -> list[CaseObservation]:
         """The observations, cases in order of first appearance, entries in feed order."""
