@@ -387,7 +387,8 @@ _Document = tuple[str, int | None, str, int | None, str]
 
 def _document(description: str) -> _Document | None:
     """The document link of a description (its first anchor), if any."""
-    m = _ANCHOR.search(description)
+    start = description.find("<a ")
+    m = _ANCHOR.match(description, start) if start >= 0 else _ANCHOR.search(description)
     if not m:
         return None
     url = (m[1] or m[2] or m[3] or "").strip()
