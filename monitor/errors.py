@@ -4,6 +4,7 @@
      ├── ConfigError        a bad config: names the file, the key path and what was expected
      ├── SourceError        a source could not deliver (carries source id and URL)
      │    ├── FetchError    network, HTTP status, size cap, throttling
+     │    │    └── DeferredError  not a failure: the request budget defers the rest of a round
      │    └── ParseError    the bytes did not hold what the source expects
      ├── StoreError         the database refused or is in an unexpected state
      ├── AlertError         a channel did not take a delivery
@@ -18,6 +19,7 @@ __all__ = [
     "AlertError",
     "ConfigError",
     "DeadlineError",
+    "DeferredError",
     "FetchError",
     "MonitorError",
     "ParseError",
@@ -74,6 +76,13 @@ class FetchError(SourceError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(message, source=source, url=url)
+
+
+class DeferredError(FetchError):
+    """The source's request budget (or a Retry-After) defers the rest of this round.
+
+    Not a failure: the runner stops the round and does not count it towards `fail_after`.
+    """
 
 
 class ParseError(SourceError):

@@ -24,7 +24,7 @@ from monitor.models import ApiRequest, SourceState
 from sources.base import Clock
 from sources.courtlistener import QuotaLimits, admit_request, quota_usage
 
-__all__ = ["Quota", "QuotaGate"]
+__all__ = ["Quota", "QuotaGate", "quota_for_source"]
 
 _DAY = timedelta(days=1)
 #: ledger rows older than this are deleted as new requests are recorded
@@ -143,3 +143,8 @@ class QuotaGate:
     def defer(self, until: datetime) -> None:
         """Store a Retry-After."""
         self.quota.defer(until)
+
+
+def quota_for_source(engine: Engine, src: Any) -> Quota:
+    """The shared ledger quota of a configured CourtListener source."""
+    return Quota(engine, src.id, src.options.limits())

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from monitor.config import Config, SourceConfig
 from monitor.db import read_session, write_session
-from monitor.errors import FetchError, MonitorError, SourceError
+from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
 from monitor.models import Case, Deadline, SourceState
 from monitor.store import ApplyResult, Store, emit
 from sources import source_class
@@ -45,6 +45,7 @@ class PollReport:
     events: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     would_track: list[str] = field(default_factory=list)
+    round_deferred: bool = False
 
     def line(self) -> str:
         """The one log line per poll."""
@@ -72,12 +73,11 @@ class Runner:
                 self.sources[src.id] = self._build(src)
 
     def _build(self, src: SourceConfig) -> Source:
+        from monitor.wiring import source_runtime
+
         cls = source_class(src.kind)
-        source = cls(src.id, src.options, self.client, self.clock)
-        configure = getattr(source, "configure_runtime", None)
-        if callable(configure):
-            configure(engine=self.engine, secrets=src.secrets, config=src)
-        return source
+        extra = source_runtime(src, self.engine, self.clock)
+        return cls(src.id, src.options, self.client, self.clock, **extra)  # type: ignore[call-arg]
 
     def poll_all(self, *, dry_run: bool = False) -> list[PollReport]:
         """One round of every enabled source (for `poll --once`)."""
@@ -122,8 +122,9 @@ class Runner:
         for target in targets:
             if not self._poll_target(source, src_cfg, target, report, dry_run):
                 round_failed = True
-            if getattr(source, "round_exhausted", False):
-                report.deferred = report.targets - report.fetched - report.failed
+            if report.round_deferred:
+                report.deferred += report.targets - report.fetched - report.failed \
+                    - report.not_modified - report.deferred
                 break
         if not dry_run:
             self._finish_round(source_id, src_cfg.kind, now, round_failed, report)
@@ -151,11 +152,16 @@ class Runner:
                 return True
             report.fetched += 1
             digest = hashlib.sha256(fetched.content).hexdigest()
-            if digest == previous.content_hash and not dry_run:
+            if digest == previous.content_hash and not dry_run and source.skip_unchanged:
                 report.unchanged += 1
                 self._target_ok(src_cfg, target, previous, now, report)
                 return True
             observations = source.parse(fetched)
+        except DeferredError as exc:
+            # The request budget is spent: the rest waits for the next round. Not a failure.
+            log.info("%s: %s", src_cfg.id, exc.detail)
+            report.round_deferred = True
+            return True
         except SourceError as exc:
             report.failed += 1
             report.errors.append(str(exc))

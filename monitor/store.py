@@ -133,10 +133,19 @@ class Store:
 
     def _apply_case(self, session: Session, obs: CaseObservation, source_id: str, now: datetime,
                     result: ApplyResult) -> None:
-        key = docket_key(obs.docket_number)
-        case = session.exec(
-            select(Case).where(Case.court == obs.court, Case.docket_key == key)
-        ).first()
+        if not obs.docket_number:
+            # A pushed docket alert names only CourtListener's docket id: ours or nothing.
+            case = session.exec(select(Case).where(Case.cl_docket_id == obs.cl_docket_id)).first() \
+                if obs.cl_docket_id else None
+            if case is None:
+                result.dropped += 1
+                return
+            key = case.docket_key
+        else:
+            key = docket_key(obs.docket_number)
+            case = session.exec(
+                select(Case).where(Case.court == obs.court, Case.docket_key == key)
+            ).first()
         if case is None:
             reasons = self.matcher.match(obs)
             if not reasons:
@@ -165,6 +174,8 @@ class Store:
             date_terminated=obs.date_terminated, tags=self.matcher.tags_for(watches),
             matched_by=[r.as_dict() for r in reasons], tracked=True, first_seen=now,
             last_activity=now if obs.entries else None,
+            cl_last_synced=now if obs.cl_synced else None,
+            cl_date_modified=obs.cl_date_modified,
         )
         session.add(case)
         session.flush()
@@ -234,6 +245,10 @@ class Store:
         for name in ("pacer_case_id", "cl_docket_id", "docket_number_raw"):
             if getattr(obs, name) and not getattr(case, name):
                 setattr(case, name, getattr(obs, name))
+        if obs.cl_synced:
+            case.cl_last_synced = now
+            if obs.cl_date_modified:
+                case.cl_date_modified = obs.cl_date_modified
         subject = case_subject(case.court, case.docket_number)
         if changed:
             digest = _digest(sorted((k, str(v["after"])) for k, v in changed.items()))

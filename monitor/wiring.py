@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from monitor.config import Config
+from typing import Any
+
+from sqlalchemy import Engine
+
+from monitor.config import Config, SourceConfig
 from monitor.matching import Matcher
 from monitor.store import EventListener
 from sources.base import Clock
 
-__all__ = ["build_listeners"]
+__all__ = ["build_listeners", "source_runtime"]
 
 
 def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[EventListener]:
@@ -21,3 +25,13 @@ def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[Even
     watch_tags = {w.name: list(w.tags) for w in config.watches}
     listeners.append(make_router(config.subscriptions, watch_tags=watch_tags))
     return listeners
+
+
+def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> dict[str, Any]:
+    """Constructor arguments a source needs beyond the contract's (secrets, a request gate)."""
+    if src.kind != "courtlistener":
+        return {}
+    from monitor.quota import quota_for_source
+
+    return {"token": src.secrets.get("token"),
+            "gate": quota_for_source(engine, src).gate(clock)}

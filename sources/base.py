@@ -96,6 +96,10 @@ class CaseObservation:
     url: str = ""
     #: history fetched later for a known case (contracts.md: subscriptions skip it by default)
     backfill: bool = False
+    #: CourtListener sync bookkeeping: this observation is a docket sync; the docket's
+    #: `date_modified` once the sync is complete ("" while pages remain)
+    cl_synced: bool = False
+    cl_date_modified: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,6 +224,8 @@ class Source(ABC):
 
     kind: ClassVar[str]
     Options: ClassVar[type[SourceOptions]]
+    #: skip `parse` when a response's bytes equal the last ones (false: always parse)
+    skip_unchanged: ClassVar[bool] = True
 
     def __init__(
         self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock

@@ -46,7 +46,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -54,7 +54,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from monitor.errors import FetchError, ParseError
+from monitor.errors import DeferredError, FetchError, ParseError
 from sources.base import (
     CaseObservation,
     Clock,
@@ -341,7 +341,7 @@ class MemoryGate:
             self.not_before = max(until, self.not_before or until)
 
 
-class QuotaDeferred(FetchError):
+class QuotaDeferred(DeferredError):
     """The request budget (or a Retry-After) defers this target to a later round.
 
     Not a failure of the source: the core should stop the round and not count it.
@@ -431,6 +431,8 @@ class CourtListener(Source):
     """Discovers cases through search queries and syncs tracked dockets, within the quota."""
 
     kind: ClassVar[str] = "courtlistener"
+    #: a docket check must reach the store even when unchanged (it records the sync time)
+    skip_unchanged: ClassVar[bool] = False
     Options: ClassVar[type[CourtListenerOptions]] = CourtListenerOptions
     options: CourtListenerOptions
 
@@ -713,7 +715,12 @@ class CourtListener(Source):
                                       source_id=self.source_id))
         data = _json_object(fetched.content, source=self.source_id, url=target.url)
         if kind == "docket":
-            return list(_parse_sync(data, target.context, site))
+            sync = docket_sync(fetched)
+            return [
+                replace(obs, cl_synced=True, cl_date_modified=sync.date_modified)
+                if sync is not None and obs.cl_docket_id == sync.cl_docket_id else obs
+                for obs in _parse_sync(data, target.context, site)
+            ]
         if kind == "lookup":
             return list(_matching(parse_listing(data, site=site), target.context))
         return list(parse_listing(data, site=site))

@@ -41,10 +41,7 @@ def normalize_docket_number(raw: str) -> str:
     if not m:
         return " ".join(raw.split())
     year, case_type, seq = m["year"], (m["type"] or "").lower(), m["seq"]
-    if case_type:
-        body = f"{year}-{case_type}-{int(seq):05d}"
-    else:
-        body = f"{year}-{seq}"
+    body = f"{year}-{case_type}-{int(seq):05d}" if case_type else f"{year}-{seq}"
     return f"{int(m['office'])}:{body}" if m["office"] else body
 
 
