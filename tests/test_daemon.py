@@ -1,0 +1,87 @@
+"""`court-monitor run` as a real process: polls on schedule, notifies systemd, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes.feed_server import FeedServer, Item, rss
+
+ITEM = Item("dcd", "1:26-cv-00412", "Doe v. U.S. Citizenship and Immigration Services",
+            "PETITION for Writ of Mandamus", 1, case_id="290001")
+
+
+def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_run_polls_on_schedule_notifies_and_stops_cleanly(tmp_path: Path) -> None:
+    notify_path = str(tmp_path / "notify.sock")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(notify_path)
+    notify.settimeout(0.2)
+    with FeedServer() as server:
+        server.set("/dcd/rss", rss("dcd", [ITEM]))
+        config = tmp_path / "config.toml"
+        config.write_text(f"""
+[database]
+url = "sqlite:///{tmp_path / 'monitor.db'}"
+
+[feeds]
+dir = "{tmp_path / 'feeds'}"
+
+[[source]]
+id = "pacer-rss"
+kind = "pacer_rss"
+courts = ["dcd"]
+url_template = "{server.base}/{{court}}/rss"
+interval = "1s"
+jitter = "0s"
+
+[[subscription]]
+name = "console"
+urls = ["console://"]
+""")
+        env = {**os.environ, "NOTIFY_SOCKET": notify_path, "WATCHDOG_USEC": "2000000"}
+        env.pop("WATCHDOG_PID", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        try:
+            assert wait_for(lambda: server.hits.get("/dcd/rss", 0) >= 3, 60), \
+                "the daemon did not poll on schedule"
+            messages: list[str] = []
+            deadline = time.monotonic() + 10
+            wanted = ("READY=1", "STATUS=polled pacer-rss", "WATCHDOG=1")
+            while time.monotonic() < deadline and not all(
+                    any(w in m for m in messages) for w in wanted):
+                try:
+                    messages.append(notify.recv(4096).decode())
+                except TimeoutError:
+                    pass
+            assert any("READY=1" in m for m in messages)
+            assert any(m.startswith("STATUS=polled pacer-rss") for m in messages)
+            assert any("WATCHDOG=1" in m for m in messages)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            notify.close()
+    assert proc.returncode == 0, err
+    assert "court-monitor stopped" in err
+    assert "Doe v. U.S. Citizenship" in out  # the console channel printed the alert
+    assert out.count("PETITION for Writ of Mandamus") >= 1
+    assert (tmp_path / "feeds" / "all.atom").is_file()
