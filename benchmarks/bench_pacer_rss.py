@@ -5,13 +5,15 @@
 - ours: `sources.pacer_rss.parse_feed` on every corpus/pacer_rss/**/*.xml, in the project venv;
 - juriscraper: `PacerRssFeed` (feedparser) on the same bytes, in its own venv
   (benchmarks/.venv-juriscraper, created on first use: juriscraper pins its own lxml and
-  pydantic), run as a subprocess of this script that reports its timing as JSON;
+  pydantic), run by a worker subprocess of this script that times each repetition it is asked
+  for and reports it as a JSON line;
 - floor: lxml parsing the same bytes and reading each item's title, link, description and
   pubDate with findtext: what any lxml-based RSS reader must at least do.
 
-Each side runs `--reps` repetitions; a repetition parses the whole corpus as many times as fits
-in `--min-time` seconds; the median repetition counts. Targets: ours >= 25x juriscraper, and
-ours within 2.5x of the floor. `--check` exits 1 when a target is missed.
+Each side runs `--reps` repetitions, the sides taking turns; a repetition parses the whole
+corpus as many times as fits in `--min-time` seconds of CPU time; the median repetition counts.
+Targets: ours >= 25x juriscraper, and ours within 2.5x of the floor. `--check` exits 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -57,33 +59,43 @@ def load_feeds(corpus: Path) -> list[tuple[str, str, bytes]]:
     return feeds
 
 
+#: a side of the benchmark: run `loops` passes over the corpus, return the CPU seconds spent
+Side = Callable[[int], float]
+
+
+def local_side(run_once: Callable[[], object]) -> Side:
+    """A side that runs in this process."""
+
+    def rep(loops: int) -> float:
+        gc.collect()
+        start = CLOCK()
+        for _ in range(loops):
+            run_once()
+        return CLOCK() - start
+
+    return rep
+
+
 def measure(
-    sides: dict[str, Callable[[], int]], reps: int, min_time: float
+    sides: dict[str, Side], items: int, reps: int, min_time: float
 ) -> dict[str, dict[str, float]]:
-    """Median items/sec of each side over `reps` repetitions (each `run_once` returns the items
-    it parsed). Sides take turns within each repetition, so a busy moment on a shared machine
+    """Median items/sec of each side over `reps` repetitions. Sides take turns within each
+    repetition (juriscraper's too, in its subprocess), so a busy moment on a shared machine
     hits them alike."""
     loops: dict[str, int] = {}
-    items: dict[str, int] = {}
-    for name, run_once in sides.items():
-        items[name] = run_once()  # warm-up: imports, caches, regex compilation
-        start = CLOCK()
-        run_once()
-        loops[name] = max(1, int(min_time / max(CLOCK() - start, 1e-6)))
+    for name, rep in sides.items():
+        rep(1)  # warm-up: imports, regex compilation
+        loops[name] = max(1, int(min_time / max(rep(1), 1e-6)))
     rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(reps):
-        for name, run_once in sides.items():
-            gc.collect()
-            start = CLOCK()
-            for _ in range(loops[name]):
-                run_once()
-            rates[name].append(items[name] * loops[name] / (CLOCK() - start))
+        for name, rep in sides.items():
+            rates[name].append(items * loops[name] / max(rep(loops[name]), 1e-9))
     return {
         name: {
             "items_per_sec": statistics.median(r),
             "min": min(r),
             "max": max(r),
-            "items_per_pass": items[name],
+            "items_per_pass": items,
             "loops_per_rep": loops[name],
             "reps": reps,
         }
@@ -94,9 +106,7 @@ def measure(
 # ---------------------------------------------------------------------------- our side
 
 
-def ours_runner(
-    feeds: list[tuple[str, str, bytes]], items: int, warm: bool = False
-) -> Callable[[], int]:
+def ours_runner(feeds: list[tuple[str, str, bytes]], warm: bool = False) -> Callable[[], None]:
     """One pass of our parser over the corpus (`warm`: keep its memos from pass to pass)."""
     sys.path.insert(0, str(ROOT))
     from sources import pacer_rss
@@ -108,14 +118,11 @@ def ours_runner(
         v for v in vars(pacer_rss).values() if callable(getattr(v, "cache_clear", None))
     ]
 
-    def run_once() -> int:
+    def run_once() -> None:
         for memo in memos:
             memo.cache_clear()
-        # Items merge into entries and cases, so every side reports the corpus's XML items
-        # (the same denominator for all three).
         for _, court, content in feeds:
             pacer_rss.parse_feed(content, court=court)
-        return items
 
     return run_once
 
@@ -152,28 +159,28 @@ def count_items(feeds: list[tuple[str, str, bytes]]) -> int:
 # ---------------------------------------------------------------------------- juriscraper side
 
 
-def juriscraper_worker(corpus: Path, items: int, reps: int, min_time: float) -> None:
-    """Runs inside the juriscraper venv: time PacerRssFeed on the corpus, print JSON."""
+def juriscraper_worker(corpus: Path) -> None:
+    """Runs inside the juriscraper venv. Prints {"version"}, then for each line "N" read from
+    stdin runs N passes of PacerRssFeed over the corpus and prints {"seconds": CPU seconds}."""
+    from importlib.metadata import version
+
     from juriscraper.pacer.rss_feeds import PacerRssFeed
 
     feeds = load_feeds(corpus)
     readers = {court: PacerRssFeed(court) for court in {court for _, court, _ in feeds}}
 
-    def run_once() -> int:
+    def run_once() -> None:
         for _, court, content in feeds:
             reader = readers[court]
             reader._clear_caches()
             reader._data = None
             reader._parse_text(content)  # feedparser on the same bytes
             assert reader.data is not None
-        return items
 
-    timing = measure({"juriscraper": run_once}, reps, min_time)["juriscraper"]
-    result: dict[str, object] = dict(timing)
-    from importlib.metadata import version
-
-    result["version"] = version("juriscraper")
-    print(json.dumps(result))
+    rep = local_side(run_once)
+    print(json.dumps({"version": version("juriscraper")}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps({"seconds": rep(int(line))}), flush=True)
 
 
 def ensure_juriscraper_venv() -> Path:
@@ -186,17 +193,35 @@ def ensure_juriscraper_venv() -> Path:
     return python
 
 
-def bench_juriscraper(
-    corpus: Path, items: int, reps: int, min_time: float
-) -> dict[str, float]:
-    python = ensure_juriscraper_venv()
-    out = subprocess.run(
-        [str(python), __file__, "--juriscraper-worker", "--corpus", str(corpus),
-         "--items", str(items), "--reps", str(reps), "--min-time", str(min_time)],
-        check=True, capture_output=True, text=True, cwd=str(HERE),
-    )
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+class JuriscraperSide:
+    """juriscraper's side, run by a worker subprocess in its own venv, one repetition a call."""
+
+    def __init__(self, corpus: Path) -> None:
+        python = ensure_juriscraper_venv()
+        self.process = subprocess.Popen(
+            [str(python), __file__, "--juriscraper-worker", "--corpus", str(corpus)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=str(HERE),
+        )
+        self.version = str(self._read()["version"])
+
+    def _read(self) -> dict[str, object]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"juriscraper worker died (exit {self.process.wait()})")
+        result: dict[str, object] = json.loads(line)
+        return result
+
+    def __call__(self, loops: int) -> float:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{loops}\n")
+        self.process.stdin.flush()
+        return float(self._read()["seconds"])  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 # ---------------------------------------------------------------------------- main
@@ -211,11 +236,10 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--no-juriscraper", action="store_true")
     ap.add_argument("--juriscraper-worker", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--items", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
     corpus = args.corpus or find_corpus()
     if args.juriscraper_worker:
-        juriscraper_worker(corpus, args.items, args.reps, args.min_time)
+        juriscraper_worker(corpus)
         return 0
 
     feeds = load_feeds(corpus)
@@ -225,27 +249,30 @@ def main() -> int:
         "bytes": sum(len(c) for _, _, c in feeds),
         "items": items,
     }
-    measured = measure(
-        {
-            "ours": ours_runner(feeds, items),
-            "ours_warm": ours_runner(feeds, items, warm=True),
-            "floor": floor_runner(feeds),
-        },
-        args.reps,
-        args.min_time,
-    )
+    sides: dict[str, Side] = {
+        "ours": local_side(ours_runner(feeds)),
+        "ours_warm": local_side(ours_runner(feeds, warm=True)),
+        "floor": local_side(floor_runner(feeds)),
+    }
+    juriscraper = None if args.no_juriscraper else JuriscraperSide(corpus)
+    if juriscraper is not None:
+        sides["juriscraper"] = juriscraper
+    try:
+        measured = measure(sides, items, args.reps, args.min_time)
+    finally:
+        if juriscraper is not None:
+            juriscraper.close()
     ours, floor = measured["ours"], measured["floor"]
-    results.update(ours=ours, ours_warm=measured["ours_warm"], floor=floor)
-    ok = True
+    results.update(measured)
     floor_ratio = floor["items_per_sec"] / ours["items_per_sec"]
     results["floor_over_ours"] = floor_ratio
-    ok &= floor_ratio <= TARGET_VS_FLOOR
-    if not args.no_juriscraper:
-        js = bench_juriscraper(corpus, items, args.reps, args.min_time)
+    ok = floor_ratio <= TARGET_VS_FLOOR
+    if juriscraper is not None:
+        js = dict(measured["juriscraper"], version=juriscraper.version)
         results["juriscraper"] = js
-        ratio = ours["items_per_sec"] / js["items_per_sec"]
+        ratio = ours["items_per_sec"] / measured["juriscraper"]["items_per_sec"]
         results["ours_over_juriscraper"] = ratio
-        ok &= ratio >= TARGET_VS_JURISCRAPER
+        ok = ok and ratio >= TARGET_VS_JURISCRAPER
     results["targets_met"] = ok
 
     if args.json:
