@@ -9,11 +9,13 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from sources.base import Clock
+
+if TYPE_CHECKING:
+    from sources.base import Clock
 
 __all__ = ["dispatch", "iso", "print_json"]
 

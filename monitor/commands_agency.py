@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ConfigError
-from sources.base import Clock
+
+if TYPE_CHECKING:
+    from sources.base import Clock
 
 __all__ = ["add_parsers", "dispatch"]
 

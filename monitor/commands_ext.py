@@ -6,10 +6,12 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ConfigError
-from sources.base import Clock
+
+if TYPE_CHECKING:
+    from sources.base import Clock
 
 __all__ = ["add_parsers", "dispatch"]
 
