@@ -204,7 +204,7 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
     if not tail:
         raise fail("empty response")
     head = content[:512].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+    if head.startswith((b"<!doctype html", b"<html")) or (b"<html" in head and b"<rss" not in head):
         raise fail("an HTML page, not an RSS feed")
     if not tail.endswith(b">") or b"</rss" not in tail:
         raise fail("truncated or not an RSS feed (no closing </rss>)")
