@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from monitor.errors import ConfigError, MonitorError
 
-__all__ = ["main", "build_parser", "system_clock"]
+__all__ = ["build_parser", "main", "run_command", "system_clock"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_STATUS = 0, 1, 2, 3
 
@@ -106,10 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     for noisy in ("alembic", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return run_command(args, clock=system_clock)
+
+
+def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
+    """Run parsed arguments at the clock's time; errors become messages and exit codes."""
     from monitor import commands
 
     try:
-        return commands.dispatch(args, clock=system_clock)
+        return commands.dispatch(args, clock=clock)
     except ConfigError as exc:
         print(f"court-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

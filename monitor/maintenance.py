@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, text
+from sqlalchemy import Engine, delete
 from sqlmodel import select
 
 from monitor.db import sqlite_path, write_session
@@ -22,8 +22,11 @@ def backup(engine: Engine, dest: Path) -> None:
     if dest.exists():
         raise StoreError(f"{dest} exists; choose a new file")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with engine.connect() as conn:
-        conn.execute(text("VACUUM INTO :dest"), {"dest": str(dest)})
+    raw = engine.raw_connection()  # VACUUM cannot run inside the transaction SQLAlchemy opens
+    try:
+        raw.cursor().execute("VACUUM INTO ?", (str(dest),))
+    finally:
+        raw.close()
 
 
 def prune(engine: Engine, *, before: datetime) -> int:

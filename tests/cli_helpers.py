@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from monitor import commands
-from monitor.cli import build_parser
+from monitor.cli import build_parser, run_command
 from tests.conftest import FixedClock
 
 
 def run(argv: list[str], clock: FixedClock) -> int:
     """`court-monitor ARGV` at the clock's time; returns the exit code."""
-    return commands.dispatch(build_parser().parse_args(argv), clock=clock)
+    return run_command(build_parser().parse_args(argv), clock=clock)
 
 
 def run_json(argv: list[str], clock: FixedClock, capsys: pytest.CaptureFixture[str]) -> Any:
