@@ -172,7 +172,7 @@ def _close(app: Any, matter_id: str, now: Any) -> int:
         session.add(matter)
         clock_row = session.exec(select(Deadline).where(
             Deadline.key == f"matter:{matter_id}:clock")).first()
-    if clock_row is not None:
+    if clock_row is not None and clock_row.id is not None:
         mark_deadline(app.engine, app.store.listeners, clock_row.id, "met", now=now)
     print(f"matter {matter_id} closed")
     return EXIT_OK
@@ -218,7 +218,7 @@ def _matter(app: Any, args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _agreements(app: Any, args: argparse.Namespace) -> int:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from monitor.agreement_store import agreement_row_json
     from monitor.commands import print_json
@@ -226,7 +226,7 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
     from monitor.models import Agreement
 
     with read_session(app.engine) as session:
-        query = select(Agreement).order_by(Agreement.state, Agreement.agency)  # type: ignore[arg-type]
+        query = select(Agreement).order_by(col(Agreement.state), col(Agreement.agency))
         if args.state:
             query = query.where(Agreement.state == args.state.upper())
         if args.status:

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, delete
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.db import sqlite_path, write_session
 from monitor.errors import StoreError
@@ -38,6 +38,6 @@ def prune(engine: Engine, *, before: datetime) -> int:
         ).all()
         if not old_ids:
             return 0
-        session.exec(delete(Delivery).where(Delivery.event_id.in_(old_ids)))  # type: ignore[call-overload,attr-defined]
-        session.exec(delete(Event).where(Event.id.in_(old_ids)))  # type: ignore[call-overload,union-attr]
+        session.execute(delete(Delivery).where(col(Delivery.event_id).in_(old_ids)))
+        session.execute(delete(Event).where(col(Event.id).in_(old_ids)))
         return len(old_ids)

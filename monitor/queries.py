@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from monitor.config import Config
 from monitor.db import read_session
@@ -28,15 +28,15 @@ def cases(engine: Engine, *, include_all: bool = False) -> list[tuple[Case, int]
     """Tracked cases (all with `include_all`) with their entry counts, oldest first."""
     with read_session(engine) as session:
         counts = dict(
-            session.exec(select(Entry.case_id, func.count()).group_by(Entry.case_id)).all()
+            session.exec(select(Entry.case_id, func.count()).group_by(col(Entry.case_id))).all()
         )
-        query = select(Case).order_by(Case.first_seen, Case.id)  # type: ignore[arg-type]
+        query = select(Case).order_by(col(Case.first_seen), col(Case.id))
         if not include_all:
             query = query.where(Case.tracked == True)  # noqa: E712
-        return [(c, counts.get(c.id, 0)) for c in session.exec(query).all()]
+        return [(c, counts.get(c.id or 0, 0)) for c in session.exec(query).all()]
 
 
-def find_case(session: Any, court: str, docket: str) -> Case | None:
+def find_case(session: Session, court: str, docket: str) -> Case | None:
     """A case by court and any form of its docket number."""
     return session.exec(
         select(Case).where(Case.court == court, Case.docket_key == docket_key(docket))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor.config import Config, SourceConfig
 from monitor.db import read_session, write_session
@@ -77,7 +77,7 @@ class Runner:
 
         cls = source_class(src.kind)
         extra = source_runtime(src, self.engine, self.clock)
-        return cls(src.id, src.options, self.client, self.clock, **extra)  # type: ignore[call-arg]
+        return cls(src.id, src.options, self.client, self.clock, **extra)
 
     def poll_all(self, *, dry_run: bool = False) -> list[PollReport]:
         """One round of every enabled source (for `poll --once`)."""
@@ -88,9 +88,9 @@ class Runner:
         with read_session(self.engine) as session:
             due = dict(
                 session.exec(
-                    select(Deadline.case_id, func.min(Deadline.due_date))
-                    .where(Deadline.state == "open", Deadline.case_id.is_not(None))  # type: ignore[union-attr]
-                    .group_by(Deadline.case_id)
+                    select(col(Deadline.case_id), func.min(Deadline.due_date))
+                    .where(Deadline.state == "open", col(Deadline.case_id).is_not(None))
+                    .group_by(col(Deadline.case_id))
                 ).all()
             )
             cases = session.exec(select(Case).where(Case.tracked == True)).all()  # noqa: E712
@@ -104,7 +104,13 @@ class Runner:
             )
             row = _state_row(session, source_id, "")
             last_run = row.last_success if row else None
-        return Plan(now=now, tracked=tracked, last_run=last_run)
+            fetched_at = {
+                r.target: r.last_success
+                for r in session.exec(select(SourceState).where(
+                    SourceState.source_id == source_id, SourceState.target != "")).all()
+                if r.last_success is not None
+            }
+        return Plan(now=now, tracked=tracked, last_run=last_run, fetched_at=fetched_at)
 
     def poll(self, source_id: str, *, dry_run: bool = False) -> PollReport:
         """One round of one source. Never raises for a source's own failure."""

@@ -396,7 +396,10 @@ def _case_data(case: Case) -> dict[str, Any]:
         "case_name": case.case_name,
         "tags": list(case.tags),
         "pacer_case_id": case.pacer_case_id,
+        "cl_docket_id": case.cl_docket_id,
+        "cause": case.cause,
         "nature_of_suit": case.nature_of_suit,
+        "date_filed": case.date_filed.isoformat() if case.date_filed else None,
     }
 
 

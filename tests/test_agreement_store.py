@@ -20,16 +20,26 @@ NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
 def rows(n: int) -> list[AgreementRow]:
     return [
-        AgreementRow(state="FL", agency=f"Agency {i} Sheriff's Office", support_type="Task Force Model",
-                     status="participating", county=f"County {i}", type="Sheriff",
-                     signed=date(2025, 2, 1 + i % 27), moa_url=f"https://example.org/moa/{i}")
+        AgreementRow(
+            state="FL",
+            agency=f"Agency {i} Sheriff's Office",
+            support_type="Task Force Model",
+            status="participating",
+            county=f"County {i}",
+            type="Sheriff",
+            signed=date(2025, 2, 1 + i % 27),
+            moa_url=f"https://example.org/moa/{i}",
+        )
         for i in range(n)
     ]
 
 
 def snapshot(items: list[AgreementRow], kind: str = "participating") -> AgreementSnapshot:
-    return AgreementSnapshot(list_kind=kind, url="http://127.0.0.1/p.xlsx",  # type: ignore[arg-type]
-                             rows=tuple(items))
+    return AgreementSnapshot(
+        list_kind=kind,
+        url="http://127.0.0.1/p.xlsx",  # type: ignore[arg-type]
+        rows=tuple(items),
+    )
 
 
 def store(tmp_path: Path) -> Store:
@@ -51,35 +61,50 @@ def test_baseline_then_one_event_per_change_and_held_truncation(tmp_path: Path) 
     changed = list(base)
     changed[3] = replace(changed[3], signed=date(2025, 6, 30))
     changed[7] = replace(changed[7], moa_url="https://example.org/moa/7-v2", county="Other")
-    changed.append(AgreementRow(state="TX", agency="New County SO", support_type="Jail Enforcement Model",
-                                status="participating"))
+    changed.append(
+        AgreementRow(
+            state="TX",
+            agency="New County SO",
+            support_type="Jail Enforcement Model",
+            status="participating",
+        )
+    )
     result = s.apply([snapshot(changed)], source_id="ice", now=NOW.replace(hour=14))
     kinds = sorted(e.kind for e in result.events)
     assert kinds == ["agreement.added", "agreement.changed", "agreement.changed"]
     by_agency = {e.data["agency"]: e for e in result.events}
     assert {c["field"] for c in by_agency["Agency 7 Sheriff's Office"].data["changes"]} == {
-        "moa_url", "county"}
+        "moa_url",
+        "county",
+    }
     assert not any(e.data["baseline"] for e in result.events)
 
     truncated = changed[:10]  # lost half the rows: a truncated download must not fake removals
     held = s.apply([snapshot(truncated)], source_id="ice", now=NOW.replace(hour=15))
     assert held.events == []
     with read_session(s.engine) as session:
-        assert len(session.exec(select(Agreement).where(
-            Agreement.status == "participating")).all()) == 21
+        assert (
+            len(session.exec(select(Agreement).where(Agreement.status == "participating")).all())
+            == 21
+        )
     confirmed = s.apply([snapshot(truncated)], source_id="ice", now=NOW.replace(hour=16))
     assert confirmed.count("agreement.removed") == 11
 
 
 def test_pending_then_participating_is_added(tmp_path: Path) -> None:
     s = store(tmp_path)
-    pending_row = AgreementRow(state="GA", agency="Hall County SO", support_type="Warrant Service Officer",
-                               status="pending")
+    pending_row = AgreementRow(
+        state="GA",
+        agency="Hall County SO",
+        support_type="Warrant Service Officer",
+        status="pending",
+    )
     s.apply([snapshot(rows(5)), snapshot([pending_row], "pending")], source_id="ice", now=NOW)
     later = NOW.replace(day=2)
     moved = replace(pending_row, status="participating", signed=date(2026, 4, 30))
-    result = s.apply([snapshot([*rows(5), moved]), snapshot([], "pending")], source_id="ice",
-                     now=later)
+    result = s.apply(
+        [snapshot([*rows(5), moved]), snapshot([], "pending")], source_id="ice", now=later
+    )
     assert [e.kind for e in result.events] == ["agreement.added"]
     assert result.events[0].data["from_pending"] is True
     with read_session(s.engine) as session:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,10 +67,8 @@ urls = ["console://"]
             wanted = ("READY=1", "STATUS=polled pacer-rss", "WATCHDOG=1")
             while time.monotonic() < deadline and not all(
                     any(w in m for m in messages) for w in wanted):
-                try:
+                with contextlib.suppress(TimeoutError):
                     messages.append(notify.recv(4096).decode())
-                except TimeoutError:
-                    pass
             assert any("READY=1" in m for m in messages)
             assert any(m.startswith("STATUS=polled pacer-rss") for m in messages)
             assert any("WATCHDOG=1" in m for m in messages)

@@ -17,8 +17,12 @@ from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 
 WATCH = WatchConfig(name="w", tags=["mandamus"], case_name=["(?i)citizenship"])
-CASE = dict(court="dcd", docket_number="1:26-cv-00412", docket_number_raw="1:26-cv-00412",
-            case_name="Doe v. U.S. Citizenship and Immigration Services")
+CASE = dict(
+    court="dcd",
+    docket_number="1:26-cv-00412",
+    docket_number_raw="1:26-cv-00412",
+    case_name="Doe v. U.S. Citizenship and Immigration Services",
+)
 
 
 def setup(tmp_path: Path) -> tuple[Store, object]:
@@ -45,10 +49,15 @@ def kinds(events: list[Event]) -> list[str]:
 def test_summons_on_us_attorney_sets_the_60_day_answer_deadline(tmp_path: Path) -> None:
     store, _ = setup(tmp_path)
     now = datetime(2026, 3, 27, 15, tzinfo=UTC)
-    text = ("SUMMONS Returned Executed as to United States Attorney. Date of Service Upon "
-            "United States Attorney on 3/26/2026. Answer due for ALL FEDERAL DEFENDANTS")
-    result = store.apply([CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
-                         source_id="t", now=now)
+    text = (
+        "SUMMONS Returned Executed as to United States Attorney. Date of Service Upon "
+        "United States Attorney on 3/26/2026. Answer due for ALL FEDERAL DEFENDANTS"
+    )
+    result = store.apply(
+        [CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
+        source_id="t",
+        now=now,
+    )
     assert "deadline.set" in kinds(result.events)
     answer = deadlines(store)["rule:frcp-12a2"]
     # Thu 2026-03-26 + 60 = Mon 2026-05-25 (Memorial Day) -> Tue 2026-05-26
@@ -63,8 +72,11 @@ def test_service_date_missing_runs_from_entry_date_and_says_estimated(tmp_path: 
     store, _ = setup(tmp_path)
     now = datetime(2026, 3, 27, 15, tzinfo=UTC)
     text = "SUMMONS Returned Executed as to United States Attorney"
-    store.apply([CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
-                source_id="t", now=now)
+    store.apply(
+        [CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
+        source_id="t",
+        now=now,
+    )
     answer = deadlines(store)["rule:frcp-12a2"]
     assert answer.trigger_estimated and answer.trigger_date == date(2026, 3, 27)
 
@@ -72,10 +84,23 @@ def test_service_date_missing_runs_from_entry_date_and_says_estimated(tmp_path: 
 def test_court_set_date_outranks_and_both_are_shown(tmp_path: Path) -> None:
     store, _ = setup(tmp_path)
     now = datetime(2026, 3, 20, 15, tzinfo=UTC)
-    store.apply([CaseObservation(**CASE, entries=(
-        entry(6, date(2026, 3, 20), "MOTION to Dismiss by all defendants"),
-        entry(7, date(2026, 3, 20), "MINUTE ORDER: Plaintiff's Opposition due by 4/10/2026."),
-    ))], source_id="t", now=now)
+    store.apply(
+        [
+            CaseObservation(
+                **CASE,
+                entries=(
+                    entry(6, date(2026, 3, 20), "MOTION to Dismiss by all defendants"),
+                    entry(
+                        7,
+                        date(2026, 3, 20),
+                        "MINUTE ORDER: Plaintiff's Opposition due by 4/10/2026.",
+                    ),
+                ),
+            )
+        ],
+        source_id="t",
+        now=now,
+    )
     rows = deadlines(store)
     computed = rows["rule:dcd-lcvr7b"]
     assert computed.due_date == date(2026, 4, 3)
@@ -88,8 +113,11 @@ def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path)
     store, config = setup(tmp_path)
     start = datetime(2026, 3, 27, 15, tzinfo=UTC)
     text = "SUMMONS Returned Executed as to United States Attorney. Served on 3/26/2026."
-    store.apply([CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
-                source_id="t", now=start)
+    store.apply(
+        [CaseObservation(**CASE, entries=(entry(5, date(2026, 3, 27), text),))],
+        source_id="t",
+        now=start,
+    )
     due = deadlines(store)["rule:frcp-12a2"].due_date
     fired: dict[date, list[tuple[str, int | None]]] = {}
     # Every 15 minutes for the whole run-up: what fires, on which local day.
@@ -98,7 +126,8 @@ def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path)
         for event in run_reminders(store.engine, config, now=now, listeners=store.listeners):
             day = now.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
             fired.setdefault(day, []).append(
-                (event.kind, event.data.get("days_left", event.data.get("days_overdue"))))
+                (event.kind, event.data.get("days_left", event.data.get("days_overdue")))
+            )
         now += timedelta(minutes=15)
     # 12(a)(2) answer deadline: 2026-05-26; leads 7, 3, 1, 0; overdue from 05-27.
     assert due == date(2026, 5, 26)
@@ -114,12 +143,32 @@ def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path)
 def test_moved_deadline_is_changed_with_a_higher_sequence(tmp_path: Path) -> None:
     store, _ = setup(tmp_path)
     now = datetime(2026, 3, 20, 15, tzinfo=UTC)
-    store.apply([CaseObservation(**CASE, entries=(
-        entry(7, date(2026, 3, 20), "MINUTE ORDER: Answer due by 4/10/2026."),))],
-        source_id="t", now=now)
-    result = store.apply([CaseObservation(**CASE, entries=(
-        entry(9, date(2026, 3, 25), "MINUTE ORDER granting extension: Answer due by 4/24/2026."),))],
-        source_id="t", now=now + timedelta(days=5))
+    store.apply(
+        [
+            CaseObservation(
+                **CASE,
+                entries=(entry(7, date(2026, 3, 20), "MINUTE ORDER: Answer due by 4/10/2026."),),
+            )
+        ],
+        source_id="t",
+        now=now,
+    )
+    result = store.apply(
+        [
+            CaseObservation(
+                **CASE,
+                entries=(
+                    entry(
+                        9,
+                        date(2026, 3, 25),
+                        "MINUTE ORDER granting extension: Answer due by 4/24/2026.",
+                    ),
+                ),
+            )
+        ],
+        source_id="t",
+        now=now + timedelta(days=5),
+    )
     assert kinds(result.events) == ["entry.added", "deadline.changed"]
     row = next(d for k, d in deadlines(store).items() if k.startswith("court:answer"))
     assert row.due_date == date(2026, 4, 24) and row.sequence == 1

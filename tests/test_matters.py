@@ -1,4 +1,4 @@
-"""Matters on statutory clocks: FOIA due on the right working day, overdue, the escalation ladder."""
+"""Matters on statutory clocks: FOIA due on the right working day, overdue, escalated."""
 
 from __future__ import annotations
 
