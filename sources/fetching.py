@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import httpx
 
 from monitor.errors import FetchError
-from sources.base import Clock, Fetched, Target, TargetState
+from sources.base import Clock, Fetched, Source, Target, TargetState
 
-__all__ = ["DEFAULT_MAX_BYTES", "conditional_get", "parse_retry_after"]
+__all__ = ["DEFAULT_MAX_BYTES", "conditional_get", "fetch_for", "parse_retry_after"]
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -105,3 +105,16 @@ def conditional_get(
         raise FetchError(
             f"{type(exc).__name__}: {exc}".rstrip(": "), source=source_id, url=url
         ) from exc
+
+
+def fetch_for(
+    source: Source,
+    target: Target,
+    state: TargetState,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """`conditional_get` with the source's own client, clock and id (what most `fetch`es are)."""
+    return conditional_get(source.client, target, state, source_id=source.source_id,
+                           clock=source.clock, max_bytes=max_bytes, headers=headers)

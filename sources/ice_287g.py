@@ -50,7 +50,7 @@ from sources.base import (
     Target,
     TargetState,
 )
-from sources.fetching import DEFAULT_MAX_BYTES, conditional_get
+from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 
 __all__ = [
     "DEFAULT_PAGE_URL",
@@ -564,14 +564,7 @@ class Ice287g(Source):
         return self._get(target, state)
 
     def _get(self, target: Target, state: TargetState) -> Fetched:
-        return conditional_get(
-            self.client,
-            target,
-            state,
-            source_id=self.source_id,
-            clock=self.clock,
-            max_bytes=self._options.max_bytes,
-        )
+        return fetch_for(self, target, state, max_bytes=self._options.max_bytes)
 
     def _resolve(self, target: Target) -> Target:
         """Point the target at the list's current file, as linked from the 287(g) page."""

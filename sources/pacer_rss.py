@@ -39,7 +39,7 @@ from sources.base import (
     TargetState,
 )
 from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_timezone
-from sources.fetching import DEFAULT_MAX_BYTES, conditional_get
+from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 from sources.identity import normalize_docket_number, normalize_pacer_doc_id
 
 __all__ = [
@@ -120,15 +120,8 @@ class PacerRss(Source):
 
     def fetch(self, target: Target, state: TargetState) -> Fetched:
         """Conditional GET of one court's feed (ETag / Last-Modified, size cap)."""
-        return conditional_get(
-            self.client,
-            target,
-            state,
-            source_id=self.source_id,
-            clock=self.clock,
-            max_bytes=self.options.max_bytes,
-            headers={"Accept": _ACCEPT},
-        )
+        return fetch_for(self, target, state, max_bytes=self.options.max_bytes,
+                         headers={"Accept": _ACCEPT})
 
     def parse(self, fetched: Fetched) -> list[Observation]:
         """The cases (with their entries) of one fetched feed; nothing for a 304."""

@@ -37,7 +37,7 @@ from sources.base import (
     Target,
     TargetState,
 )
-from sources.fetching import DEFAULT_MAX_BYTES, conditional_get
+from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 
 __all__ = ["WebPage", "element_text", "json_text", "normalize_text"]
 
@@ -162,14 +162,7 @@ class WebPage(Source):
 
     def fetch(self, target: Target, state: TargetState) -> Fetched:
         """GET the page with If-None-Match / If-Modified-Since; a 304 is `not_modified`."""
-        return conditional_get(
-            self.client,
-            target,
-            state,
-            source_id=self.source_id,
-            clock=self.clock,
-            max_bytes=self._options.max_bytes,
-        )
+        return fetch_for(self, target, state, max_bytes=self._options.max_bytes)
 
     def parse(self, fetched: Fetched) -> list[Observation]:
         """The watched text, normalized (nothing for a 304). Raises `ParseError` on no match."""
