@@ -176,6 +176,9 @@ class Plan:
     tracked: tuple[TrackedCase, ...] = ()
     #: when this source last completed a round (None: never)
     last_run: datetime | None = None
+    #: when each target (by key) was last fetched successfully, as the core remembers it across
+    #: processes (a source's own memory ends with `poll --once`)
+    fetched_at: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

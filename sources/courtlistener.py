@@ -465,6 +465,7 @@ class CourtListener(Source):
         self._deferred = False
         now = plan.now
         self._drop_untracked(plan)
+        self._recall_discovery(plan)
         resumed = [self._resume(key, c) for key, c in self._continuations.items()]
         busy = set(self._continuations)
         due, spare = self._split_cases(plan)
@@ -483,6 +484,15 @@ class CourtListener(Source):
         for key in [k for k in self._continuations if k.startswith("docket:")]:
             if key not in tracked:
                 del self._continuations[key]
+
+    def _recall_discovery(self, plan: Plan) -> None:
+        """A new process (`poll --once`) learns when each query last ran from the core, so a
+        one-shot poll does not spend a request on discovery every time it starts."""
+        for query in self.options.query:
+            fetched = plan.fetched_at.get(f"search:{query.name}")
+            if fetched is not None and query.name not in self._discovered_at:
+                aware = fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)
+                self._discovered_at[query.name] = aware
 
     def _split_cases(self, plan: Plan) -> tuple[list[TrackedCase], list[TrackedCase]]:
         """(due in priority order, not yet due with the nearest to due first).
