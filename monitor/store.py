@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from monitor.db import write_session
 from monitor.matching import Matcher
-from monitor.models import Case, Entry, Event, PageState
+from monitor.models import Case, Entry, Event, Matter, PageState
 from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
@@ -328,13 +328,16 @@ class Store:
         else:
             state.text, state.url, state.updated_at = obs.text, obs.url, now
         session.add(state)
+        # A page bound to a matter speaks for it: in its timeline, and private when it is.
+        matter = session.get(Matter, obs.matter) if obs.matter else None
         self._emit(
             session, result, kind="page.changed", at=now, subject=f"page:{source_id}",
             summary=f"{obs.url}: {obs.text[:200]}",
             dedupe_key=f"page.changed:{source_id}:{_digest([obs.text])}:{now.isoformat()}",
             data={"url": obs.url, "before": before, "after": obs.text,
                   "baseline": before is None, "matter": obs.matter or None},
-            source_id=source_id,
+            source_id=source_id, matter_id=matter.id if matter else None,
+            private=matter.private if matter else False,
         )
         if obs.matter:
             from monitor.matters import set_matter_status
