@@ -186,6 +186,10 @@ class Runner:
             last_modified=fetched.headers.get("last-modified", ""),
             content_hash=digest,
         )
+        if result.held:
+            # Held until the same content comes again: the next fetch must read it in full,
+            # not stop at 304 or "unchanged" (that would hold it forever).
+            new_state = TargetState()
         self._target_ok(src_cfg, target, new_state, now, report)
         return True
 

@@ -39,6 +39,8 @@ class ApplyResult:
     events: list[Event] = field(default_factory=list)
     dropped: int = 0
     cases_touched: int = 0
+    #: list snapshots held until a later fetch confirms them (see `agreement_store`)
+    held: int = 0
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.events if e.kind == kind)
@@ -123,8 +125,13 @@ class Store:
     def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,
                      result: ApplyResult) -> None:
         from monitor.agreement_store import apply_snapshot
+        from monitor.models import AgreementHold
 
         apply_snapshot(session, self.listeners, obs, source_id=source_id, now=now)
+        list_kind = getattr(obs, "list_kind", None)
+        hold = session.get(AgreementHold, list_kind) if list_kind is not None else None
+        if hold is not None and hold not in session.deleted:
+            result.held += 1
 
     def _emit(self, session: Session, result: ApplyResult, **kwargs: Any) -> Event | None:
         return emit(session, self.listeners, **kwargs)
