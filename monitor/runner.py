@@ -68,6 +68,7 @@ class Runner:
         self.client = client
         self.clock = clock
         self.sources: dict[str, Source] = {}
+        self._matters_synced = False
         for src in config.sources:
             if src.enabled:
                 self.sources[src.id] = self._build(src)
@@ -118,6 +119,8 @@ class Runner:
         src_cfg = self.config.source(source_id)
         now = self.clock()
         report = PollReport(source_id)
+        if not dry_run:
+            self._sync_matters(now)
         try:
             targets = source.targets(self.plan(source_id, now))
         except MonitorError as exc:
@@ -136,6 +139,16 @@ class Runner:
             self._finish_round(source_id, src_cfg.kind, now, round_failed, report)
         log.info(report.line())
         return report
+
+    def _sync_matters(self, now: datetime) -> None:
+        """The config's matters exist before the first round, so a status page bound to one
+        is never dropped as "unknown matter" (once per process)."""
+        if self._matters_synced:
+            return
+        from monitor.matters import sync_config_matters
+
+        sync_config_matters(self.engine, self.config, now=now, listeners=self.store.listeners)
+        self._matters_synced = True
 
     def _poll_target(self, source: Source, src_cfg: SourceConfig, target: Target,
                      report: PollReport, dry_run: bool) -> bool:
