@@ -246,8 +246,8 @@ class Store:
                     changed[name] = {"before": _jsonable(old), "after": _jsonable(new)}
                 setattr(case, name, new)
         if obs.case_name and _better_name(case.case_name, obs.case_name):
-            if case.case_name and not _same_name(case.case_name, obs.case_name):
-                changed["case_name"] = {"before": case.case_name, "after": obs.case_name}
+            # Sources spell names differently (PACER "USA v. Doe", CourtListener "United
+            # States v. Doe"): a name is filled or completed, never flipped, and is no event.
             case.case_name = obs.case_name
         for name in ("pacer_case_id", "cl_docket_id", "docket_number_raw"):
             if getattr(obs, name) and not getattr(case, name):
@@ -383,12 +383,10 @@ def _same_name(a: str, b: str) -> bool:
 
 
 def _better_name(old: str, new: str) -> bool:
-    """RSS truncates titles: a longer name that extends the old one is better, not a change."""
+    """Fill an empty name, or complete one RSS truncated; keep the first spelling otherwise."""
     if not old:
         return True
-    if _same_name(old, new):
-        return len(new.strip()) > len(old.strip())
-    return True
+    return _same_name(old, new) and len(new.strip()) > len(old.strip())
 
 
 def _jsonable(value: Any) -> Any:
