@@ -11,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.fakes.feed_server import FeedServer, Item, rss
+from tests.fakes.smtp import free_port
 
 ITEM = Item("dcd", "1:26-cv-00412", "Doe v. U.S. Citizenship and Immigration Services",
             "PETITION for Writ of Mandamus", 1, case_id="290001")
@@ -33,8 +36,14 @@ def test_run_polls_on_schedule_notifies_and_stops_cleanly(tmp_path: Path) -> Non
     notify.settimeout(0.2)
     with FeedServer() as server:
         server.set("/dcd/rss", rss("dcd", [ITEM]))
+        port = free_port()
         config = tmp_path / "config.toml"
         config.write_text(f"""
+[server]
+enabled = true
+bind = "127.0.0.1"
+port = {port}
+
 [database]
 url = "sqlite:///{tmp_path / 'monitor.db'}"
 
@@ -72,6 +81,16 @@ urls = ["console://"]
             assert any("READY=1" in m for m in messages)
             assert any(m.startswith("STATUS=polled pacer-rss") for m in messages)
             assert any("WATCHDOG=1" in m for m in messages)
+            base = f"http://127.0.0.1:{port}"
+            health = httpx.get(f"{base}/health", timeout=10)
+            assert health.status_code == 200
+            assert health.json()["sources"][0]["id"] == "pacer-rss"
+            assert wait_for(lambda: httpx.get(f"{base}/feeds/all.atom", timeout=10)
+                            .status_code == 200, 30)
+            atom = httpx.get(f"{base}/feeds/all.atom", timeout=10)
+            assert atom.headers["content-type"] == "application/atom+xml"
+            assert b"PETITION for Writ of Mandamus" in atom.content
+            assert httpx.get(f"{base}/feeds/../monitor.db", timeout=10).status_code == 404
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         finally:
