@@ -3,13 +3,16 @@
 State is kept per (source id, target), so one dead court never fails the others. A target that
 fails `fail_after` times in a row raises one `source.failing` event; its next success raises one
 `source.recovered`. Nothing seen is ever deleted because a fetch failed. The ETag/Last-Modified
-of a target are saved only after its observations are stored, so a crash re-fetches.
+of a target, and what the source asked to keep across processes (`Fetched.keep`, handed back
+as `Plan.cursors`, in `SourceState.cursor`), are saved only after its observations are stored, so
+a crash re-fetches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -85,7 +88,8 @@ class Runner:
         return [self.poll(source_id, dry_run=dry_run) for source_id in self.sources]
 
     def plan(self, source_id: str, now: datetime) -> Plan:
-        """What the core tells a source: tracked cases with their nearest deadline."""
+        """What the core tells a source: tracked cases with their nearest deadline, when each
+        target last succeeded, and what the source asked to keep (`Plan.cursors`)."""
         with read_session(self.engine) as session:
             due = dict(
                 session.exec(
@@ -103,15 +107,14 @@ class Runner:
                 )
                 for c in cases
             )
-            row = _state_row(session, source_id, "")
-            last_run = row.last_success if row else None
-            fetched_at = {
-                r.target: r.last_success
-                for r in session.exec(select(SourceState).where(
-                    SourceState.source_id == source_id, SourceState.target != "")).all()
-                if r.last_success is not None
-            }
-        return Plan(now=now, tracked=tracked, last_run=last_run, fetched_at=fetched_at)
+            rows = session.exec(
+                select(SourceState).where(SourceState.source_id == source_id)).all()
+        whole = next((r for r in rows if r.target == ""), None)
+        fetched_at = {r.target: r.last_success for r in rows
+                      if r.target and r.last_success is not None}
+        cursors = {r.target: r.cursor for r in rows if r.target and r.cursor}
+        return Plan(now=now, tracked=tracked, last_run=whole.last_success if whole else None,
+                    fetched_at=fetched_at, cursors=cursors)
 
     def poll(self, source_id: str, *, dry_run: bool = False) -> PollReport:
         """One round of one source. Never raises for a source's own failure."""
@@ -167,13 +170,13 @@ class Runner:
             if fetched.not_modified:
                 report.not_modified += 1
                 if not dry_run:
-                    self._target_ok(src_cfg, target, previous, now, report)
+                    self._target_ok(src_cfg, target, previous, now, report, fetched.keep)
                 return True
             report.fetched += 1
             digest = hashlib.sha256(fetched.content).hexdigest()
             if digest == previous.content_hash and not dry_run and source.skip_unchanged:
                 report.unchanged += 1
-                self._target_ok(src_cfg, target, previous, now, report)
+                self._target_ok(src_cfg, target, previous, now, report, fetched.keep)
                 return True
             observations = source.parse(fetched)
         except DeferredError as exc:
@@ -203,7 +206,8 @@ class Runner:
             # Held until the same content comes again: the next fetch must read it in full,
             # not stop at 304 or "unchanged" (that would hold it forever).
             new_state = TargetState()
-        self._target_ok(src_cfg, target, new_state, now, report)
+        # What the source keeps across processes is saved only now that the fetch is stored.
+        self._target_ok(src_cfg, target, new_state, now, report, fetched.keep)
         return True
 
     def _dry_run(self, observations: list[Observation], report: PollReport) -> None:
@@ -218,8 +222,9 @@ class Runner:
             return _state_row(session, source_id, key)
 
     def _target_ok(self, src_cfg: SourceConfig, target: Target, state: TargetState,
-                   now: datetime, report: PollReport) -> None:
+                   now: datetime, report: PollReport, keep: Mapping[str, str]) -> None:
         with write_session(self.engine) as session:
+            _save_cursors(session, src_cfg, keep)
             row = _state_row(session, src_cfg.id, target.key) or SourceState(
                 source_id=src_cfg.id, target=target.key, kind=src_cfg.kind
             )
@@ -289,6 +294,21 @@ class Runner:
                 row.consecutive_failures = 0
                 row.last_success = now
             session.add(row)
+
+
+def _save_cursors(session: Session, src_cfg: SourceConfig, keep: Mapping[str, str]) -> None:
+    """Keep what a source asked to keep (`Fetched.keep`), by target key; "" forgets a key."""
+    for key, text in keep.items():
+        if not key:
+            continue  # "" is the source as a whole, not a target
+        row = _state_row(session, src_cfg.id, key)
+        if row is None and not text:
+            continue
+        row = row or SourceState(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
+        if row.cursor != text:
+            row.cursor = text
+            session.add(row)
+            session.flush()
 
 
 def _state_row(session: Session, source_id: str, key: str) -> SourceState | None:

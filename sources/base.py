@@ -10,6 +10,18 @@ Flow for one round::
     fetched = source.fetch(target, state)          # raises FetchError; may be not_modified
     observations = source.parse(fetched)           # raises ParseError; pure
 
+Memory across rounds and processes. A source object lives as long as its process, and
+`court-monitor poll --once` starts a new one each time, so whatever a source must remember between
+rounds (an unfinished pagination, a lookup that found nothing) goes through the core:
+
+- `Fetched.keep` is what the source asks the core to keep after this fetch: target key -> opaque
+  text ("" forgets the key). The core saves it per (source id, key) only once the fetch's
+  observations are stored, so a crash in between re-fetches rather than skips.
+- `Plan.cursors` hands everything kept back at the next round (key -> text, never ""); it is None
+  when no core keeps anything (a source used on its own then relies on its own memory).
+
+Sources that keep nothing leave both alone.
+
 Observations are frozen dataclasses; times are timezone-aware UTC datetimes, dates are `date`.
 """
 
@@ -179,6 +191,9 @@ class Plan:
     #: when each target (by key) was last fetched successfully, as the core remembers it across
     #: processes (a source's own memory ends with `poll --once`)
     fetched_at: Mapping[str, datetime] = field(default_factory=dict)
+    #: what the source asked the core to keep (`Fetched.keep`), by target key; None: no core
+    #: keeps anything for this source (standalone use), so its own memory is all there is
+    cursors: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +226,10 @@ class Fetched:
     headers: Mapping[str, str] = field(default_factory=dict)
     fetched_at: datetime | None = None
     not_modified: bool = False
+    #: target key -> opaque text for the core to keep and hand back in `Plan.cursors` ("" forgets
+    #: that key); saved only after this fetch's observations are stored. Any key of the source
+    #: may be named, not only this target's (e.g. to forget one no longer wanted).
+    keep: Mapping[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- the contract

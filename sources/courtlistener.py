@@ -31,8 +31,13 @@ kept as a `SecretStr` and only ever put in the Authorization header, never in a 
 
 What the core learns from a docket sync: `docket_sync(fetched)` returns a `DocketSync` (the
 CourtListener id, the docket's `date_modified` to store as `last_modified_seen` once the sync is
-complete, and whether it is complete). Unfinished pagination is kept in memory and resumed first
-in the next round.
+complete, and whether it is complete). Unfinished pagination (including the entries of a docket
+whose check found changes when the budget ran out) is resumed first in the next round, and a
+lookup that found nothing waits `LOOKUP_RETRY`. Both outlive the process: each fetch hands what
+changed to the core in `Fetched.keep` (one JSON text per target key: ``{"resume": {"url",
+"context"}, "missed": ISO time}``), which the core saves once the fetch is stored and returns in
+`Plan.cursors`; `targets()` resumes from that, so `poll --once` from cron loses nothing between
+processes and a fetch whose observations were never stored is not taken as done.
 
 Webhooks (pushed, wrapped as `Fetched` with target key ``"webhook"``): `parse_webhook` reads
 docket alerts (event type 1) and search alerts (event type 2); other event types give nothing.
@@ -452,6 +457,8 @@ class CourtListener(Source):
         self._continuations: dict[str, _Continuation] = {}
         self._discovered_at: dict[str, datetime] = {}
         self._lookup_misses: dict[str, datetime] = {}
+        #: the memory as the core keeps it (text by key), to hand over only what changed
+        self._kept: dict[str, str] = {}
         self._deferred = False
 
     def __repr__(self) -> str:
@@ -464,7 +471,8 @@ class CourtListener(Source):
         """Due targets in priority order (see the module docstring); starts a new round."""
         self._deferred = False
         now = plan.now
-        self._drop_untracked(plan)
+        self._recall_kept(plan)
+        self._drop_unwanted(plan)
         self._recall_discovery(plan)
         resumed = [self._resume(key, c) for key, c in self._continuations.items()]
         busy = set(self._continuations)
@@ -478,12 +486,34 @@ class CourtListener(Source):
         early = self._case_targets(spare, now, busy)[:SPARE_PER_ROUND]
         return resumed + overdue + with_deadline + others + rest + early
 
-    def _drop_untracked(self, plan: Plan) -> None:
-        """Unfinished entries of a docket no longer tracked are not worth a request."""
-        tracked = {f"docket:{c.cl_docket_id}" for c in plan.tracked if c.cl_docket_id}
-        for key in [k for k in self._continuations if k.startswith("docket:")]:
-            if key not in tracked:
-                del self._continuations[key]
+    def _recall_kept(self, plan: Plan) -> None:
+        """Resume from what the core kept (`Plan.cursors`), when it keeps anything: a new
+        process (`poll --once`) picks up the last one's unfinished pagination and lookup misses,
+        and a fetch the core did not store (its parse failed) is not taken as done."""
+        if plan.cursors is None:
+            return
+        self._kept = dict(plan.cursors)
+        self._continuations, self._lookup_misses = {}, {}
+        for key, text in plan.cursors.items():
+            continuation, missed = _read_memory(text)
+            url = self._same_host(continuation.url) if continuation is not None else None
+            if continuation is not None and url:  # the token goes to our API only
+                self._continuations[key] = replace(continuation, url=url)
+            if missed is not None:
+                self._lookup_misses[key] = missed
+
+    def _drop_unwanted(self, plan: Plan) -> None:
+        """Forget what no longer leads anywhere: unfinished pages of a docket no longer tracked
+        (not worth a request), of a query no longer configured, of a lookup whose case is gone
+        or identified; lookup misses old enough to try again."""
+        live = {f"search:{q.name}" for q in self.options.query}
+        live.update(f"docket:{c.cl_docket_id}" if c.cl_docket_id is not None
+                    else f"lookup:{c.court}:{c.docket_number}" for c in plan.tracked)
+        for key in [k for k in self._continuations if k not in live]:
+            del self._continuations[key]
+        for key, missed in list(self._lookup_misses.items()):
+            if key not in live or plan.now - missed >= LOOKUP_RETRY:
+                del self._lookup_misses[key]
 
     def _recall_discovery(self, plan: Plan) -> None:
         """A new process (`poll --once`) learns when each query last ran from the core, so a
@@ -606,7 +636,18 @@ class CourtListener(Source):
             raise FetchError(f"unknown target {target.key!r}", source=self.source_id,
                              url=target.url)
         return Fetched(target=target, content=json.dumps(payload).encode(),
-                       status=200, fetched_at=self.clock())
+                       status=200, fetched_at=self.clock(), keep=self._changed_memory())
+
+    def _changed_memory(self) -> dict[str, str]:
+        """What changed in the memory since the core last kept it ("" forgets a key): this
+        fetch's own change, and anything `targets()` dropped. Taken as kept from now on; if the
+        fetch is not stored, the next `targets()` resumes from what the core really kept."""
+        memory = {key: _memory_text(self._continuations.get(key), self._lookup_misses.get(key))
+                  for key in set(self._continuations) | set(self._lookup_misses)}
+        changes = {key: memory.get(key, "") for key in sorted(set(memory) | set(self._kept))
+                   if memory.get(key, "") != self._kept.get(key, "")}
+        self._kept = memory
+        return changes
 
     def _fetch_docket(self, target: Target) -> dict[str, Any]:
         """The docket check, then its changed entries (or resume unfinished entries)."""
@@ -666,7 +707,9 @@ class CourtListener(Source):
             self._discovered_at[str(target.context["query"])] = now
             return
         found = parse_listing(payload, site=_site(target.url))
-        if not _matching(found, target.context):
+        if _matching(found, target.context):
+            self._lookup_misses.pop(target.key, None)
+        else:
             self._lookup_misses[target.key] = now
 
     def _same_host(self, link: Any) -> str | None:
@@ -734,6 +777,37 @@ class CourtListener(Source):
         if kind == "lookup":
             return list(_matching(parse_listing(data, site=site), target.context))
         return list(parse_listing(data, site=site))
+
+
+# ---------------------------------------------------------------------------- memory (pure)
+
+
+def _memory_text(continuation: _Continuation | None, missed: datetime | None) -> str:
+    """One target's memory as the core keeps it: JSON text, "" when there is nothing."""
+    memory: dict[str, Any] = {}
+    if continuation is not None:
+        memory["resume"] = {"url": continuation.url, "context": dict(continuation.context)}
+    if missed is not None:
+        memory["missed"] = missed.isoformat()
+    if not memory:
+        return ""
+    return json.dumps(memory, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _read_memory(text: str) -> tuple[_Continuation | None, datetime | None]:
+    """`_memory_text` read back; anything unreadable is nothing (it is then forgotten)."""
+    try:
+        memory = json.loads(text)
+    except ValueError:
+        return None, None
+    if not isinstance(memory, dict):
+        return None, None
+    resume = memory.get("resume")
+    continuation = None
+    if isinstance(resume, dict) and isinstance(resume.get("url"), str) and isinstance(
+            resume.get("context"), dict):
+        continuation = _Continuation(url=resume["url"], context=resume["context"])
+    return continuation, _datetime(memory.get("missed"))
 
 
 # ---------------------------------------------------------------------------- sync helpers

@@ -421,6 +421,118 @@ def test_unfinished_entries_of_an_untracked_docket_are_dropped(
     assert source.targets(sync_plan(clock)) == []
 
 
+class Core:
+    """What the runner keeps for a source between processes: `Fetched.keep` in, `Plan.cursors`
+    out (only for fetches whose observations were stored)."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, str] = {}
+
+    def store(self, fetched: Fetched) -> None:
+        for key, text in fetched.keep.items():
+            if text:
+                self.cursors[key] = text
+            else:
+                self.cursors.pop(key, None)
+
+    def plan(self, plan: Plan) -> Plan:
+        return replace(plan, cursors=dict(self.cursors))
+
+
+def kept_round(source: CourtListener, core: Core, plan: Plan) -> list[Any]:
+    """One round as the runner does it, the core keeping what each fetch asks."""
+    found, fetched = run_round(source, core.plan(plan))
+    for one in fetched:
+        core.store(one)
+    return found
+
+
+def test_entries_cut_by_quota_resume_in_a_new_process(
+    fake: FakeCourtListener, clock: FixedClock
+) -> None:
+    docket_id = add_case(fake, 4, filed=date(2026, 1, 5), entries=5)
+    core, case = Core(), tracked(docket_id, 4)
+    gate = CountingGate(allowed=1)  # the check only: its entries wait for the next round
+    first = kept_round(make_source(fake, clock, gate=gate, query=[]), core,
+                       sync_plan(clock, case))
+    assert cases(first)[0].entries == ()
+    assert list(core.cursors) == [f"docket:{docket_id}"]
+    assert "docket-entries/" in core.cursors[f"docket:{docket_id}"]
+    assert TOKEN not in core.cursors[f"docket:{docket_id}"]
+
+    gate.allowed = 20
+    clock.advance(minutes=15)
+    again = make_source(fake, clock, gate=gate, query=[])  # `poll --once`: a new process
+    (resumed,) = again.targets(core.plan(sync_plan(clock, case)))
+    assert resumed.key == f"docket:{docket_id}" and "docket-entries/" in resumed.url
+    second = kept_round(again, core, sync_plan(clock, case))
+    assert sorted(e.entry_number or 0 for c in cases(second) for e in c.entries) == [
+        1, 2, 3, 4, 5]
+    assert cases(second)[0].docket_number == "1:26-cv-00004"  # from the kept context
+    assert fake.count("dockets/") == 1  # the check was not spent twice
+    assert core.cursors == {}  # done: nothing left to keep
+
+
+def test_a_fetch_the_core_did_not_store_is_resumed_again(
+    fake: FakeCourtListener, clock: FixedClock
+) -> None:
+    docket_id = add_case(fake, 4, filed=date(2026, 1, 5), entries=5)
+    core, case = Core(), tracked(docket_id, 4)
+    gate = CountingGate(allowed=2)  # the check and the first page of entries
+    source = make_source(fake, clock, gate=gate, query=[])
+    kept_round(source, core, sync_plan(clock, case))
+    kept = dict(core.cursors)
+    assert "cursor=" in kept[f"docket:{docket_id}"]
+    gate.allowed = 20
+    _, (fetched,) = run_round(source, core.plan(sync_plan(clock, case)))
+    assert fetched.keep == {f"docket:{docket_id}": ""}  # finished, asks to forget
+    # ... but its observations were never stored (say the store failed): not done.
+    (resumed,) = source.targets(core.plan(sync_plan(clock, case)))
+    assert "cursor=" in resumed.url and resumed.key == f"docket:{docket_id}"
+
+
+def test_lookup_miss_is_kept_across_processes(fake: FakeCourtListener, clock: FixedClock) -> None:
+    core = Core()
+    missing = TrackedCase(court="txsd", docket_number="26-cv-00999")
+    found = kept_round(make_source(fake, clock, gate=OpenGate(), query=[]), core,
+                       sync_plan(clock, missing))
+    assert found == [] and list(core.cursors) == ["lookup:txsd:26-cv-00999"]
+    clock.advance(hours=1)
+    again = make_source(fake, clock, gate=OpenGate(), query=[])
+    assert again.targets(core.plan(sync_plan(clock, missing))) == []
+    clock.advance(days=3)
+    later = make_source(fake, clock, gate=OpenGate(), query=[])
+    (retry,) = later.targets(core.plan(sync_plan(clock, missing)))
+    assert retry.key == "lookup:txsd:26-cv-00999"
+    fake.add_docket("txsd", "4:26-cv-00999", "Found at last", date_filed=date(2026, 2, 2))
+    (case,) = cases(kept_round(later, core, sync_plan(clock, missing)))
+    assert case.docket_number == "4:26-cv-00999" and core.cursors == {}
+
+
+def test_kept_memory_elsewhere_unreadable_or_untracked_is_forgotten(
+    fake: FakeCourtListener, clock: FixedClock
+) -> None:
+    one = add_case(fake, 1, filed=date(2026, 2, 1))
+    two = add_case(fake, 2, filed=date(2026, 2, 1))
+    core = Core()
+    elsewhere = {"resume": {"url": "https://elsewhere.example/api/rest/v4/docket-entries/"
+                            "?docket=1", "context": {"cl_docket_id": one}}}
+    untracked = {"resume": {"url": fake.base_url + "docket-entries/?docket=77",
+                            "context": {"cl_docket_id": 77}}}
+    core.cursors = {f"docket:{one}": json.dumps(elsewhere), f"docket:{two}": "{not json",
+                    "docket:77": json.dumps(untracked)}
+    source = make_source(fake, clock, gate=OpenGate(), query=[])
+    plan = sync_plan(clock, tracked(one, 1), tracked(two, 2))
+    targets = source.targets(core.plan(plan))
+    # Plain checks: the token never follows a kept link to another host; nothing resumed.
+    assert sorted(t.url for t in targets) == sorted(
+        f"{fake.base_url}dockets/{i}/" for i in (one, two))
+    kept_round(source, core, plan)
+    assert core.cursors == {}
+    assert all(r.path.startswith(("dockets/", "docket-entries/")) for r in fake.log)
+    assert "docket=77" not in json.dumps([r.query for r in fake.log])
+
+
 def test_lookup_learns_the_docket_id(fake: FakeCourtListener, clock: FixedClock) -> None:
     docket_id = add_case(fake, 9, filed=date(2026, 2, 2))
     add_case(fake, 10, filed=date(2026, 2, 2))

@@ -359,3 +359,46 @@ def test_status_shows_the_quota_and_a_spent_budget_defers_without_429(
     quota = run_json(["--config", cfg, "status"], clock, capsys)["sources"][0]["quota"]
     assert quota["day"]["used"] == cl.count() <= 125
     assert quota["hour"]["used"] <= 50 and quota["minute"]["used"] <= 5
+
+
+def test_one_shot_polls_every_15_minutes_lose_no_entries(
+    tmp_path: Path, clock: FixedClock, cl: FakeCourtListener,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`poll --once` from cron: a new process every 15 minutes, six hours, the free quota. A
+    docket whose check said "entries changed" when the budget was spent resumes with its entries
+    in a later process (the core keeps the source's continuation) instead of losing them."""
+    dockets = [cl.add_docket("dcd", f"1:26-cv-{610 + n:05d}", f"Poe {n} v. USCIS", cause=CAUSE,
+                             nature_of_suit=NOS, date_filed=FILED) for n in range(8)]
+    for docket in dockets:
+        cl.add_entry(docket, 1, FILED, "COMPLAINT for Writ of Mandamus")
+    cfg = write_config(tmp_path, cl)
+    db = sqlite3.connect(tmp_path / "monitor.db")
+
+    def stored() -> dict[int, list[int]]:
+        rows = db.execute("select c.cl_docket_id, e.entry_number from 'case' c"
+                          " join entry e on e.case_id = c.id").fetchall()
+        found: dict[int, list[int]] = {}
+        for docket_id, number in rows:
+            found.setdefault(docket_id, []).append(number)
+        return {d: sorted(numbers) for d, numbers in found.items()}
+
+    poll(cfg, clock)  # discovery: all eight tracked
+    refiled: list[int] = []
+    for round_ in range(24):
+        clock.advance(minutes=15)
+        if round_ == 8:  # two hours in, the dockets synced by now get a new filing
+            refiled = sorted(stored())
+            for docket in refiled:
+                cl.add_entry(docket, 2, clock.now.date(), "ANSWER to Complaint by USCIS")
+        poll(cfg, clock)
+
+    assert len(refiled) >= 3  # the "changed since the last sync" path is exercised
+    assert stored() == {d: [1, 2] if d in refiled else [1] for d in dockets}
+    added = [e for e in events(cfg, clock, capsys) if e["kind"] == "entry.added"]
+    assert len(added) == len(dockets) + len(refiled)
+    # One entries request per change: no check was spent twice for the same change.
+    assert cl.count("docket-entries/") == len(dockets) + len(refiled)
+    assert cl.throttled == 0 and cl.count() <= 125
+    # Everything finished: nothing left in the source's kept memory.
+    assert db.execute("select count(*) from sourcestate where cursor != ''").fetchone() == (0,)
