@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor.agreements import (
     AgreementChange,
@@ -72,7 +72,7 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
         raise TypeError(f"not an observation the store knows: {type(obs).__name__}")
     applied = session.get(AgreementList, obs.list_kind)
     current = session.exec(
-        select(Agreement).where(Agreement.status.in_(["participating", "pending"]))  # type: ignore[attr-defined]
+        select(Agreement).where(col(Agreement.status).in_(["participating", "pending"]))
     ).all()
     previous = [_as_row(a) for a in current] if applied is not None else None
     hold_row = session.get(AgreementHold, obs.list_kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
@@ -18,6 +19,9 @@ from monitor.db import make_engine
 from monitor.matching import Matcher
 from monitor.store import EventListener, Store
 from sources.base import Clock
+
+if TYPE_CHECKING:
+    from monitor.runner import Runner
 
 __all__ = ["App"]
 
@@ -64,7 +68,7 @@ class App:
         return make_client(self.config.http)
 
     @cached_property
-    def runner(self):  # type: ignore[no-untyped-def]
+    def runner(self) -> Runner:
         from monitor.runner import Runner
 
         return Runner(self.config, self.engine, self.store, self.client, self.clock)

@@ -90,7 +90,7 @@ def _matter_row(matter: Any, clock_row: Any) -> dict[str, Any]:
 
 
 def _matters(app: Any, args: argparse.Namespace, clock: Clock) -> int:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from monitor.commands import print_json
     from monitor.db import read_session
@@ -103,7 +103,7 @@ def _matters(app: Any, args: argparse.Namespace, clock: Clock) -> int:
     run_reminders(app.engine, app.config, now=clock(), listeners=app.store.listeners)
     with read_session(app.engine) as session:
         rows = []
-        for matter in session.exec(select(Matter).order_by(Matter.created_at)).all():  # type: ignore[arg-type]
+        for matter in session.exec(select(Matter).order_by(col(Matter.created_at))).all():
             clock_row = session.exec(select(Deadline).where(
                 Deadline.key == f"matter:{matter.id}:clock")).first()
             rows.append(_matter_row(matter, clock_row))

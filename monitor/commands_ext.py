@@ -69,7 +69,7 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
 
 
 def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from monitor.commands import _app, print_json
     from monitor.db import read_session
@@ -79,9 +79,9 @@ def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
     app = _app(args, clock)
     try:
         with read_session(app.engine) as session:
-            query = select(Deadline).order_by(Deadline.due_date)  # type: ignore[arg-type]
+            query = select(Deadline).order_by(col(Deadline.due_date))
             if not args.all:
-                query = query.where(Deadline.state.in_(["open", "overdue"]))  # type: ignore[attr-defined]
+                query = query.where(col(Deadline.state).in_(["open", "overdue"]))
             if args.days is not None:
                 query = query.where(Deadline.due_date <= clock().date() + timedelta(days=args.days))
             rows = [deadline_row(d) for d in session.exec(query).all()]

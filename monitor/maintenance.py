@@ -34,7 +34,7 @@ def prune(engine: Engine, *, before: datetime) -> int:
     with write_session(engine) as session:
         waiting = select(Delivery.event_id).where(Delivery.status == "pending")
         old_ids = session.exec(
-            select(Event.id).where(Event.at < before, Event.id.not_in(waiting))  # type: ignore[union-attr]
+            select(Event.id).where(Event.at < before, col(Event.id).not_in(waiting))
         ).all()
         if not old_ids:
             return 0

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 from monitor.errors import StoreError
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
 
 
-def _config(connection: object | None = None) -> object:
+def _config(connection: object | None = None) -> Config:
     from alembic.config import Config
 
     cfg = Config()
@@ -27,7 +31,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     try:
         with engine.begin() as connection:
-            command.upgrade(_config(connection), revision)  # type: ignore[arg-type]
+            command.upgrade(_config(connection), revision)
     except Exception as exc:  # alembic and drivers raise many kinds
         raise StoreError(f"database migration failed: {type(exc).__name__}: {exc}") from exc
 
@@ -44,4 +48,4 @@ def head_revision() -> str | None:
     """The newest revision this release ships."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(_config()).get_current_head()  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(_config()).get_current_head()

@@ -58,10 +58,10 @@ def case_detail(
                            e.entry_number or 0, e.id),
         )
         deadlines = session.exec(
-            select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.due_date)  # type: ignore[arg-type]
+            select(Deadline).where(Deadline.case_id == case.id).order_by(col(Deadline.due_date))
         ).all()
         evts = session.exec(
-            select(Event).where(Event.case_id == case.id).order_by(Event.id)  # type: ignore[arg-type]
+            select(Event).where(Event.case_id == case.id).order_by(col(Event.id))
         ).all()
         return case, list(entries), list(deadlines), list(evts)
 
@@ -96,11 +96,11 @@ def events(
 ) -> list[Event]:
     """Events oldest first, optionally since a time or after an id, filtered by kind globs."""
     with read_session(engine) as session:
-        query = select(Event).order_by(Event.id)  # type: ignore[arg-type]
+        query = select(Event).order_by(col(Event.id))
         if since is not None:
             query = query.where(Event.at >= since)
         if after is not None:
-            query = query.where(Event.id > after)  # type: ignore[operator]
+            query = query.where(col(Event.id) > after)
         rows = list(session.exec(query).all())
     if kinds:
         rows = [e for e in rows if any(fnmatch.fnmatchcase(e.kind, k) for k in kinds)]
