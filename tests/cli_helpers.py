@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,3 +21,32 @@ def run_json(argv: list[str], clock: FixedClock, capsys: pytest.CaptureFixture[s
     capsys.readouterr()
     assert run([*argv, "--json"], clock) == 0
     return json.loads(capsys.readouterr().out)
+
+
+CONSOLE = '[[subscription]]\nname = "console"\nurls = ["console://"]\n'
+
+
+def write_config(tmp_path: Path, feed_base: str, *, courts: tuple[str, ...] = ("dcd",),
+                 database_url: str = "", extra: str = CONSOLE) -> str:
+    """A config polling `pacer_rss` at `feed_base/<court>/rss`, a database and feeds in
+    `tmp_path`, plus `extra` (watches, subscriptions, other sources)."""
+    url = database_url or f"sqlite:///{tmp_path / 'monitor.db'}"
+    court_list = ", ".join(f'"{c}"' for c in courts)
+    path = tmp_path / "config.toml"
+    path.write_text(f"""
+[database]
+url = "{url}"
+
+[feeds]
+dir = "{tmp_path / 'feeds'}"
+
+[[source]]
+id = "pacer-rss"
+kind = "pacer_rss"
+courts = [{court_list}]
+url_template = "{feed_base}/{{court}}/rss"
+interval = "15m"
+
+{extra}
+""")
+    return str(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run, run_json
+from tests.cli_helpers import run, run_json, write_config
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.fakes.smtp import SmtpServer, smtp_server
@@ -19,24 +19,13 @@ ITEM = Item("dcd", "1:26-cv-00412", "Doe v. U.S. Citizenship and Immigration Ser
 def config(tmp_path: Path, server: FeedServer, smtp: SmtpServer, extra: str = "") -> str:
     urls = tmp_path / "alert-urls"
     urls.write_text(smtp.apprise_url() + "\n")
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path / 'monitor.db'}"
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd"]
-url_template = "{server.base}/{{court}}/rss"
+    return write_config(tmp_path, server.base, extra=f"""
 [[subscription]]
 name = "attorneys"
 urls_file = "{urls}"
 events = ["deadline.*"]
 {extra}
 """)
-    return str(path)
 
 
 def test_alerts_test_pending_and_retry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run, run_json
+from tests.cli_helpers import run, run_json, write_config
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
 
@@ -18,22 +18,7 @@ OTHER = Item("dcd", "1:26-cv-00999", "Acme v. Widget", "Complaint", 1, case_id="
 
 
 def config(tmp_path: Path, server: FeedServer) -> str:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path / 'monitor.db'}"
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd"]
-url_template = "{server.base}/{{court}}/rss"
-[[subscription]]
-name = "console"
-urls = ["console://"]
-""")
-    return str(path)
+    return write_config(tmp_path, server.base)
 
 
 def test_track_untrack_and_event_filters(tmp_path: Path,

@@ -13,7 +13,7 @@ import feedparser
 import icalendar
 import pytest
 
-from tests.cli_helpers import run, run_json
+from tests.cli_helpers import run, run_json, write_config
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.fakes.smtp import SmtpServer, smtp_server
@@ -32,20 +32,7 @@ def config(tmp_path: Path, server: FeedServer, smtp: SmtpServer, hook: WebhookRe
            events: str = '["entry.added"]', extra: str = "") -> Path:
     urls = [smtp.apprise_url()] + ([hook.apprise_url()] if hook else [])
     url_list = ", ".join(f'"{u}"' for u in urls)
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path / 'monitor.db'}"
-
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd"]
-url_template = "{server.base}/{{court}}/rss"
-
+    return Path(write_config(tmp_path, server.base, extra=f"""
 [[watch]]
 name = "mandamus"
 tags = ["mandamus"]
@@ -57,8 +44,7 @@ urls = [{url_list}]
 events = {events}
 mute = ["(?i)notice of appearance"]
 {extra}
-""")
-    return path
+"""))
 
 
 def test_new_entry_is_mailed_posted_and_fed_once(tmp_path: Path,

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import main
+from tests.cli_helpers import write_config as shared_config
 from tests.fakes.feed_server import FeedServer, Item, rss
 
 MANDAMUS = Item("dcd", "1:26-cv-00412-ABC", "Doe v. U.S. Citizenship and Immigration Services",
@@ -29,21 +30,7 @@ TXSD_OTHER = Item("txsd", "4:26-cv-02000", "Smith v. Jones", "Order", 3, case_id
 
 
 def write_config(tmp_path: Path, server: FeedServer) -> Path:
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path / 'monitor.db'}"
-
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd", "txsd"]
-url_template = "{server.base}/{{court}}/rss"
-interval = "15m"
-
+    return Path(shared_config(tmp_path, server.base, courts=("dcd", "txsd"), extra="""
 [[watch]]
 name = "287g-mandamus"
 tags = ["287g", "mandamus"]
@@ -53,8 +40,7 @@ case_name = ["(?i)citizenship and immigration services|sheriff"]
 [[subscription]]
 name = "console"
 urls = ["console://"]
-""")
-    return config
+"""))
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 import monitor.models  # noqa: F401
 from monitor.db import make_engine
 from monitor.migrate import current_revision, head_revision, upgrade
-from tests.cli_helpers import run, run_json
+from tests.cli_helpers import run, run_json, write_config
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.fakes.postgres import postgres_server
@@ -47,22 +47,7 @@ def test_poll_and_listings_on_postgresql(pg_url: str, tmp_path: Path,
     clock = FixedClock(datetime(2026, 3, 2, 15, tzinfo=UTC))
     with FeedServer() as server:
         server.set("/dcd/rss", rss("dcd", [MANDAMUS]))
-        cfg = tmp_path / "config.toml"
-        cfg.write_text(f"""
-[database]
-url = "{pg_url}"
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd"]
-url_template = "{server.base}/{{court}}/rss"
-[[subscription]]
-name = "console"
-urls = ["console://"]
-""")
-        argv = ["--config", str(cfg)]
+        argv = ["--config", write_config(tmp_path, server.base, database_url=pg_url)]
         assert run([*argv, "poll", "--once"], clock) == 0
         clock.advance(hours=1)
         server.set("/dcd/rss", rss("dcd", [MANDAMUS, SUMMONS]))
