@@ -5,7 +5,7 @@ one budget. `Quota.try_acquire(now, path)` checks every rolling window (minute, 
 stored Retry-After and the pacing rule, and records the request, all inside one
 `write_session` (BEGIN IMMEDIATE): two processes can never both take the last request.
 The rules themselves are pure and shared with the in-memory gate
-(`sources.courtlistener.admit_request`).
+(`sources.request_budget.admit_request`).
 
 A 429's Retry-After is stored as `SourceState.retry_not_before` on the source's own row
 (`target == ""`), which is what `status` shows.
@@ -22,7 +22,7 @@ from sqlmodel import select
 from monitor.db import read_session, write_session
 from monitor.models import ApiRequest, SourceState
 from sources.base import Clock
-from sources.courtlistener import QuotaLimits, admit_request, quota_usage
+from sources.request_budget import QuotaLimits, admit_request, quota_usage
 
 __all__ = ["Quota", "QuotaGate", "quota_for_source"]
 
@@ -95,7 +95,7 @@ class Quota:
             return self._not_before(session)
 
     def gate(self, clock: Clock) -> QuotaGate:
-        """A `sources.courtlistener.RequestGate` reading time from `clock`."""
+        """A `sources.request_budget.RequestGate` reading time from `clock`."""
         return QuotaGate(self, clock)
 
     # ------------------------------------------------------------------ rows
