@@ -40,11 +40,12 @@ changed to the core in `Fetched.keep` (one JSON text per target key: ``{"resume"
 `Plan.cursors`; `targets()` resumes from that, so `poll --once` from cron loses nothing between
 processes and a fetch whose observations were never stored is not taken as done.
 
-This module is the source itself: its targets, its fetches (all its I/O) and the dispatch of
-`parse`. The rest lives beside it, one job a module: its config keys in
-`sources.courtlistener_options`, the pure JSON readers in `sources.courtlistener_json`, the docket
-sync rules in `sources.courtlistener_sync`, the memory text in `sources.courtlistener_memory`;
-every public name that was defined here before is still importable from here.
+This module is the source itself: its rounds (which targets, in what order), its fetches (all
+its I/O) and the dispatch of `parse`. The rest lives beside it, one job a module: its config keys
+(`sources.courtlistener_options`), each request's URL and parameters
+(`sources.courtlistener_requests`), the pure JSON readers (`sources.courtlistener_json`), the
+docket sync rules (`sources.courtlistener_sync`) and the memory text
+(`sources.courtlistener_memory`); every public name once defined here is still importable here.
 
 Webhooks (pushed, wrapped as `Fetched` with target key ``"webhook"``): `parse_webhook` reads
 docket alerts (event type 1) and search alerts (event type 2); other event types give nothing.
@@ -59,7 +60,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -94,11 +94,21 @@ from sources.courtlistener_options import (
     QuotaOptions,
     parse_duration,
 )
+from sources.courtlistener_requests import (
+    SEARCH_ORDER,
+    api_path,
+    case_key,
+    case_target,
+    entries_request,
+    same_api_host,
+    search_key,
+    search_target,
+    site_of,
+)
 from sources.courtlistener_sync import (
     ENTRIES_OVERLAP,
     DocketSync,
     docket_sync,
-    entries_since,
     lookup_matches,
     needs_entries,
     parse_sync,
@@ -154,8 +164,6 @@ __all__ = [
     "MIN_SYNC_INTERVAL",
     "SYNC_SHARE",
 ]
-
-SEARCH_ORDER = "dateFiled desc"
 
 #: how often each discovery query runs, and how long it may wait behind dockets
 DISCOVERY_EVERY = timedelta(hours=6)
@@ -251,9 +259,8 @@ class CourtListener(Source):
         """Forget what no longer leads anywhere: unfinished pages of a docket no longer tracked
         (not worth a request), of a query no longer configured, of a lookup whose case is gone
         or identified; lookup misses old enough to try again."""
-        live = {f"search:{q.name}" for q in self.options.query}
-        live.update(f"docket:{c.cl_docket_id}" if c.cl_docket_id is not None
-                    else f"lookup:{c.court}:{c.docket_number}" for c in plan.tracked)
+        live = {search_key(q) for q in self.options.query}
+        live.update(case_key(c) for c in plan.tracked)
         for key in [k for k in self._continuations if k not in live]:
             del self._continuations[key]
         for key, missed in list(self._lookup_misses.items()):
@@ -264,7 +271,7 @@ class CourtListener(Source):
         """A new process (`poll --once`) learns when each query last ran from the core, so a
         one-shot poll does not spend a request on discovery every time it starts."""
         for query in self.options.query:
-            fetched = plan.fetched_at.get(f"search:{query.name}")
+            fetched = plan.fetched_at.get(search_key(query))
             if fetched is not None and query.name not in self._discovered_at:
                 aware = fetched if fetched.tzinfo else fetched.replace(tzinfo=UTC)
                 self._discovered_at[query.name] = aware
@@ -283,62 +290,32 @@ class CourtListener(Source):
         return [t for t in targets if t is not None and t.key not in busy]
 
     def _case_target(self, case: TrackedCase, now: datetime) -> Target | None:
-        context: dict[str, Any] = {
-            "court": case.court,
-            "docket_number": case.docket_number,
-            "next_due": case.next_due.isoformat() if case.next_due else "",
-            "last_synced": case.last_synced.isoformat() if case.last_synced else "",
-            "last_modified_seen": case.last_modified_seen,
-        }
-        if case.cl_docket_id is not None:
-            context["cl_docket_id"] = case.cl_docket_id
-            url = urljoin(self.options.base_url, f"dockets/{case.cl_docket_id}/")
-            return Target(key=f"docket:{case.cl_docket_id}", url=url, context=context)
-        key = f"lookup:{case.court}:{case.docket_number}"
-        missed = self._lookup_misses.get(key)
+        """Its docket check, or its lookup unless the last one found nothing lately."""
+        missed = self._lookup_misses.get(case_key(case)) if case.cl_docket_id is None else None
         if missed is not None and now - missed < LOOKUP_RETRY:
             return None
-        return self._lookup_target(key, case, context)
-
-    def _lookup_target(self, key: str, case: TrackedCase, context: dict[str, Any]) -> Target:
-        if ":" in case.docket_number:  # office prefix: CourtListener's exact form
-            url = urljoin(self.options.base_url, "dockets/")
-            params = {"court": case.court, "docket_number": case.docket_number}
-        else:
-            url = urljoin(self.options.base_url, "search/")
-            params = {"type": "d", "court": case.court, "docket_number": case.docket_number}
-        return Target(key=key, url=url, params=params, context=context)
+        return case_target(self.options.base_url, case)
 
     def _due_discovery(self, plan: Plan, busy: set[str]) -> list[Target]:
         targets = []
         for query in self.options.query:
-            key = f"search:{query.name}"
             last = self._discovered_at.get(query.name)
-            if key in busy or (last is not None and plan.now - last < DISCOVERY_EVERY):
+            if search_key(query) in busy or (
+                    last is not None and plan.now - last < DISCOVERY_EVERY):
                 continue
-            targets.append(self._search_target(query, key, plan))
+            targets.append(self._search_target(query, plan))
         return targets
 
-    def _search_target(self, query: Query, key: str, plan: Plan) -> Target:
+    def _search_target(self, query: Query, plan: Plan) -> Target:
+        """Search from a little before its last run (else the last poll, else the lookback)."""
         since = self._discovered_at.get(query.name) or plan.last_run
         if since is None:
             since = plan.now - parse_duration(self.options.initial_lookback)
         else:
             since -= DISCOVERY_OVERLAP
-        params = {"type": query.type, "order_by": SEARCH_ORDER,
-                  "filed_after": since.date().isoformat()}
-        optional = {
-            "q": query.q,
-            "cause": query.cause,
-            "nature_of_suit": " OR ".join(query.nature_of_suit),
-            "court": " ".join(query.court),
-        }
-        params.update({k: v for k, v in optional.items() if v})
-        url = urljoin(self.options.base_url, "search/")
         waiting = (plan.now - self._discovered_at[query.name]).total_seconds() if (
             query.name in self._discovered_at) else None
-        context = {"query": query.name, "waiting_s": waiting}
-        return Target(key=key, url=url, params=params, context=context)
+        return search_target(self.options.base_url, query, since, waiting)
 
     @staticmethod
     def _discovery_overdue(target: Target, now: datetime) -> bool:
@@ -390,11 +367,7 @@ class CourtListener(Source):
         target = Target(key=target.key, url=target.url, params=target.params,
                         context={**target.context,
                                  "date_modified": field_text(docket, "date_modified")})
-        url = urljoin(self.options.base_url, "docket-entries/")
-        params = {"docket": str(target.context["cl_docket_id"]), "order_by": "date_modified"}
-        since = entries_since(str(target.context.get("last_modified_seen") or ""))
-        if since:
-            params["date_modified__gte"] = since
+        url, params = entries_request(self.options.base_url, target.context)
         try:
             entries = self._fetch_pages(target, url, params)
         except QuotaDeferred:
@@ -435,7 +408,7 @@ class CourtListener(Source):
         if target.key.startswith("search:"):
             self._discovered_at[str(target.context["query"])] = now
             return
-        found = parse_listing(payload, site=_site(target.url))
+        found = parse_listing(payload, site=site_of(target.url))
         if lookup_matches(found, target.context):
             self._lookup_misses.pop(target.key, None)
         else:
@@ -443,17 +416,11 @@ class CourtListener(Source):
 
     def _same_host(self, link: Any) -> str | None:
         """A `next` link, only when it points at our API (the token goes nowhere else)."""
-        if not isinstance(link, str) or not link:
-            return None
-        base = urlsplit(self.options.base_url)
-        there = urlsplit(urljoin(self.options.base_url, link))
-        if (there.scheme, there.netloc) != (base.scheme, base.netloc):
-            return None
-        return there.geturl()
+        return same_api_host(link, self.options.base_url)
 
     def _get_json(self, target: Target, url: str, params: Mapping[str, str]) -> dict[str, Any]:
         """One gated GET returning a JSON object."""
-        path = _api_path(url, self.options.base_url)
+        path = api_path(url, self.options.base_url)
         if self._deferred or not self.gate.acquire(path):
             self._deferred = True
             raise QuotaDeferred("request budget spent; deferred to a later round",
@@ -490,7 +457,7 @@ class CourtListener(Source):
         if fetched.not_modified:
             return []
         target = fetched.target
-        site = _site(target.url)
+        site = site_of(target.url)
         kind = target.key.split(":", 1)[0]
         if kind == "webhook":
             return list(parse_webhook(fetched.content, site=site or DEFAULT_SITE,
@@ -507,17 +474,3 @@ class CourtListener(Source):
             return list(lookup_matches(parse_listing(data, site=site), target.context))
         return list(parse_listing(data, site=site))
 
-
-# ---------------------------------------------------------------------------- URLs
-
-
-def _site(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def _api_path(url: str, base_url: str) -> str:
-    """The ledger's name of a request: its path under the API root (`dockets/12/`)."""
-    path = urlsplit(url).path
-    base_path = urlsplit(base_url).path
-    return path[len(base_path):] if path.startswith(base_path) else path
