@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.errors import ConfigError
+from sources.durations import parse_duration
 
 __all__ = [
     "Config",
@@ -48,17 +49,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 COMMON_SOURCE_KEYS = frozenset({"id", "kind", "interval", "jitter", "fail_after", "enabled"})
-
-
-def parse_duration(text: str) -> timedelta:
-    """`<int>(s|m|h|d)` -> timedelta; ValueError otherwise."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"expected a duration like 15m, 12h or 30d, got {text!r}")
-    return timedelta(**{_UNITS[m[2]]: int(m[1])})
 
 
 def default_data_dir() -> Path:

@@ -8,12 +8,12 @@ free token's (5/min, 50/h, 125/day), else anonymous (100/day).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sources.base import SourceOptions
+from sources.durations import parse_duration
 from sources.request_budget import QuotaLimits
 
 __all__ = [
@@ -26,8 +26,6 @@ __all__ = [
 
 DEFAULT_BASE_URL = "https://www.courtlistener.com/api/rest/v4/"
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 
@@ -119,9 +117,3 @@ class CourtListenerOptions(SourceOptions):
         return QuotaLimits(q.per_minute, q.per_hour, q.per_day)
 
 
-def parse_duration(text: str) -> timedelta:
-    """`30d`, `12h`, `15m`, `45s` -> timedelta (ValueError otherwise)."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"expected a duration like 15m, 12h or 30d, got {text!r}")
-    return timedelta(**{_UNITS[m[2]]: int(m[1])})
