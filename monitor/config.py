@@ -189,6 +189,10 @@ class SubscriptionConfig(_Model):
     courts: list[str] = Field(default_factory=list)
     cases: list[str] = Field(default_factory=list)
     states: list[str] = Field(default_factory=list)
+    #: agreement and matter events: counties (exact, case-insensitive, "County" optional) and
+    #: agencies (case-insensitive substrings, e.g. "Harris County Sheriff")
+    counties: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
     mute: list[str] = Field(default_factory=list)
     mode: Literal["immediate", "digest"] = "immediate"
     digest_at: time = time(7, 0)

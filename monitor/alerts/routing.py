@@ -60,10 +60,20 @@ class EventFacts:
     tags: frozenset[str]
     watches: frozenset[str]
     state: str
+    county: str
+    agency: str
     text: str
     backfill: bool
     baseline: bool
     private: bool
+
+
+def _county(name: str) -> str:
+    """`Harris County` and `harris` compare equal."""
+    words = name.casefold().split()
+    if words and words[-1] in ("county", "parish", "borough"):
+        words = words[:-1]
+    return " ".join(words)
 
 
 def _watches_of(data: Mapping[str, Any], case: Case | None) -> set[str]:
@@ -90,6 +100,8 @@ def event_facts(session: Session, event: Event) -> EventFacts:
         tags=frozenset(tags),
         watches=frozenset(_watches_of(data, case)),
         state=str(data.get("state") or "").upper(),
+        county=_county(str(data.get("county") or "")),
+        agency=str(data.get("agency") or (matter.agency if matter else "")).casefold(),
         text=text,
         backfill=bool(data.get("backfill")),
         baseline=bool(data.get("baseline")),
@@ -148,6 +160,10 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
     if rule.cases and (facts.court, facts.docket_key) not in rule.cases:
         return False
     if sub.states and facts.state not in {s.upper() for s in sub.states}:
+        return False
+    if sub.counties and facts.county not in {_county(c) for c in sub.counties}:
+        return False
+    if sub.agencies and not any(a.casefold() in facts.agency for a in sub.agencies if a):
         return False
     return not any(p.search(facts.text) for p in rule.mute)
 

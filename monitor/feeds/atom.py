@@ -125,7 +125,8 @@ def _tags(cases: Sequence[Case], matters: Sequence[Matter]) -> dict[str, tuple[s
 
 def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                  now: datetime) -> list[Path]:
-    """Render `all.atom`, `tag-<tag>.atom` and `case-<court>-<docket>.atom`; return those written.
+    """Render `all.atom`, `tag-<tag>.atom`, `case-<court>-<docket>.atom`, `agreements.atom` and
+    `agreements-<state>.atom` (287(g) agreement events); return those written.
 
     A file whose bytes would not change is not touched. `now` is accepted for the scheduler's
     uniform call shape; nothing in the output depends on it.
@@ -160,4 +161,19 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
             emit(FeedSpec(f"case-{name}.atom", f"{ID_PREFIX}feed/case/{name}",
                           f"{title}: {heading}", link),
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
+        agreements = list(session.exec(
+            select(Event).where(col(Event.kind).like("agreement.%"))
+            .order_by(col(Event.id).desc())).all())
+        if agreements:
+            emit(FeedSpec("agreements.atom", f"{ID_PREFIX}feed/agreements",
+                          f"{title}: 287(g) agreements"), agreements[:cap])
+        by_state: dict[str, list[Event]] = {}
+        for event in agreements:
+            state = str((event.data or {}).get("state") or "").upper()
+            if state:
+                by_state.setdefault(state, []).append(event)
+        for state, events in sorted(by_state.items()):
+            name = safe_name(state)
+            emit(FeedSpec(f"agreements-{name}.atom", f"{ID_PREFIX}feed/agreements/{name}",
+                          f"{title}: 287(g) agreements in {state}"), events[:cap])
     return written
