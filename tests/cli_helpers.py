@@ -50,3 +50,16 @@ interval = "15m"
 {extra}
 """)
     return str(path)
+
+
+def event_rows(cfg: str, clock: FixedClock, capsys: pytest.CaptureFixture[str],
+               after: int = 0) -> list[dict[str, Any]]:
+    """`events --after AFTER --json` as a list of rows."""
+    rows = run_json(["--config", cfg, "events", "--after", str(after)], clock, capsys)
+    assert isinstance(rows, list)
+    return rows
+
+
+def poll_once(cfg: str, clock: FixedClock) -> None:
+    """`poll --once`, which must succeed."""
+    assert run(["--config", cfg, "poll", "--once"], clock) == 0

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.cli_helpers import event_rows as all_events
+from tests.cli_helpers import poll_once as poll
 from tests.cli_helpers import run, run_json
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
@@ -52,17 +54,6 @@ events = {events}
 {body}
 """)
     return str(path)
-
-
-def all_events(cfg: str, clock: FixedClock, capsys: pytest.CaptureFixture[str],
-               after: int = 0) -> list[dict[str, Any]]:
-    rows = run_json(["--config", cfg, "events", "--after", str(after)], clock, capsys)
-    assert isinstance(rows, list)
-    return rows
-
-
-def poll(cfg: str, clock: FixedClock) -> None:
-    assert run(["--config", cfg, "poll", "--once"], clock) == 0
 
 
 def subjects(smtp: SmtpServer, since: int) -> list[str]:

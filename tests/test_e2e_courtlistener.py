@@ -12,11 +12,12 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from tests.cli_helpers import event_rows as events
+from tests.cli_helpers import poll_once as poll
 from tests.cli_helpers import run, run_json
 from tests.conftest import FixedClock
 from tests.fakes.courtlistener_server import FakeCourtListener
@@ -86,17 +87,6 @@ events = ["source.*"]
 {extra}
 """)
     return str(path)
-
-
-def events(cfg: str, clock: FixedClock, capsys: pytest.CaptureFixture[str],
-           after: int = 0) -> list[dict[str, Any]]:
-    rows = run_json(["--config", cfg, "events", "--after", str(after)], clock, capsys)
-    assert isinstance(rows, list)
-    return rows
-
-
-def poll(cfg: str, clock: FixedClock) -> None:
-    assert run(["--config", cfg, "poll", "--once"], clock) == 0
 
 
 def last_id(cfg: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]) -> int:
