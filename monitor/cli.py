@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, UsageError
 
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
@@ -118,11 +120,28 @@ def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> i
     except ConfigError as exc:
         print(f"court-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UsageError as exc:
+        print(f"court-monitor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MonitorError as exc:
         print(f"court-monitor: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a raw traceback
+        print(f"court-monitor: error: {one_line(exc)}"
+              f"{'' if getattr(args, 'verbose', False) else ' (run with -v for the traceback)'}",
+              file=sys.stderr)
+        if getattr(args, "verbose", False):
+            traceback.print_exc(file=sys.stderr)
+        return EXIT_RUNTIME
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as one line: its type and first line, URL passwords masked."""
+    text = " ".join(str(exc).split()) or "no detail"
+    text = re.sub(r"//([^:/@\s]+):([^@\s]+)@", r"//\1:***@", text)
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 if __name__ == "__main__":

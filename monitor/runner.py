@@ -233,6 +233,7 @@ class Runner:
             row.content_hash = state.content_hash
             row.last_poll = row.last_success = now
             row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
+            row.last_error = ""
             session.add(row)
             if was_failing:
                 event = emit(
@@ -293,6 +294,7 @@ class Runner:
             else:
                 row.consecutive_failures = 0
                 row.last_success = now
+                row.last_error = ""
             session.add(row)
 
 
