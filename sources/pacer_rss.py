@@ -9,7 +9,9 @@ link: those are merged into one entry whose short descriptions are sorted and jo
 " AND " (as juriscraper does).
 
 Parsing is pure and fast: lxml in recover mode (PACER feeds are often not well-formed), with
-entity expansion, network access and huge trees off, so entity bombs and XXE do nothing.
+entity expansion, network access and huge trees off, so entity bombs and XXE do nothing. Bare
+ampersands ("Memorandum & Order"), which recover mode cannot mend, are repaired first
+(`sources.wellformed`), so a damaged feed yields the same entries as its clean twin.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from sources.base import (
 from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_timezone
 from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 from sources.identity import normalize_docket_number, normalize_pacer_doc_id
+from sources.wellformed import repair_ampersands
 
 __all__ = [
     "DEFAULT_URL_TEMPLATE",
@@ -212,7 +215,7 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
         remove_pis=True,
     )
     try:
-        root = etree.fromstring(content, parser)
+        root = etree.fromstring(repair_ampersands(content), parser)
     except etree.XMLSyntaxError as exc:
         raise fail(f"not XML: {exc}") from exc
     if root is None or not isinstance(root.tag, str):

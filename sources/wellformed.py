@@ -1,0 +1,64 @@
+"""Repairs of XML that is not well-formed in the ways real feeds are not, before lxml reads it.
+
+lxml's recovery mode does not recover from a bare `&` ("Memorandum & Order"): it drops the
+ampersand and then every later entity reference of the document, so entry numbers and document
+links (which sit in `&lt;a href=...&gt;`) vanish and text reads "amp; Order". Repairing the
+bytes first makes a damaged feed parse exactly as its clean twin does, so an entry keeps one
+identity whichever form arrives.
+
+Pure functions over bytes (ASCII-compatible encodings: UTF-8, ISO-8859-1, cp1252).
+"""
+
+from __future__ import annotations
+
+import re
+from html.entities import name2codepoint
+
+__all__ = ["repair_ampersands"]
+
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+#: an ampersand and whatever reference it may start
+_AMPERSAND = re.compile(
+    rb"&(?:(#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)|([A-Za-z][A-Za-z0-9]{0,31});)?")
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
+#: a quick test: is there any ampersand that is not one of XML's own five references?
+_SUSPECT = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
+
+
+def repair_ampersands(content: bytes) -> bytes:
+    """`content` with each `&` that starts no valid XML reference escaped as `&amp;`, and HTML
+    named references (`&nbsp;`, `&sect;`), undefined in XML, turned into character references.
+    CDATA sections are left as they are. Well-formed input comes back unchanged (same object).
+    """
+    if _SUSPECT.search(content) is None:
+        return content
+    parts: list[bytes] = []
+    last = 0
+    for cdata in _CDATA.finditer(content):
+        parts.append(_AMPERSAND.sub(_fix, content[last:cdata.start()]))
+        parts.append(cdata[0])
+        last = cdata.end()
+    parts.append(_AMPERSAND.sub(_fix, content[last:]))
+    return b"".join(parts)
+
+
+def _fix(match: re.Match[bytes]) -> bytes:
+    numeric, name = match[1], match[2]
+    if numeric is not None:
+        digits = numeric[1:-1]
+        codepoint = int(digits[1:], 16) if digits[:1] in (b"x", b"X") else int(digits)
+        return match[0] if _xml_char(codepoint) else b"&amp;" + numeric
+    if name is None:
+        return b"&amp;"  # a bare ampersand
+    if name in _XML_ENTITIES:
+        return match[0]
+    codepoint = name2codepoint.get(name.decode("ascii"))
+    if codepoint is not None:
+        return b"&#%d;" % codepoint
+    return b"&amp;" + name + b";"
+
+
+def _xml_char(codepoint: int) -> bool:
+    """Whether XML 1.0 allows the character (a reference to any other is a fatal error)."""
+    return (codepoint in (0x9, 0xA, 0xD) or 0x20 <= codepoint <= 0xD7FF
+            or 0xE000 <= codepoint <= 0xFFFD or 0x10000 <= codepoint <= 0x10FFFF)
