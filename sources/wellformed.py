@@ -52,9 +52,9 @@ def _fix(match: re.Match[bytes]) -> bytes:
         return b"&amp;"  # a bare ampersand
     if name in _XML_ENTITIES:
         return match[0]
-    codepoint = name2codepoint.get(name.decode("ascii"))
-    if codepoint is not None:
-        return b"&#%d;" % codepoint
+    html_char = name2codepoint.get(name.decode("ascii"))
+    if html_char is not None:
+        return b"&#%d;" % html_char
     return b"&amp;" + name + b";"
 
 
