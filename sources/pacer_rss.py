@@ -29,6 +29,7 @@ from lxml import etree
 from pydantic import Field, field_validator, model_validator
 
 from monitor.errors import ParseError
+from sources import sanitize
 from sources.base import (
     CaseObservation,
     EntryObservation,
@@ -275,11 +276,15 @@ _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
-    """Text for humans: entities decoded (PACER double-escapes), controls gone, spaces collapsed."""
+    """Text for humans: entities decoded (PACER double-escapes), controls gone (C1 read as the
+    cp1252 characters they were meant to be), bidi and zero-width characters gone
+    (`sources.sanitize`), spaces collapsed."""
     if "&" in text:
         text = html.unescape(text)
-    if not text.isprintable() and _HAS_CONTROL.search(text):
-        text = text.translate(_CONTROL)
+    if not text.isprintable():
+        if _HAS_CONTROL.search(text):
+            text = text.translate(_CONTROL)
+        text = sanitize.clean_text(text)
     return " ".join(text.split())
 
 
