@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from monitor.errors import ConfigError, MonitorError, UsageError
+from monitor.logs import quiet_libraries
 
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
@@ -106,9 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries(logging.DEBUG if args.verbose else logging.INFO)
     return run_command(args, clock=system_clock)
+
 
 
 def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:

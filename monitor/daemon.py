@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.config import Config
+from monitor.logs import quiet_libraries
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
@@ -32,6 +33,7 @@ def run_daemon(config: Config) -> int:
         return datetime.now(UTC)
 
     logging.getLogger().setLevel(config.logging.level)
+    quiet_libraries(logging.getLogger().level)
     app = App(config=config, clock=clock)
     app.engine  # migrate before READY  # noqa: B018
     polls = {"count": 0}
@@ -43,7 +45,8 @@ def run_daemon(config: Config) -> int:
     extra = []
     ping = watchdog_interval()
     if ping:
-        extra.append(("watchdog", timedelta(seconds=max(1.0, ping)), lambda: notify("WATCHDOG=1")))
+        extra.append(("watchdog ping", timedelta(seconds=max(1.0, ping)),
+                      lambda: notify("WATCHDOG=1")))
     scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
     server = _start_server(app)
     stopping = threading.Event()
