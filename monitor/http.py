@@ -28,7 +28,8 @@ def user_agent(config: HttpConfig) -> str:
 
 def make_client(config: HttpConfig, *, stop: threading.Event | None = None) -> httpx.Client:
     """One client for every source; connection errors are retried by the transport; each
-    request is bounded by `config.timeout` in total and abandoned when `stop` is set."""
+    request is bounded by `config.timeout` in total and `config.max_bytes` in size, and
+    abandoned when `stop` is set."""
     transport = httpx.HTTPTransport(
         retries=config.retries,
         limits=httpx.Limits(
@@ -42,7 +43,7 @@ def make_client(config: HttpConfig, *, stop: threading.Event | None = None) -> h
         pool._network_backend = bounded_backend()
     return httpx.Client(
         transport=DeadlineTransport(transport, total_s=config.timeout_s,
-                                    stop=stop or threading.Event()),
+                                    stop=stop or threading.Event(), max_bytes=config.max_bytes),
         timeout=httpx.Timeout(config.timeout_s, connect=min(10.0, config.timeout_s)),
         headers={"User-Agent": user_agent(config)},
         follow_redirects=True,

@@ -10,9 +10,11 @@ SIGTERM). Here every request gets one total deadline (connect + TLS + every read
 - the response stream checks the deadline and the stop event between chunks.
 
 A request past its deadline raises `httpx.ReadTimeout` (or `ConnectTimeout`) saying so; a
-request cut short by the stop event raises `FetchStopped`. The deadline travels in a context
-variable, set around each step by the transport, so a thread reading two responses keeps them
-apart.
+request cut short by the stop event raises `FetchStopped`. The transport also holds every body
+to `max_bytes` while it streams (`ResponseTooLarge`), whatever the caller does with it: the
+operator's `[http] max_bytes` binds every source; a source may ask for less. The deadline
+travels in a context variable, set around each step by the transport, so a thread reading two
+responses keeps them apart.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-__all__ = ["SLICE_S", "DeadlineTransport", "FetchStopped", "bounded_backend"]
+__all__ = ["SLICE_S", "DeadlineTransport", "FetchStopped", "ResponseTooLarge", "bounded_backend"]
 
 #: how often a blocked read looks at the stop event (seconds)
 SLICE_S = 0.25
@@ -38,6 +40,10 @@ T = typing.TypeVar("T")
 
 class FetchStopped(httpx.TransportError):
     """The process is stopping: the request was abandoned (not a failure of the source)."""
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """The body is larger than the client's cap (`[http] max_bytes`)."""
 
 
 @dataclass(frozen=True)
@@ -157,18 +163,24 @@ def bounded_backend() -> httpcore.NetworkBackend:
 class _BoundedBody(httpx.SyncByteStream):
     """A response body read under its request's deadline, checked between chunks too."""
 
-    def __init__(self, inner: httpx.SyncByteStream, bound: _Bound) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, bound: _Bound, max_bytes: int) -> None:
         self._inner = inner
         self._bound = bound
+        self._max_bytes = max_bytes
 
     def __iter__(self) -> Iterator[bytes]:
         chunks = iter(self._inner)
+        size = 0
         while True:
             _check(self._bound, httpx.ReadTimeout)
             with _bound(self._bound):
                 chunk = next(chunks, None)
             if chunk is None:
                 return
+            size += len(chunk)
+            if size > self._max_bytes:
+                raise ResponseTooLarge(f"response exceeds the cap of {self._max_bytes} bytes "
+                                       "([http] max_bytes)")
             yield chunk
 
     def close(self) -> None:
@@ -184,10 +196,11 @@ class DeadlineTransport(httpx.BaseTransport):
     """
 
     def __init__(self, inner: httpx.BaseTransport, *, total_s: float,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, max_bytes: int) -> None:
         self._inner = inner
         self._total_s = total_s
         self._stop = stop
+        self._max_bytes = max_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send under a fresh deadline; the response body keeps that deadline."""
@@ -196,10 +209,15 @@ class DeadlineTransport(httpx.BaseTransport):
         with _bound(bound):
             response = self._inner.handle_request(request)
         assert isinstance(response.stream, httpx.SyncByteStream)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            response.close()
+            raise ResponseTooLarge(f"response of {declared} bytes exceeds the cap of "
+                                   f"{self._max_bytes} bytes ([http] max_bytes)")
         return httpx.Response(
             status_code=response.status_code,
             headers=response.headers,
-            stream=_BoundedBody(response.stream, bound),
+            stream=_BoundedBody(response.stream, bound, self._max_bytes),
             extensions=response.extensions,
         )
 

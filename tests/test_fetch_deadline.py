@@ -101,6 +101,17 @@ def test_size_cap_holds_while_streaming_a_body_without_length() -> None:
     assert peak < 8 * cap  # the server would send 64 MB
 
 
+def test_http_max_bytes_binds_every_source_even_when_the_source_allows_more() -> None:
+    client = make_client(HttpConfig(timeout="10s", retries=0, max_bytes=64 * 1024))
+    with HostileServer() as server:
+        try:
+            with pytest.raises(FetchError, match=r"\[http\] max_bytes"):
+                conditional_get(client, Target(key="x", url=server.url("/huge")), TargetState(),
+                                source_id="s", clock=_now, max_bytes=20 * 1024 * 1024)
+        finally:
+            client.close()
+
+
 def _daemon_config(tmp_path: Path, base: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(f"""
