@@ -94,6 +94,14 @@ class FeedsConfig(_Model):
     base_url: str = ""
     title: str = "court-monitor"
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        bad = check_http_urls({"base_url": value})
+        if bad is not None:
+            raise ValueError(bad[1])
+        return value
+
 
 class HttpConfig(_Model):
     """`[http]`: the shared client."""

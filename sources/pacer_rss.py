@@ -402,7 +402,7 @@ def _document(description: str) -> _Document | None:
     if case_id is None and "show_case_doc" in url:
         case_id = _SHOW_CASE_DOC.search(url)
     return (
-        url,
+        sanitize.safe_url(url),  # identity comes from the raw link; only http(s) is kept
         int(label) if label.isdigit() else None,
         normalize_pacer_doc_id(ident[1]) if ident else "",
         int(seq[1]) if seq else None,

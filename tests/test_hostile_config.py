@@ -41,6 +41,7 @@ BAD_CONFIGS = {
                             "source[1].feed_urls.dcd"),
     "web-page-file-url": ('[[source]]\nid = "x"\nkind = "web_page"\nurl = "file:///etc/passwd"\n'
                           'selector = "p"\n', "source[1].url"),
+    "feeds-base-url": ('[feeds]\nbase_url = "javascript:alert(1)//"\n', "feeds.base_url"),
     "apprise-unknown-scheme": (
         f'[[subscription]]\nname = "s"\nurls = ["xyzzy://user:{SECRET}@host"]\n',
         "subscription[0].urls"),
@@ -56,10 +57,9 @@ def _config(tmp_path: Path, extra: str) -> str:
     if "[[subscription]]" not in extra:
         extra += '\n[[subscription]]\nname = "console"\nurls = ["console://"]\n'
     path = tmp_path / "config.toml"
+    feeds = "" if "[feeds]" in extra else f'[feeds]\ndir = "{tmp_path / "feeds"}"\n'
     path.write_text(f"""{database}
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-
+{feeds}
 [[source]]
 id = "pacer-rss"
 kind = "pacer_rss"

@@ -101,6 +101,14 @@ def test_ics_text_is_clean() -> None:
     assert not INVISIBLE.search(data)
 
 
+def test_rss_parser_keeps_the_entry_but_not_a_javascript_document_link() -> None:
+    feed = rss("dcd", [Item("dcd", "1:26-cv-00412", "Doe v. USCIS", "Order", 4)])
+    feed = feed.replace(b"https://ecf.dcd.uscourts.gov/doc1/", b"javascript:alert(1)//doc1/")
+    [case] = parse_feed(feed, court="dcd")
+    [entry] = case.entries
+    assert entry.entry_number == 4 and entry.document_url == ""
+
+
 def test_rss_parser_strips_invisible_characters_before_matching() -> None:
     feed = rss("dcd", [Item("dcd", "1:26-cv-00412", "Doe v. Man@@damus##",
                             "PETITION for Writ of Man@@damus", 1)]).decode("iso-8859-1")
