@@ -44,7 +44,7 @@ from sources.base import (
 from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_timezone
 from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 from sources.identity import normalize_docket_number, normalize_pacer_doc_id
-from sources.wellformed import repair_ampersands
+from sources.wellformed import mend_utf8, repair_ampersands
 
 __all__ = [
     "DEFAULT_URL_TEMPLATE",
@@ -216,7 +216,7 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
         remove_pis=True,
     )
     try:
-        root = etree.fromstring(repair_ampersands(content), parser)
+        root = etree.fromstring(repair_ampersands(mend_utf8(content)), parser)
     except etree.XMLSyntaxError as exc:
         raise fail(f"not XML: {exc}") from exc
     if root is None or not isinstance(root.tag, str):

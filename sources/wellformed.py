@@ -11,10 +11,11 @@ Pure functions over bytes (ASCII-compatible encodings: UTF-8, ISO-8859-1, cp1252
 
 from __future__ import annotations
 
+import codecs
 import re
 from html.entities import name2codepoint
 
-__all__ = ["repair_ampersands"]
+__all__ = ["mend_utf8", "repair_ampersands"]
 
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
 #: an ampersand and whatever reference it may start
@@ -40,6 +41,40 @@ def repair_ampersands(content: bytes) -> bytes:
         last = cdata.end()
     parts.append(_AMPERSAND.sub(_fix, content[last:]))
     return b"".join(parts)
+
+
+_DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""", re.I)
+_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+
+
+def _stray_byte_as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeDecodeError)
+    stray = error.object[error.start:error.start + 1]
+    try:
+        return stray.decode("cp1252"), error.start + 1
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return stray.decode("latin-1"), error.start + 1
+
+
+codecs.register_error("court-monitor-cp1252", _stray_byte_as_cp1252)
+
+
+def mend_utf8(content: bytes) -> bytes:
+    """A document in UTF-8 (declared, or by default) with stray bytes that are not UTF-8 (a
+    Latin-1 "é" pasted into a UTF-8 feed): each stray byte read as cp1252, the whole re-encoded
+    as UTF-8; libxml2 would turn each into U+FFFD or stop. Anything else comes back unchanged
+    (same object): valid UTF-8, other declared encodings, UTF-16/32 with a byte-order mark.
+    """
+    if content.isascii() or content.startswith(_BOMS):
+        return content
+    declared = _DECLARED.match(content)
+    if declared and declared[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        return content
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("utf-8", errors="court-monitor-cp1252").encode("utf-8")
+    return content
 
 
 def _fix(match: re.Match[bytes]) -> bytes:

@@ -88,3 +88,25 @@ urls = ["console://"]
     added = [e for e in events if e["kind"] == "entry.added"]
     assert sorted(e["data"]["entry_number"] for e in added) == [1, 3, 7]
     assert any("Memorandum & Order" in e["summary"] for e in added)
+
+
+def test_stray_latin1_bytes_in_a_utf8_feed_read_as_meant() -> None:
+    clean, _ = clean_and_damaged()
+    utf8 = clean.decode("iso-8859-1").replace('encoding="ISO-8859-1"', 'encoding="UTF-8"')
+    good = utf8.replace("Notice of Appearance", "Notice of Appearance \u2013 caf\u00e9")
+    # One stray cp1252 byte (an en dash) and one Latin-1 byte in an otherwise UTF-8 feed.
+    mixed = good.encode("utf-8").replace("\u2013".encode(), b"\x96").replace(
+        "\u00e9".encode(), b"\xe9")
+    [expected] = parse_feed(good.encode("utf-8"), court="dcd")
+    [case] = parse_feed(mixed, court="dcd")
+    assert case == expected
+    assert case.entries[2].short_description == "Notice of Appearance \u2013 caf\u00e9"
+    assert repair_ampersands(clean) is clean
+
+
+def test_other_encodings_are_left_alone() -> None:
+    from sources.wellformed import mend_utf8
+
+    latin1 = b'<?xml version="1.0" encoding="ISO-8859-1"?><r>caf\xe9</r>'
+    utf16 = '\ufeff<r>café</r>'.encode("utf-16")
+    assert mend_utf8(latin1) is latin1 and mend_utf8(utf16) is utf16
