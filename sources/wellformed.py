@@ -40,7 +40,8 @@ def repair_ampersands(content: bytes) -> bytes:
         parts.append(cdata[0])
         last = cdata.end()
     parts.append(_AMPERSAND.sub(_fix, content[last:]))
-    return b"".join(parts)
+    repaired = b"".join(parts)
+    return content if repaired == content else repaired
 
 
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*encoding=["']([A-Za-z0-9._-]+)["']""", re.I)
