@@ -133,9 +133,15 @@ class _BoundedBackend(httpcore.NetworkBackend):
                     local_address: str | None = None,
                     socket_options: typing.Iterable[typing.Any] | None = None,
                     ) -> httpcore.NetworkStream:
-        left = _check(_BOUND.get(), httpcore.ConnectTimeout)
-        return _BoundedStream(self._inner.connect_tcp(
-            host, port, _clamp(timeout, left), local_address, socket_options))
+        bound = _BOUND.get()
+        timeout = _clamp(timeout, _check(bound, httpcore.ConnectTimeout))
+
+        def connect() -> httpcore.NetworkStream:
+            return self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+
+        if bound is None:
+            return _BoundedStream(connect())
+        return _BoundedStream(_Connect(connect).wait(bound))
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: typing.Iterable[typing.Any] | None = None,
@@ -153,6 +159,50 @@ class _BoundedBackend(httpcore.NetworkBackend):
             raise FetchStopped("stopping: request abandoned")
         if bound is None:
             self._inner.sleep(wait)
+
+
+class _Connect:
+    """A connect (DNS, then TCP: neither can be interrupted) on a helper thread, so the caller
+    can give up on the stop event; a stream that arrives after that is closed, not leaked."""
+
+    def __init__(self, connect: typing.Callable[[], httpcore.NetworkStream]) -> None:
+        self._connect = connect
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._abandoned = False
+        self._stream: httpcore.NetworkStream | None = None
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        try:
+            stream = self._connect()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+            with self._lock:
+                self._error = exc
+        else:
+            with self._lock:
+                if self._abandoned:
+                    stream.close()
+                else:
+                    self._stream = stream
+        finally:
+            self._done.set()
+
+    def wait(self, bound: _Bound) -> httpcore.NetworkStream:
+        """The connected stream; raises the connect's error, or FetchStopped on the stop event
+        (the connect's own timeout, clamped to the deadline, bounds the rest)."""
+        threading.Thread(target=self._run, name="connect", daemon=True).start()
+        while not self._done.wait(SLICE_S):
+            if bound.stop.is_set():
+                with self._lock:
+                    if self._stream is None and self._error is None:
+                        self._abandoned = True
+                        raise FetchStopped("stopping: connect abandoned")
+                break
+        if self._error is not None:
+            raise self._error
+        assert self._stream is not None
+        return self._stream
 
 
 def bounded_backend() -> httpcore.NetworkBackend:

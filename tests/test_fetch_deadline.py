@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -86,6 +87,28 @@ def test_stop_event_abandons_a_fetch_in_flight_as_deferred_not_failed() -> None:
     assert not worker.is_alive()
     assert isinstance(result["error"], DeferredError)
     assert float(result["done"]) - stopped_at < 2.0  # type: ignore[arg-type]
+
+
+def test_stop_event_abandons_a_connect_that_hangs() -> None:
+    # A listener whose accept queue is full: the kernel drops further SYNs, as a firewall that
+    # blackholes a court's host does, so the connect hangs.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)):
+            stop = threading.Event()
+            threading.Timer(0.3, stop.set).start()
+            client = make_client(HttpConfig(timeout="60s", retries=0), stop=stop)
+            started = time.monotonic()
+            try:
+                with pytest.raises(DeferredError):
+                    conditional_get(client, Target(key="x", url=f"http://127.0.0.1:{port}/"),
+                                    TargetState(), source_id="s", clock=_now)
+            finally:
+                client.close()
+            took = time.monotonic() - started
+    assert took < 0.3 + 2.0  # the connect timeout alone would be 10 s
 
 
 def test_size_cap_holds_while_streaming_a_body_without_length() -> None:
