@@ -284,7 +284,8 @@ def clean_text(text: str) -> str:
     if not text.isprintable():
         if _HAS_CONTROL.search(text):
             text = text.translate(_CONTROL)
-        text = sanitize.clean_text(text)
+        if not text.isascii():  # bidi and zero-width characters are never ASCII
+            text = sanitize.clean_text(text)
     return " ".join(text.split())
 
 

@@ -48,8 +48,15 @@ def clean_text(text: str) -> str:
     return _UNSAFE.sub("", text)
 
 
+#: the common case, decided without urlsplit: printable ASCII after an http(s) scheme and host
+_PLAIN_HTTP = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#][!-~]*)?\Z",
+                         re.IGNORECASE)
+
+
 def safe_url(url: str) -> str:
     """`url` when it is an http(s) link with a host and no space or control in it, else ""."""
+    if _PLAIN_HTTP.match(url):
+        return url
     url = url.strip()
     if not url or any(ch.isspace() for ch in url) or _UNSAFE.search(url):
         return ""

@@ -18,12 +18,14 @@ from html.entities import name2codepoint
 __all__ = ["mend_utf8", "repair_ampersands"]
 
 _XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
-#: an ampersand and whatever reference it may start
+#: an ampersand that is not one of XML's five references, and whatever reference it may start
 _AMPERSAND = re.compile(
-    rb"&(?:(#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)|([A-Za-z][A-Za-z0-9]{0,31});)?")
+    rb"&(?!(?:amp|lt|gt|quot|apos);)"
+    rb"(?:(#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};)|([A-Za-z][A-Za-z0-9]{0,31});)?")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.DOTALL)
-#: a quick test: is there any ampersand that is not one of XML's own five references?
-_SUSPECT = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
+#: a quick test: is there any ampersand that starts neither one of XML's five references nor a
+#: short numeric one (feeds are full of `&lt;` and `&#x3C;`)?
+_SUSPECT = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,5}|#x[0-9A-Fa-f]{1,4});)")
 
 
 def repair_ampersands(content: bytes) -> bytes:
@@ -31,7 +33,7 @@ def repair_ampersands(content: bytes) -> bytes:
     named references (`&nbsp;`, `&sect;`), undefined in XML, turned into character references.
     CDATA sections are left as they are. Well-formed input comes back unchanged (same object).
     """
-    if _SUSPECT.search(content) is None:
+    if not _needs_repair(content):
         return content
     parts: list[bytes] = []
     last = 0
@@ -76,6 +78,15 @@ def mend_utf8(content: bytes) -> bytes:
     except UnicodeDecodeError:
         return content.decode("utf-8", errors="court-monitor-cp1252").encode("utf-8")
     return content
+
+
+def _needs_repair(content: bytes) -> bool:
+    """Whether any suspect ampersand lies outside a CDATA section (where `&` is plain text)."""
+    for suspect in _SUSPECT.finditer(content):
+        at = suspect.start()
+        if content.rfind(b"<![CDATA[", 0, at) <= content.rfind(b"]]>", 0, at):
+            return True
+    return False
 
 
 def _fix(match: re.Match[bytes]) -> bytes:
