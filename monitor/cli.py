@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from monitor.errors import ConfigError, MonitorError, UsageError
-from monitor.logs import quiet_libraries
+from monitor.logs import one_line, quiet_libraries
 
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
@@ -136,13 +135,6 @@ def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> i
         if getattr(args, "verbose", False):
             traceback.print_exc(file=sys.stderr)
         return EXIT_RUNTIME
-
-
-def one_line(exc: BaseException) -> str:
-    """An unexpected exception as one line: its type and first line, URL passwords masked."""
-    text = " ".join(str(exc).split()) or "no detail"
-    text = re.sub(r"//([^:/@\s]+):([^@\s]+)@", r"//\1:***@", text)
-    return f"{type(exc).__name__}: {text[:300]}"
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ from WARNING up."""
 from __future__ import annotations
 
 import logging
+import re
 
-__all__ = ["NOISY_LIBRARIES", "quiet_libraries"]
+__all__ = ["NOISY_LIBRARIES", "one_line", "quiet_libraries"]
 
 #: libraries whose INFO is chatter to an operator reading the journal
 NOISY_LIBRARIES = ("alembic", "apprise", "apscheduler", "httpx", "httpcore")
@@ -19,3 +20,11 @@ def quiet_libraries(level: int) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.setLevel(level)
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected exception as one line: its type and text, whitespace folded, URL
+    passwords masked, at most 300 characters."""
+    text = " ".join(str(exc).split()) or "no detail"
+    text = re.sub(r"//([^:/@\s]+):([^@\s]+)@", r"//\1:***@", text)
+    return f"{type(exc).__name__}: {text[:300]}"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.errors import MonitorError
+from monitor.logs import one_line
 
 __all__ = ["build_scheduler", "guarded"]
 
@@ -32,8 +33,10 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
             fn()
         except MonitorError as exc:
             log.error("%s failed: %s", name, exc)
-        except Exception:  # a job must never take the daemon down
-            log.exception("%s crashed", name)
+        except Exception as exc:  # a job must never take the daemon down
+            # One line in the journal; the traceback at DEBUG (`[logging] level = "DEBUG"`).
+            log.error("%s crashed: %s", name, one_line(exc))
+            log.debug("%s traceback", name, exc_info=True)
 
     job.__name__ = job.__qualname__ = name
     return job

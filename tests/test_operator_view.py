@@ -134,3 +134,20 @@ def test_daemon_log_at_info_is_for_operators(tmp_path: Path) -> None:
                                    "DEBUG")) or "<locals>" in line]
     assert not chatter, chatter
     assert len(lines) <= 8, lines
+
+
+def test_a_crashing_job_is_one_line_at_error_with_the_traceback_at_debug(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from monitor.scheduler import guarded
+
+    def boom() -> None:
+        raise KeyError(f"postgresql://monitor:{SECRET}@db/x")
+
+    job = guarded("render feeds", boom)
+    assert job.__qualname__ == "render feeds"
+    with caplog.at_level("DEBUG", logger="monitor.scheduler"):
+        job()
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert error.getMessage().startswith("render feeds crashed: KeyError")
+    assert SECRET not in error.getMessage() and error.exc_info is None
+    assert any(r.levelname == "DEBUG" and r.exc_info for r in caplog.records)
