@@ -46,11 +46,17 @@ class ResponseTooLarge(httpx.TransportError):
     """The body is larger than the client's cap (`[http] max_bytes`)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Bound:
-    deadline: float  # time.monotonic() value
+    started: float  # time.monotonic() when the request was sent
     total_s: float
     stop: threading.Event
+    #: seconds spent waiting in silence, counted by the kernel's timeouts: the deadline holds
+    #: even when the process clock does not move (a frozen libfaketime clock)
+    silent_s: float = 0.0
+
+    def spent(self) -> float:
+        return max(time.monotonic() - self.started, self.silent_s)
 
 
 _BOUND: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar("request_bound",
@@ -72,7 +78,7 @@ def _check(bound: _Bound | None, timeout_error: type[Exception]) -> float | None
         return None
     if bound.stop.is_set():
         raise FetchStopped("stopping: request abandoned")
-    left = bound.deadline - time.monotonic()
+    left = bound.total_s - bound.spent()
     if left <= 0:
         raise timeout_error(f"no complete response within the total deadline of "
                             f"{bound.total_s:g}s")
@@ -95,17 +101,20 @@ class _BoundedStream(httpcore.NetworkStream):
         bound = _BOUND.get()
         if bound is None:
             return self._inner.read(max_bytes, timeout)
-        started = time.monotonic()
+        started, silent = time.monotonic(), 0.0
         while True:
             left = _check(bound, httpcore.ReadTimeout)
-            per_read = None if timeout is None else timeout - (time.monotonic() - started)
+            waited = max(time.monotonic() - started, silent)
+            per_read = None if timeout is None else timeout - waited
             if per_read is not None and per_read <= 0:
                 raise httpcore.ReadTimeout(f"no data for {timeout:g}s")
             wait = min(SLICE_S, _clamp(per_read, left) or SLICE_S)
             try:
                 return self._inner.read(max_bytes, wait)
             except httpcore.ReadTimeout:
-                continue  # a slice passed in silence: look at the clock and the stop event
+                # A slice passed in silence: count it, look at the clock and the stop event.
+                silent += wait
+                bound.silent_s += wait
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, _clamp(timeout, _check(_BOUND.get(), httpcore.WriteTimeout)))
@@ -254,7 +263,7 @@ class DeadlineTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send under a fresh deadline; the response body keeps that deadline."""
-        bound = _Bound(time.monotonic() + self._total_s, self._total_s, self._stop)
+        bound = _Bound(time.monotonic(), self._total_s, self._stop)
         _check(bound, httpx.ConnectTimeout)
         with _bound(bound):
             response = self._inner.handle_request(request)

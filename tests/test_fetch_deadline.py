@@ -62,6 +62,20 @@ def test_a_hanging_server_ends_at_the_total_deadline() -> None:
     assert took < 1 + 2.0
 
 
+def test_a_hanging_server_ends_even_when_the_process_clock_is_frozen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # libfaketime can freeze the process clock; the kernel's socket timeouts still pass.
+    from types import SimpleNamespace
+
+    from sources import deadline_transport
+
+    monkeypatch.setattr(deadline_transport, "time", SimpleNamespace(monotonic=lambda: 1000.0))
+    with HostileServer() as server:
+        started = time.monotonic()
+        _fetch(server.url("/hang"), timeout="1s")
+    assert time.monotonic() - started < 1 + 2.0
+
+
 def test_stop_event_abandons_a_fetch_in_flight_as_deferred_not_failed() -> None:
     stop = threading.Event()
     result: dict[str, object] = {}
