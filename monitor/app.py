@@ -7,6 +7,7 @@ that `calc`, `init`, `check-config` and `--help` never import the heavy stack.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -36,6 +37,8 @@ class App:
     clock: Clock
     client_factory: type[httpx.Client] | None = None
     migrate: bool = True
+    #: set when the process is stopping: fetches in flight are abandoned, rounds end early
+    stop: threading.Event = field(default_factory=threading.Event)
     _listeners: list[EventListener] = field(default_factory=list)
 
     @cached_property
@@ -65,13 +68,14 @@ class App:
     def client(self) -> httpx.Client:
         from monitor.http import make_client
 
-        return make_client(self.config.http)
+        return make_client(self.config.http, stop=self.stop)
 
     @cached_property
     def runner(self) -> Runner:
         from monitor.runner import Runner
 
-        return Runner(self.config, self.engine, self.store, self.client, self.clock)
+        return Runner(self.config, self.engine, self.store, self.client, self.clock,
+                      stop=self.stop)
 
     def close(self) -> None:
         if "client" in self.__dict__:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError, MonitorError, UsageError
+from monitor.logs import one_line, quiet_libraries
 
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
@@ -104,9 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("alembic", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_libraries(logging.DEBUG if args.verbose else logging.INFO)
     return run_command(args, clock=system_clock)
+
 
 
 def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> int:
@@ -118,11 +120,21 @@ def run_command(args: argparse.Namespace, *, clock: Callable[[], datetime]) -> i
     except ConfigError as exc:
         print(f"court-monitor: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UsageError as exc:
+        print(f"court-monitor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except MonitorError as exc:
         print(f"court-monitor: {exc}", file=sys.stderr)
         return EXIT_RUNTIME
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a raw traceback
+        print(f"court-monitor: error: {one_line(exc)}"
+              f"{'' if getattr(args, 'verbose', False) else ' (run with -v for the traceback)'}",
+              file=sys.stderr)
+        if getattr(args, "verbose", False):
+            traceback.print_exc(file=sys.stderr)
+        return EXIT_RUNTIME
 
 
 if __name__ == "__main__":

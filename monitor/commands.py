@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config import load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from sources.base import Clock
@@ -204,7 +204,8 @@ def cmd_case(args: argparse.Namespace, clock: Clock) -> int:
     finally:
         app.close()
     if found is None:
-        print(f"court-monitor: no case {args.court}:{args.docket}", file=sys.stderr)
+        print(f"court-monitor: no case {args.court}:{args.docket}"
+              f"{_unknown_court_note(args.court.lower(), app)}", file=sys.stderr)
         return EXIT_RUNTIME
     case, entries, deadlines, events = found
     obj = _case_row(case, len(entries))
@@ -236,9 +237,23 @@ def cmd_case(args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
-def cmd_track(args: argparse.Namespace, clock: Clock) -> int:
-    from sources.identity import normalize_docket_number
+def _unknown_court_note(court: str, app: Any) -> str:
+    """"; unknown court ..." when neither the court table nor the database knows `court`."""
+    from monitor import queries
+    from sources.courts import COURTS
 
+    if court in COURTS or queries.court_known(app.engine, court):
+        return ""
+    return f"; unknown court {court!r} (court ids as CourtListener spells them, e.g. dcd, nysd)"
+
+
+def cmd_track(args: argparse.Namespace, clock: Clock) -> int:
+    from sources.identity import is_docket_number, normalize_docket_number
+
+    if not re.fullmatch(r"[a-z0-9]+", args.court.lower()):
+        raise UsageError(f"{args.court!r} is not a court id (CourtListener style, e.g. dcd)")
+    if not is_docket_number(args.docket):
+        raise UsageError(f"{args.docket!r} is not a docket number (e.g. 1:25-cv-01234)")
     app = _app(args, clock)
     try:
         case, created = app.store.track(args.court.lower(), normalize_docket_number(args.docket),
@@ -269,9 +284,16 @@ def parse_since(text: str, now: datetime) -> datetime:
     from monitor.config import parse_duration
 
     try:
-        return now - parse_duration(text)
-    except ValueError:
-        pass
+        back = parse_duration(text)
+    except ValueError as exc:
+        if "too long" in str(exc):
+            raise UsageError(f"--since {text}: {exc}") from None
+        back = None
+    if back is not None:
+        try:
+            return now - back
+        except OverflowError:
+            raise UsageError(f"--since {text} reaches back before the year 1") from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -27,6 +27,12 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.config_checks import (
+    check_apprise_urls,
+    check_database_url,
+    check_http_urls,
+    check_timezone,
+)
 from monitor.errors import ConfigError
 from sources.durations import parse_duration
 
@@ -88,6 +94,14 @@ class FeedsConfig(_Model):
     base_url: str = ""
     title: str = "court-monitor"
 
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        bad = check_http_urls({"base_url": value})
+        if bad is not None:
+            raise ValueError(bad[1])
+        return value
+
 
 class HttpConfig(_Model):
     """`[http]`: the shared client."""
@@ -102,7 +116,8 @@ class HttpConfig(_Model):
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: str) -> str:
-        parse_duration(value)
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError(f"must be more than 0s, got {value!r}")
         return value
 
     @property
@@ -117,6 +132,11 @@ class DeadlinesConfig(_Model):
     remind_at: time = time(8, 0)
     reminder_days: list[int] = Field(default_factory=lambda: [7, 3, 1, 0])
     closures: dict[str, list[date]] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value)
 
 
 class EscalationConfig(_Model):
@@ -206,6 +226,15 @@ class SubscriptionConfig(_Model):
     @classmethod
     def _mute(cls, patterns: list[str]) -> list[str]:
         return _check_regexes(patterns)
+
+    @field_validator("cases")
+    @classmethod
+    def _cases(cls, specs: list[str]) -> list[str]:
+        from sources.identity import parse_tracked_docket
+
+        for spec in specs:
+            parse_tracked_docket(spec)
+        return specs
 
 
 class MatterConfig(_Model):
@@ -332,6 +361,10 @@ def load_config(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line})",
+                          path=str(path)) from None
     return _build(_parse_toml(text, str(path)), defaults, str(path), env)
 
 
@@ -362,6 +395,8 @@ def _raise_validation(exc: ValidationError, where: str, prefix: str = "") -> Non
         message = "unknown key"
     elif first["type"] == "missing":
         message = "required key is missing"
+    elif first["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
     elif "input" in first and not isinstance(first["input"], dict | list):
         message = f"{message} (got {type(first['input']).__name__})"
     raise ConfigError(message, path=where, key=key) from None
@@ -394,6 +429,10 @@ def _build(
     _check_deadline_rules(model.deadline_rule, where)
     data_dir = default_data_dir()
     db_url = model.database.url or f"sqlite:///{data_dir / 'monitor.db'}"
+    try:
+        check_database_url(db_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=where, key="database.url") from None
     feeds_dir = Path(model.feeds.dir) if model.feeds.dir else data_dir / "feeds"
     return Config(
         path=where,
@@ -479,6 +518,9 @@ def _build_source(
     except ValidationError as exc:
         _raise_validation(exc, where, prefix)
         raise
+    bad_url = check_http_urls(own)
+    if bad_url is not None:
+        raise ConfigError(bad_url[1], path=where, key=f"{prefix}.{bad_url[0]}")
     if base.interval_td < timedelta(minutes=5) and _has_remote_url(own):
         warnings.append(
             f"{prefix}.interval: {base.interval} is under 5m for a host that is not loopback; "
@@ -536,4 +578,8 @@ def _resolve_channels(
     if not channels:
         raise ConfigError("no channel: give urls, urls_env or urls_file", path=where,
                           key=f"{prefix}.urls")
+    try:
+        check_apprise_urls(channels, console_url="console://")
+    except ValueError as exc:
+        raise ConfigError(str(exc), path=where, key=f"{prefix}.urls") from None
     return sub.model_copy(update={"channels": tuple(channels)})

@@ -1,6 +1,8 @@
 """`court-monitor run`: the scheduler, signals, systemd notify and watchdog, the HTTP endpoint.
 
-SIGTERM and SIGINT let the job in flight finish, then exit 0. Under systemd (Type=notify) the
+SIGTERM and SIGINT set the app's stop event: a fetch in flight is abandoned within a moment
+(its target waits for the next start, not counted as a failure), the round ends, and the
+process exits 0 within seconds. Under systemd (Type=notify) the
 daemon reports READY once the database is migrated and the jobs are scheduled, a STATUS line after
 each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted).
 """
@@ -14,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.config import Config
+from monitor.logs import quiet_libraries
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
@@ -30,6 +33,7 @@ def run_daemon(config: Config) -> int:
         return datetime.now(UTC)
 
     logging.getLogger().setLevel(config.logging.level)
+    quiet_libraries(logging.getLogger().level)
     app = App(config=config, clock=clock)
     app.engine  # migrate before READY  # noqa: B018
     polls = {"count": 0}
@@ -41,7 +45,8 @@ def run_daemon(config: Config) -> int:
     extra = []
     ping = watchdog_interval()
     if ping:
-        extra.append(("watchdog", timedelta(seconds=max(1.0, ping)), lambda: notify("WATCHDOG=1")))
+        extra.append(("watchdog ping", timedelta(seconds=max(1.0, ping)),
+                      lambda: notify("WATCHDOG=1")))
     scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
     server = _start_server(app)
     stopping = threading.Event()
@@ -50,7 +55,9 @@ def run_daemon(config: Config) -> int:
         if stopping.is_set():
             return
         stopping.set()
-        log.info("signal %s: finishing the job in flight, then stopping", signum)
+        app.stop.set()  # fetches in flight give up within a moment; rounds end early
+        log.info("signal %s: stopping (fetches in flight abandoned, their targets wait for "
+                 "the next start)", signum)
         notify("STOPPING=1")
         # shutdown(wait=True) blocks until running jobs end: not inside the signal handler.
         threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()

@@ -2,6 +2,7 @@
 
     MonitorError
      ├── ConfigError        a bad config: names the file, the key path and what was expected
+     ├── UsageError         a command's argument is wrong (exit 2, like argparse's own errors)
      ├── SourceError        a source could not deliver (carries source id and URL)
      │    ├── FetchError    network, HTTP status, size cap, throttling
      │    │    └── DeferredError  not a failure: the request budget defers the rest of a round
@@ -25,6 +26,7 @@ __all__ = [
     "ParseError",
     "SourceError",
     "StoreError",
+    "UsageError",
 ]
 
 
@@ -44,6 +46,11 @@ class ConfigError(MonitorError):
         if key:
             where += f"{key}: "
         super().__init__(f"{where}{message}")
+
+
+class UsageError(MonitorError):
+    """A command-line argument is wrong: an unknown court, a docket that is not one, a
+    duration or path that cannot be used."""
 
 
 class SourceError(MonitorError):

@@ -20,9 +20,11 @@ def dispatch_outbox(app: Any, notifier: Any = None) -> None:
     report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier)
     digests = send_digests(app.engine, app.config.subscriptions, now=now, notifier=notifier,
                            timezone=app.config.deadlines.timezone)
-    for outcome in (report, digests):
-        if outcome.sent or outcome.retrying or outcome.errors:
-            log.info("dispatch: %s sent, %s retrying", outcome.sent, outcome.retrying)
+    busy = any(o.sent or o.retrying or o.gave_up or o.errors for o in (report, digests))
+    # One line per dispatch that did something; an idle one (every 30 s) only at DEBUG.
+    log.log(logging.INFO if busy else logging.DEBUG,
+            "dispatch: %d sent, %d retrying, %d gave up; digests: %d sent, %d retrying",
+            report.sent, report.retrying, report.gave_up, digests.sent, digests.retrying)
 
 
 def render_all_feeds(app: Any) -> None:

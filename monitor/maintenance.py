@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -21,10 +22,13 @@ def backup(engine: Engine, dest: Path) -> None:
         raise StoreError("backup works on SQLite; for PostgreSQL use pg_dump")
     if dest.exists():
         raise StoreError(f"{dest} exists; choose a new file")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.parent.is_dir():
+        raise StoreError(f"cannot write the backup: the folder {dest.parent} does not exist")
     raw = engine.raw_connection()  # VACUUM cannot run inside the transaction SQLAlchemy opens
     try:
         raw.cursor().execute("VACUUM INTO ?", (str(dest),))
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot write the backup to {dest}: {exc}") from None
     finally:
         raw.close()
 

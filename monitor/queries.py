@@ -43,6 +43,13 @@ def find_case(session: Session, court: str, docket: str) -> Case | None:
     ).first()
 
 
+def court_known(engine: Engine, court: str) -> bool:
+    """Whether any stored case is in `court`."""
+    with read_session(engine) as session:
+        return session.exec(select(Case.id).where(Case.court == court).limit(1)).first() \
+            is not None
+
+
 def case_detail(
     engine: Engine, court: str, docket: str
 ) -> tuple[Case, list[Entry], list[Deadline], list[Event]] | None:
@@ -132,7 +139,7 @@ def status(engine: Engine, config: Config, *, now: datetime,
             "last_success": _iso(row.last_success) if row else None,
             "consecutive_failures": row.consecutive_failures if row else 0,
             "last_error": (row.last_error or None) if row else None,
-            "failing": bool(failing_targets.get(src.id)),
+            "failing": bool(failing_targets.get(src.id)) or _never_ok(row),
             "failing_targets": failing_targets.get(src.id, []),
         }
         quota = _quota(engine, src, now)
@@ -140,6 +147,11 @@ def status(engine: Engine, config: Config, *, now: datetime,
             entry["quota"] = quota
         sources.append(entry)
     return {"sources": sources, "outbox": _outbox(engine, now)}
+
+
+def _never_ok(row: SourceState | None) -> bool:
+    """Polled, failed, and never once succeeded: not "ok", whatever `fail_after` says."""
+    return row is not None and row.last_success is None and row.consecutive_failures > 0
 
 
 def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:

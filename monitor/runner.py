@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,8 +65,10 @@ class Runner:
     """Builds the configured sources and runs their rounds."""
 
     def __init__(self, config: Config, engine: Engine, store: Store, client: httpx.Client,
-                 clock: Clock) -> None:
+                 clock: Clock, *, stop: threading.Event | None = None) -> None:
         self.config = config
+        #: set when the process is stopping: no further target is fetched this round
+        self.stop = stop or threading.Event()
         self.engine = engine
         self.store = store
         self.client = client
@@ -132,7 +135,9 @@ class Runner:
         report.targets = len(targets)
         round_failed = bool(report.errors)
         for target in targets:
-            if not self._poll_target(source, src_cfg, target, report, dry_run):
+            if self.stop.is_set():
+                report.round_deferred = True
+            elif not self._poll_target(source, src_cfg, target, report, dry_run):
                 round_failed = True
             if report.round_deferred:
                 report.deferred += report.targets - report.fetched - report.failed \
@@ -233,6 +238,7 @@ class Runner:
             row.content_hash = state.content_hash
             row.last_poll = row.last_success = now
             row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
+            row.last_error = ""
             session.add(row)
             if was_failing:
                 event = emit(
@@ -293,6 +299,7 @@ class Runner:
             else:
                 row.consecutive_failures = 0
                 row.last_success = now
+                row.last_error = ""
             session.add(row)
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.errors import MonitorError
+from monitor.logs import one_line
 
 __all__ = ["build_scheduler", "guarded"]
 
@@ -32,10 +33,12 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
             fn()
         except MonitorError as exc:
             log.error("%s failed: %s", name, exc)
-        except Exception:  # a job must never take the daemon down
-            log.exception("%s crashed", name)
+        except Exception as exc:  # a job must never take the daemon down
+            # One line in the journal; the traceback at DEBUG (`[logging] level = "DEBUG"`).
+            log.error("%s crashed: %s", name, one_line(exc))
+            log.debug("%s traceback", name, exc_info=True)
 
-    job.__name__ = name
+    job.__name__ = job.__qualname__ = name
     return job
 
 
@@ -66,19 +69,20 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
         interval = src.interval_td
         scheduler.add_job(
             guarded(f"poll {source_id}", poll), "interval", id=f"source:{source_id}",
+            name=f"poll {source_id}",
             seconds=max(1, int(interval.total_seconds())),
             jitter=int(src.jitter_td.total_seconds()) or None,
             next_run_time=now, misfire_grace_time=max(1, int(interval.total_seconds())),
         )
     housekeeping_jobs: list[tuple[str, timedelta, Callable[[], Any]]] = [
-        ("dispatch", DISPATCH_EVERY, lambda: housekeeping.dispatch_outbox(app)),
-        ("feeds", FEEDS_EVERY, lambda: housekeeping.render_all_feeds(app)),
-        ("reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
+        ("dispatch alerts", DISPATCH_EVERY, lambda: housekeeping.dispatch_outbox(app)),
+        ("render feeds", FEEDS_EVERY, lambda: housekeeping.render_all_feeds(app)),
+        ("deadline reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
         *(extra_jobs or []),
     ]
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
-            guarded(name, fn), "interval", id=f"housekeeping:{name}",
+            guarded(name, fn), "interval", id=f"housekeeping:{name}", name=name,
             seconds=max(1, int(every.total_seconds())), next_run_time=now,
             misfire_grace_time=max(1, int(every.total_seconds())),
         )

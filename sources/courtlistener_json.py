@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 from monitor.errors import ParseError
 from sources.base import CaseObservation, EntryObservation
 from sources.identity import normalize_docket_number
+from sources.sanitize import clean_text
 
 __all__ = [
     "DEFAULT_SITE",
@@ -137,7 +138,7 @@ def _entries_from_documents(docs: Sequence[Any], site: str) -> tuple[EntryObserv
             entry_number=_int(doc.get("entry_number")),
             date_filed=as_date(doc.get("entry_date_filed")),
             short_description=field_text(doc, "short_description"),
-            description=_clean(field_text(doc, "description")),
+            description=clean_text(field_text(doc, "description")),
             document_url=_absolute(site, doc.get("absolute_url")) if main else "",
             pacer_doc_id=field_text(doc, "pacer_doc_id") if main else "",
         ))
@@ -169,7 +170,7 @@ def _docket_entry(item: Mapping[str, Any], site: str) -> EntryObservation:
         entry_number=_int(item.get("entry_number")),
         date_filed=as_date(item.get("date_filed")),
         short_description=field_text(main, "description") or field_text(item, "short_description"),
-        description=_clean(field_text(item, "description")),
+        description=clean_text(field_text(item, "description")),
         document_url=_absolute(site, main.get("absolute_url")),
         pacer_doc_id=field_text(main, "pacer_doc_id"),
         pacer_seq_no=_int(item.get("pacer_sequence_number")),
@@ -254,10 +255,6 @@ def field_text(obj: Mapping[str, Any], key: str) -> str:
     """The value at `key` as one line of text (whitespace collapsed); "" when absent."""
     value = obj.get(key)
     return " ".join(str(value).split()) if value not in (None, "") else ""
-
-
-def _clean(text: str) -> str:
-    return "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
 
 
 def _int(value: Any) -> int | None:

@@ -16,4 +16,7 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text)
     if not m:
         raise ValueError(f"expected a duration like 15m, 12h or 30d, got {text!r}")
-    return timedelta(**{_UNITS[m[2]]: int(m[1])})
+    try:
+        return timedelta(**{_UNITS[m[2]]: int(m[1])})
+    except OverflowError:
+        raise ValueError(f"duration {text.strip()!r} is too long") from None

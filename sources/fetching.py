@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from monitor.errors import FetchError
+from monitor.errors import DeferredError, FetchError
 from sources.base import Clock, Fetched, Source, Target, TargetState
+from sources.deadline_transport import FetchStopped
 
 __all__ = ["DEFAULT_MAX_BYTES", "conditional_get", "fetch_for", "parse_retry_after"]
 
@@ -44,7 +45,10 @@ def conditional_get(
     """GET `target` with If-None-Match / If-Modified-Since, a size cap, and errors as FetchError.
 
     A 304 returns `Fetched(not_modified=True)`. 429 and 503 carry `retry_after` when the server
-    says. Secrets in `headers` (tokens) never appear in the error text.
+    says. The size cap is checked while the body streams (a lying or absent Content-Length
+    cannot get past it); the client bounds the whole request in time. A request abandoned
+    because the process is stopping raises `DeferredError` (not a failure of the source).
+    Secrets in `headers` (tokens) never appear in the error text.
     """
     request_headers = dict(headers or {})
     if state.etag:
@@ -101,6 +105,9 @@ def conditional_get(
                 headers=dict(response.headers),
                 fetched_at=clock(),
             )
+    except FetchStopped as exc:
+        raise DeferredError("stopping: the rest of the round waits for the next start",
+                            source=source_id, url=url) from exc
     except httpx.HTTPError as exc:
         raise FetchError(
             f"{type(exc).__name__}: {exc}".rstrip(": "), source=source_id, url=url

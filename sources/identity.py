@@ -18,6 +18,7 @@ from datetime import date
 __all__ = [
     "docket_key",
     "entry_fingerprint",
+    "is_docket_number",
     "normalize_docket_number",
     "normalize_pacer_doc_id",
     "parse_tracked_docket",
@@ -70,6 +71,11 @@ def entry_fingerprint(date_filed: date | None, short_description: str) -> str:
 def parse_tracked_docket(spec: str) -> tuple[str, str]:
     """Split a config docket spec `court:docket` (`dcd:1:25-cv-01234`) into (court, normalized)."""
     court, sep, number = spec.partition(":")
-    if not sep or not court or not number:
+    if not sep or not court or not number or not is_docket_number(number):
         raise ValueError(f"expected COURT:DOCKET (e.g. dcd:1:25-cv-01234), got {spec!r}")
     return court.strip().lower(), normalize_docket_number(number)
+
+
+def is_docket_number(raw: str) -> bool:
+    """Whether `raw` has the shape of a docket number (`1:25-cv-1234`, `23-1104`, `16-10992`)."""
+    return _DOCKET.match(raw) is not None

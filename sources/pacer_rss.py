@@ -9,7 +9,9 @@ link: those are merged into one entry whose short descriptions are sorted and jo
 " AND " (as juriscraper does).
 
 Parsing is pure and fast: lxml in recover mode (PACER feeds are often not well-formed), with
-entity expansion, network access and huge trees off, so entity bombs and XXE do nothing.
+entity expansion, network access and huge trees off, so entity bombs and XXE do nothing. Bare
+ampersands ("Memorandum & Order"), which recover mode cannot mend, are repaired first
+(`sources.wellformed`), so a damaged feed yields the same entries as its clean twin.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lxml import etree
 from pydantic import Field, field_validator, model_validator
 
 from monitor.errors import ParseError
+from sources import sanitize
 from sources.base import (
     CaseObservation,
     EntryObservation,
@@ -41,6 +44,7 @@ from sources.base import (
 from sources.courts import COURTS, DEFAULT_RSS_COURTS, court_for_host, court_timezone
 from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 from sources.identity import normalize_docket_number, normalize_pacer_doc_id
+from sources.wellformed import mend_utf8, repair_ampersands
 
 __all__ = [
     "DEFAULT_URL_TEMPLATE",
@@ -212,7 +216,7 @@ def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
         remove_pis=True,
     )
     try:
-        root = etree.fromstring(content, parser)
+        root = etree.fromstring(repair_ampersands(mend_utf8(content)), parser)
     except etree.XMLSyntaxError as exc:
         raise fail(f"not XML: {exc}") from exc
     if root is None or not isinstance(root.tag, str):
@@ -272,11 +276,16 @@ _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(text: str) -> str:
-    """Text for humans: entities decoded (PACER double-escapes), controls gone, spaces collapsed."""
+    """Text for humans: entities decoded (PACER double-escapes), controls gone (C1 read as the
+    cp1252 characters they were meant to be), bidi and zero-width characters gone
+    (`sources.sanitize`), spaces collapsed."""
     if "&" in text:
         text = html.unescape(text)
-    if not text.isprintable() and _HAS_CONTROL.search(text):
-        text = text.translate(_CONTROL)
+    if not text.isprintable():
+        if _HAS_CONTROL.search(text):
+            text = text.translate(_CONTROL)
+        if not text.isascii():  # bidi and zero-width characters are never ASCII
+            text = sanitize.clean_text(text)
     return " ".join(text.split())
 
 
@@ -394,7 +403,7 @@ def _document(description: str) -> _Document | None:
     if case_id is None and "show_case_doc" in url:
         case_id = _SHOW_CASE_DOC.search(url)
     return (
-        url,
+        sanitize.safe_url(url),  # identity comes from the raw link; only http(s) is kept
         int(label) if label.isdigit() else None,
         normalize_pacer_doc_id(ident[1]) if ident else "",
         int(seq[1]) if seq else None,

@@ -14,7 +14,6 @@ from monitor.alerts import (
     RenderContext,
     backoff_delay,
     channel_id,
-    clean_text,
     digest_cutoff,
     docket_url,
     make_router,
@@ -25,6 +24,7 @@ from monitor.config import SubscriptionConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.models import Case, Deadline, Delivery, Event, Matter
 from monitor.store import emit
+from sources.sanitize import clean_text
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 WATCH_TAGS = {"mandamus": ["287g", "mandamus"], "foia": ["foia"]}

@@ -36,6 +36,8 @@ def test_unit_is_a_hardened_notify_service() -> None:
     assert "@system-service" in d["SystemCallFilter"]
     assert d["ExecStart"][0].endswith("court-monitor run")
     assert "EnvironmentFile" in d  # secrets by file, never in the unit
+    # A bad config exits 2 at start: restarting it every 30 s would only fill the journal.
+    assert d["Restart"] == ["on-failure"] and d["RestartPreventExitStatus"] == ["2"]
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")

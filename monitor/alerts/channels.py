@@ -9,6 +9,7 @@ they are logged only through Apprise's `url(privacy=True)`, and error text is sc
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Protocol, TextIO
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -16,7 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from monitor.alerts.render import Message
 from monitor.errors import AlertError
 
-__all__ = ["CONSOLE_URL", "AppriseNotifier", "Notifier", "mask_url", "scrub"]
+__all__ = ["CONSOLE_URL", "AppriseNotifier", "Notifier", "failure_reason", "mask_url", "scrub"]
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +95,35 @@ class AppriseNotifier:
             body, body_format = message.html, apprise.NotifyFormat.HTML
         else:
             body, body_format = message.text, apprise.NotifyFormat.TEXT
-        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
+        # Apprise logs the failure at WARNING ("Connection error while submitting email") and
+        # its cause only at DEBUG ("Socket Exception: [Errno 111] Connection refused").
+        with apprise.LogCapture(level=logging.DEBUG) as captured:  # type: ignore[no-untyped-call]
             try:
                 result = notifier.notify(body=body, title=message.title, body_format=body_format)
             except Exception as exc:  # noqa: BLE001 - a plugin bug must not stop the outbox
                 raise AlertError(scrub(f"{mask_url(url)} raised {type(exc).__name__}: {exc}",
                                        url)) from None
         if not result:
-            reason = " ".join(_last_lines(captured.getvalue()))
+            reason = failure_reason(captured.getvalue())
             raise AlertError(scrub(f"{mask_url(url)} did not take the message: {reason}", url))
         log.debug("sent %r via %s", message.title, mask_url(url))
 
 
-def _last_lines(logged: str, count: int = 2) -> list[str]:
-    lines = [line.split(" - ", 2)[-1].strip() for line in logged.splitlines() if line.strip()]
-    return lines[-count:] or ["no reason given"]
+_CAUSE = re.compile(r"(?i)exception|error|refused|timed? ?out|denied|unauthori[sz]ed|"
+                    r"authenticat|certificate|ssl|tls|reset|unreachable|response|status|"
+                    r"rejected|invalid|not (?:found|allowed)")
+
+
+def failure_reason(logged: str, count: int = 3) -> str:
+    """Why Apprise failed, from what it logged: its warnings and errors, plus the DEBUG lines
+    that carry the cause (socket errors, server responses); the chatter left out."""
+    picked: list[str] = []
+    for line in logged.splitlines():
+        parts = line.split(" - ", 2)
+        if len(parts) < 3:
+            continue
+        level, text = parts[1].strip(), parts[2].strip()
+        cause = level == "DEBUG" and _CAUSE.search(text) and "completed in" not in text
+        if (level in ("WARNING", "ERROR", "CRITICAL") or cause) and text not in picked:
+            picked.append(text)
+    return "; ".join(picked[-count:]) or "no reason given"

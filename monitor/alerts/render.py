@@ -7,7 +7,6 @@ HTML form (Apprise adds the plain-text alternative), chat and the console get th
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,20 +14,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from monitor.models import Case, Deadline, Event
+from sources.sanitize import ENTRY_TEXT_LIMIT, cap_text, clean_text, safe_url
 
 __all__ = [
     "Message",
     "RenderContext",
     "as_utc",
-    "clean_text",
     "iso_z",
     "docket_url",
     "render_digest",
     "render_message",
 ]
 
-#: control characters, lone surrogates and non-characters: invalid in XML, noise in mail
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+#: characters of any other value shown in a message (an error, a page's text, ...)
+VALUE_LIMIT = 1000
 
 _HEADLINES = {
     "case.discovered": "New case tracked",
@@ -83,11 +82,6 @@ def iso_z(at: datetime | None) -> str | None:
     return as_utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-def clean_text(text: str) -> str:
-    """Drop control characters (docket text carries them; XML and some mailers reject them)."""
-    return _CONTROL.sub("", text)
-
-
 def docket_url(court: str, docket_number: str, *, pacer_case_id: str = "",
                cl_docket_id: int | None = None) -> str:
     """A link to the docket: CourtListener's docket page, PACER's DktRpt, else a search."""
@@ -129,16 +123,21 @@ def _case_lines(data: Mapping[str, Any], case: Case | None) -> list[_Line]:
     return lines
 
 
-def _entry_lines(data: Mapping[str, Any]) -> list[_Line]:
+def _entry_lines(data: Mapping[str, Any], case: Case | None) -> list[_Line]:
     text = str(data.get("description") or data.get("short_description") or "")
     if not text and data.get("entry_number") is None:
         return []
     number = data.get("entry_number")
     label = f"Entry #{number}" if number is not None else "Entry"
     filed = f" (filed {data['date_filed']})" if data.get("date_filed") else ""
-    lines = [_Line(label + filed, text)]
-    if data.get("document_url"):
-        lines.append(_Line("Document", str(data["document_url"]), str(data["document_url"])))
+    court = str(data.get("court") or (case.court if case else ""))
+    docket = str(data.get("docket_number") or (case.docket_number if case else ""))
+    rest_at = (f"`court-monitor case {court} {docket}` and the docket link" if court and docket
+               else "the docket")
+    lines = [_Line(label + filed, cap_text(text, ENTRY_TEXT_LIMIT, rest_at=rest_at))]
+    document = safe_url(str(data.get("document_url") or ""))
+    if document:
+        lines.append(_Line("Document", document, document))
     return lines
 
 
@@ -176,8 +175,11 @@ def _other_lines(event: Event) -> list[_Line]:
     for key in ("state", "agency", "county", "support_type", "status", "url", "step",
                 "days_overdue", "error"):
         value = data.get(key)
+        if key == "url":
+            value = safe_url(str(value or ""))
         if value not in (None, "", [], {}):
-            lines.append(_Line(key.replace("_", " ").capitalize(), str(value),
+            lines.append(_Line(key.replace("_", " ").capitalize(),
+                               cap_text(str(value), VALUE_LIMIT),
                                str(value) if key == "url" else ""))
     changes = data.get("changes")
     if isinstance(changes, Mapping):
@@ -199,7 +201,7 @@ def _lines(event: Event, context: RenderContext) -> list[_Line]:
     if event.kind.startswith("deadline."):
         lines += _deadline_lines(data, context.deadline)
     else:
-        lines += _entry_lines(data)
+        lines += _entry_lines(data, context.case)
     return lines + _other_lines(event)
 
 
@@ -239,7 +241,7 @@ def _html_rows(lines: Sequence[_Line]) -> str:
     rows = []
     for line in lines:
         value = html.escape(clean_text(line.value))
-        if line.url:
+        if safe_url(line.url):
             value = f'<a href="{html.escape(line.url, quote=True)}">{value}</a>'
         rows.append(f"<tr><th align=\"left\" valign=\"top\">{html.escape(line.label)}</th>"
                     f"<td>{value}</td></tr>")

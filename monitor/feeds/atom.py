@@ -18,11 +18,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.alerts.outbox import load_context
-from monitor.alerts.render import as_utc, clean_text, docket_url, render_message
+from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Event, Matter
+from sources.sanitize import clean_text, safe_url
 
 __all__ = ["FeedSpec", "entry_id", "render_atom", "render_feeds"]
 
@@ -65,12 +66,12 @@ def _add_entry(feed: object, session: Session, event: Event) -> None:
     entry.content(_xml_text(message.html), type="html")
     entry.category(term=event.kind)
     data = event.data or {}
-    link = str(data.get("document_url") or data.get("url") or "")
+    link = safe_url(str(data.get("document_url") or "")) or safe_url(str(data.get("url") or ""))
     case = context.case
     if not link and case is not None:
         link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
                           cl_docket_id=case.cl_docket_id)
-    if link:
+    if safe_url(link):
         entry.link(href=link, rel="alternate")
 
 
@@ -86,7 +87,7 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
     feed.generator("court-monitor")
     if config.base_url:
         feed.link(href=config.base_url.rstrip("/") + "/" + spec.filename, rel="self")
-    if spec.link:
+    if safe_url(spec.link):
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     for event in events:

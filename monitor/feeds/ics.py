@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from monitor.alerts.render import as_utc, clean_text, docket_url
+from monitor.alerts.render import as_utc, docket_url
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Deadline, Matter
+from sources.sanitize import clean_text, safe_url
 
 __all__ = ["OPEN_STATES", "deadline_uid", "render_ics", "write_ics_feeds"]
 
@@ -62,8 +63,11 @@ def _description(deadline: Deadline, case: Case | None) -> str:
         lines.append(f"Alternative reading: {alternative['due']} {alternative.get('reading', '')}"
                      .rstrip())
     if case is not None:
-        lines.append(docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
-                                cl_docket_id=case.cl_docket_id))
+        link = safe_url(docket_url(case.court, case.docket_number,
+                                   pacer_case_id=case.pacer_case_id,
+                                   cl_docket_id=case.cl_docket_id))
+        if link:
+            lines.append(link)
     return clean_text("\n".join(lines))
 
 
