@@ -12,6 +12,8 @@ excludes the event: a subscription narrowed to D.D.C. hears nothing else.
 - `tags`, `courts`, `cases` (`court:docket`, compared normalized), `states` (agreement events).
 - `mute`: regexes over the entry text (or the summary): the event is stored, never sent.
 - backfill, baseline and private events are skipped unless the subscription includes them.
+- quiet kinds (`agreement.missing`) are skipped unless `events` names them exactly (a glob such
+  as `*` or `agreement.*` does not).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
 from monitor.models import Case, Delivery, Event, Matter
 from monitor.store import EventListener
@@ -148,6 +151,8 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
         or (facts.private and not sub.include_private)
     )
     if checks:
+        return False
+    if facts.kind in QUIET_EVENT_KINDS and facts.kind not in sub.events:
         return False
     if not any(fnmatchcase(facts.kind, glob) for glob in sub.events):
         return False

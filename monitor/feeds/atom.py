@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, clean_text, docket_url, render_message
 from monitor.config import FeedsConfig
@@ -101,7 +102,8 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = ()
             ) -> list[Event]:
-    query = select(Event).where(col(Event.private).is_(False))
+    query = select(Event).where(col(Event.private).is_(False),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))
@@ -162,7 +164,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                           f"{title}: {heading}", link),
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
         agreements = list(session.exec(
-            select(Event).where(col(Event.kind).like("agreement.%"))
+            select(Event).where(col(Event.kind).like("agreement.%"),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
             .order_by(col(Event.id).desc())).all())
         if agreements:
             emit(FeedSpec("agreements.atom", f"{ID_PREFIX}feed/agreements",
