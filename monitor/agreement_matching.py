@@ -186,6 +186,8 @@ def _match_group(vanished: list[_Facts], appeared: list[_Facts]) -> list[Match]:
                   anchored: bool = anchored) -> float:
             if not _compatible(a, b) or (anchored and not _anchored(a, b)):
                 return 0.0
+            if how != "moved" and a.body and b.body and a.body != b.body:
+                return 0.0  # another kind of body is a move, never a rename
             return score(a, b)
 
         for a, b in _best_pairs(vanished, appeared, gated):

@@ -96,9 +96,8 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
     applied = session.get(AgreementList, obs.list_kind)
     every = list(session.exec(select(Agreement)).all())
     current = [a for a in every if a.status in ("participating", "pending")]
-    known = [Known(_as_row(a), a.absences, a.absent_since) for a in current] \
-        if applied is not None else None
-    diff = diff_snapshot(known, obs, now=now,
+    known = [Known(_as_row(a), a.absences, a.absent_since) for a in current]
+    diff = diff_snapshot(known, obs, now=now, baseline=applied is None,
                          last_count=applied.row_count if applied is not None else None)
     record = AgreementSnapshotRecord(
         source_id=source_id, list_kind=obs.list_kind, url=obs.url, fetched_at=now,

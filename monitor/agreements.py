@@ -2,8 +2,9 @@
 
 How the store uses it (one list snapshot of the `ice_287g` source, participating first)::
 
-    known = the agreements of BOTH lists still current (with their absence counts), or None
-    diff = diff_snapshot(known, snapshot, now=now, last_count=rows of the last good snapshot)
+    known = the agreements of BOTH lists still current (with their absence counts)
+    diff = diff_snapshot(known, snapshot, now=now, last_count=rows of the last good snapshot,
+                         baseline=this list was never applied)
     if diff.quarantined: keep nothing, tell the operator once, wait for a normal snapshot
     else: store diff.rows, re-key renamed agreements, count absences, emit diff.changes
 
@@ -20,7 +21,7 @@ Rules (contracts.md, "287(g) snapshots"; identity in `sources.agreement_identity
 - `changed` is one change per row listing every field that changed; a column that did not exist
   in the previous snapshot (or no longer exists) is not compared. A later SIGNED date for a known
   date is a `correction` (the store keeps the earliest as the signing date);
-- the first snapshot of a list (`previous is None`) is a baseline (`baseline=True`);
+- the first snapshot of a list is a baseline: its events carry `baseline=True`;
 - a snapshot without its header, below `rules.min_rows` (participating), or that lost more than
   `rules.max_loss` of its list (newly vanished rows, or rows against the last good count) is
   `quarantined`: nothing of it is applied, however often it is fetched, until a normal one comes.
@@ -169,18 +170,25 @@ class SnapshotDiff:
 
 
 def diff_snapshot(
-    previous: Sequence[Known] | None,
+    previous: Sequence[Known],
     snapshot: AgreementSnapshot,
     *,
     now: datetime,
     last_count: int | None = None,
+    baseline: bool = False,
 ) -> SnapshotDiff:
-    """Diff one list snapshot against the current agreements of both lists (None: baseline)."""
+    """Diff one list snapshot against the current agreements of both lists.
+
+    `baseline=True` for the first snapshot of a list. A pending row whose agreement is in the
+    participating list is ignored there (ICE has listed an agency in both at once).
+    """
+    other = {agreement_key(k.row): k.row for k in previous if k.row.status != snapshot.list_kind}
     new = _index(snapshot.rows)
-    if previous is None:
+    if snapshot.list_kind == "pending":
+        new = {key: row for key, row in new.items() if key not in other}
+    if baseline:
         return _baseline(snapshot, new)
     same = {agreement_key(k.row): k for k in previous if k.row.status == snapshot.list_kind}
-    other = {agreement_key(k.row): k.row for k in previous if k.row.status != snapshot.list_kind}
     vanished = [k.row for key, k in same.items() if key not in new and key not in other]
     appeared = [row for key, row in new.items() if key not in same]
     matches = match_vanished(vanished, appeared)
@@ -358,6 +366,8 @@ def _field_changes(
     for name in _COMPARED:
         if name in columns:
             old, new = getattr(before, name), getattr(after, name)
+            if name == "county" and not (old and new):
+                continue  # a COUNTY cell left blank (or filled in) says nothing new
             if _comparable(name, old) != _comparable(name, new):
                 correction = name == "signed" and old is not None and new is not None
                 changes.append(FieldChange(name, _render(old), _render(new), correction))
