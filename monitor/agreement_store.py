@@ -97,8 +97,7 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
     every = list(session.exec(select(Agreement)).all())
     current = [a for a in every if a.status in ("participating", "pending")]
     known = [Known(_as_row(a), a.absences, a.absent_since) for a in current]
-    diff = diff_snapshot(known, obs, now=now, baseline=applied is None,
-                         last_count=applied.row_count if applied is not None else None)
+    diff = diff_snapshot(known, obs, now=now, baseline=applied is None)
     record = AgreementSnapshotRecord(
         source_id=source_id, list_kind=obs.list_kind, url=obs.url, fetched_at=now,
         status="quarantined" if diff.quarantined else "baseline" if diff.baseline else "applied",

@@ -3,8 +3,7 @@
 How the store uses it (one list snapshot of the `ice_287g` source, participating first)::
 
     known = the agreements of BOTH lists still current (with their absence counts)
-    diff = diff_snapshot(known, snapshot, now=now, last_count=rows of the last good snapshot,
-                         baseline=this list was never applied)
+    diff = diff_snapshot(known, snapshot, now=now, baseline=this list was never applied)
     if diff.quarantined: keep nothing, tell the operator once, wait for a normal snapshot
     else: store diff.rows, re-key renamed agreements, count absences, emit diff.changes
 
@@ -22,8 +21,8 @@ Rules (contracts.md, "287(g) snapshots"; identity in `sources.agreement_identity
   in the previous snapshot (or no longer exists) is not compared. A later SIGNED date for a known
   date is a `correction` (the store keeps the earliest as the signing date);
 - the first snapshot of a list is a baseline: its events carry `baseline=True`;
-- a snapshot without its header, below `rules.min_rows` (participating), or that lost more than
-  `rules.max_loss` of its list (newly vanished rows, or rows against the last good count) is
+- a snapshot without its header, below `rules.min_rows` (participating), or whose newly vanished
+  rows (not renamed, not moved to the other list) are more than `rules.max_loss` of its list is
   `quarantined`: nothing of it is applied, however often it is fetched, until a normal one comes.
 """
 
@@ -35,7 +34,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from monitor.agreement_matching import Match, match_vanished
-from sources.agreement_identity import AgreementKey, display_key
+from sources.agreement_identity import AgreementKey, county_key, display_key
 from sources.agreement_identity import agreement_key as identity_key
 from sources.base import AgreementRow, AgreementSnapshot, RejectedRow
 
@@ -174,7 +173,6 @@ def diff_snapshot(
     snapshot: AgreementSnapshot,
     *,
     now: datetime,
-    last_count: int | None = None,
     baseline: bool = False,
 ) -> SnapshotDiff:
     """Diff one list snapshot against the current agreements of both lists.
@@ -196,7 +194,7 @@ def diff_snapshot(
     matched_new = {agreement_key(m.new) for m in matches}
     newly_gone = [r for r in vanished if agreement_key(r) not in matched_old
                   and same[agreement_key(r)].absences == 0]
-    reasons = _quarantine_reasons(snapshot, len(newly_gone), len(same), last_count)
+    reasons = _quarantine_reasons(snapshot, len(newly_gone), len(same))
     if reasons:
         return SnapshotDiff(snapshot.list_kind, quarantined=True, reasons=reasons)
     columns = _shared_columns((k.row for k in same.values()), new.values())
@@ -223,7 +221,7 @@ def diff_snapshot(
 
 def _baseline(snapshot: AgreementSnapshot,
               new: Mapping[AgreementKey, AgreementRow]) -> SnapshotDiff:
-    reasons = _quarantine_reasons(snapshot, 0, 0, None)
+    reasons = _quarantine_reasons(snapshot, 0, 0)
     if reasons:
         return SnapshotDiff(snapshot.list_kind, quarantined=True, reasons=reasons, baseline=True)
     kind: ChangeKind = "pending" if snapshot.list_kind == "pending" else "added"
@@ -244,8 +242,8 @@ def _index(rows: Iterable[AgreementRow]) -> dict[AgreementKey, AgreementRow]:
     return indexed
 
 
-def _quarantine_reasons(snapshot: AgreementSnapshot, newly_gone: int, before: int,
-                        last_count: int | None) -> tuple[str, ...]:
+def _quarantine_reasons(snapshot: AgreementSnapshot, newly_gone: int,
+                        before: int) -> tuple[str, ...]:
     rules = snapshot.rules
     reasons = []
     if not snapshot.header_ok:
@@ -255,8 +253,6 @@ def _quarantine_reasons(snapshot: AgreementSnapshot, newly_gone: int, before: in
         reasons.append(f"{count} rows, under the floor of {rules.min_rows}")
     if before and newly_gone > rules.max_loss * before:
         reasons.append(f"lost {newly_gone} of {before} rows ({newly_gone / before:.0%})")
-    elif last_count and count < (1 - rules.max_loss) * last_count:
-        reasons.append(f"{count} rows, down from {last_count}")
     return tuple(reasons)
 
 
@@ -385,7 +381,7 @@ def _comparable(name: str, value: str | date | None) -> str:
         stripped = text.strip()
         return "https://" + stripped[7:] if stripped.lower().startswith("http://") else stripped
     if name == "county":
-        return display_key(text.removesuffix(" County").removesuffix(" county"))
+        return county_key(text)
     return display_key(text)
 
 

@@ -110,6 +110,14 @@ _WORDS: Mapping[str, str] = {
     "correctional": "corrections", "dps": "department public safety", "hwy": "highway",
     "univ": "university", "natl": "national", "intl": "international", "dist": "district",
     "&": "and", "n": "north", "s": "south", "e": "east", "w": "west",
+    # misspellings of the generic words seen in hand-kept lists
+    "sherif": "sheriff", "sherifs": "sheriff", "sherriff": "sheriff", "sherriffs": "sheriff",
+    "sherrif": "sheriff", "sherrifs": "sheriff", "shreiff": "sheriff", "sheirff": "sheriff",
+    "sherff": "sheriff", "sherffs": "sheriff",
+    "departmnet": "department", "deparment": "department", "departent": "department",
+    "departement": "department", "depatment": "department", "dept.": "department",
+    "offce": "office", "ofice": "office", "offfice": "office", "polce": "police",
+    "poilce": "police", "plice": "police", "countty": "county", "conty": "county",
 }
 _PREFIXES = ("city of", "town of", "village of", "county of", "borough of", "township of",
              "city and county of", "the")

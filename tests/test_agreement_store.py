@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import select
@@ -81,14 +81,56 @@ def test_baseline_then_one_event_per_change_and_held_truncation(tmp_path: Path) 
 
     truncated = changed[:10]  # lost half the rows: a truncated download must not fake removals
     held = s.apply([snapshot(truncated)], source_id="ice", now=NOW.replace(hour=15))
-    assert held.events == []
+    assert [e.kind for e in held.events] == ["source.failing"]  # the operator, told once
+    assert held.events[0].data["quarantine"] is True and held.held == 1
+    again = s.apply([snapshot(truncated)], source_id="ice", now=NOW.replace(hour=16))
+    assert again.events == [] and again.held == 1  # the same file again confirms nothing
     with read_session(s.engine) as session:
-        assert (
-            len(session.exec(select(Agreement).where(Agreement.status == "participating")).all())
-            == 21
-        )
-    confirmed = s.apply([snapshot(truncated)], source_id="ice", now=NOW.replace(hour=16))
-    assert confirmed.count("agreement.removed") == 11
+        current = session.exec(select(Agreement).where(Agreement.status == "participating"))
+        assert len(current.all()) == 21
+    normal = s.apply([snapshot(changed)], source_id="ice", now=NOW.replace(hour=17))
+    assert [e.kind for e in normal.events] == ["source.recovered"] and normal.held == 0
+
+
+def test_an_ending_needs_n_absences_over_d_days(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    base = rows(20)
+    s.apply([snapshot(base)], source_id="ice", now=NOW)
+    ended, back = base[:2], base[2]
+    without = base[3:]
+    shown = {1: list(reversed(without)), 2: [*without, back], 3: without}
+    kinds = []
+    for hour, listed in shown.items():
+        result = s.apply([snapshot(listed)], source_id="ice", now=NOW + timedelta(hours=hour))
+        kinds.append(sorted(e.kind for e in result.events))
+    # hour 1: three rows missing; hour 2: one comes back (silently); hour 3: it is missing again
+    # (and the other two are absent a third time, but within hours, not two days: no ending)
+    assert kinds == [["agreement.missing"] * 3, [], ["agreement.missing"]]
+    late = s.apply([snapshot(without)], source_id="ice", now=NOW + timedelta(days=2, hours=1))
+    assert sorted(e.data["agency"] for e in late.events) == sorted(r.agency for r in ended)
+    assert {e.kind for e in late.events} == {"agreement.removed"}
+    assert all(e.data["absences"] == 4 for e in late.events)
+    # the row that came back counts afresh: its third absence over two days ends it
+    last = s.apply([snapshot(without)], source_id="ice", now=NOW + timedelta(days=3, hours=3))
+    assert [(e.kind, e.data["agency"]) for e in last.events] == [
+        ("agreement.removed", back.agency)]
+
+
+def test_a_rename_keeps_the_agreement_and_its_history(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    base = rows(20)
+    s.apply([snapshot(base)], source_id="ice", now=NOW)
+    with read_session(s.engine) as session:
+        before = session.exec(select(Agreement).where(Agreement.agency == base[4].agency)).one()
+    renamed = list(base)
+    renamed[4] = replace(base[4], agency="Agncy 4 Sheriff's Office")
+    result = s.apply([snapshot(renamed)], source_id="ice", now=NOW + timedelta(hours=6))
+    assert [(e.kind, e.data["old"], e.data["new"], e.data["how"]) for e in result.events] == [
+        ("agreement.renamed", base[4].agency, "Agncy 4 Sheriff's Office", "edit distance")]
+    with read_session(s.engine) as session:
+        after = session.exec(select(Agreement).where(
+            Agreement.agency == "Agncy 4 Sheriff's Office")).one()
+        assert (after.id, after.first_seen) == (before.id, before.first_seen)
 
 
 def test_pending_then_participating_is_added(tmp_path: Path) -> None:
