@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from rapidfuzz import fuzz
@@ -176,22 +177,23 @@ def _best_pairs(pool_a: Sequence[_Facts], pool_b: Sequence[_Facts],
     return pairs
 
 
+def _gated(tier: Tier, a: _Facts, b: _Facts) -> float:
+    """A tier's score, once nothing contradicts the pair (and, for renames, one body)."""
+    how, score, anchored = tier
+    if not _compatible(a, b) or (anchored and not _anchored(a, b)):
+        return 0.0
+    if how != "moved" and a.body and b.body and a.body != b.body:
+        return 0.0  # another kind of body is a move, never a rename
+    return score(a, b)
+
+
 def _match_group(vanished: list[_Facts], appeared: list[_Facts]) -> list[Match]:
     matches: list[Match] = []
-    for how, score, anchored in _RENAME_TIERS:
+    for tier in _RENAME_TIERS:
         if not vanished or not appeared:
             break
-
-        def gated(a: _Facts, b: _Facts, score: Callable[[_Facts, _Facts], float] = score,
-                  anchored: bool = anchored) -> float:
-            if not _compatible(a, b) or (anchored and not _anchored(a, b)):
-                return 0.0
-            if how != "moved" and a.body and b.body and a.body != b.body:
-                return 0.0  # another kind of body is a move, never a rename
-            return score(a, b)
-
-        for a, b in _best_pairs(vanished, appeared, gated):
-            matches.append(Match(a.row, b.row, how))
+        for a, b in _best_pairs(vanished, appeared, partial(_gated, tier)):
+            matches.append(Match(a.row, b.row, tier[0]))
             vanished.remove(a)
             appeared.remove(b)
     return matches
