@@ -6,9 +6,9 @@ import ipaddress
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
