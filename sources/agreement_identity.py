@@ -103,7 +103,7 @@ _NAME_OF = {code: name for name, code in _STATES.items()}
 #: whole-word abbreviations ICE uses interchangeably with the long form
 _WORDS: Mapping[str, str] = {
     "ft": "fort", "st": "saint", "ste": "sainte", "mt": "mount", "co": "county",
-    "cnty": "county", "cty": "county", "dept": "department", "dpt": "department",
+    "cnty": "county", "dept": "department", "dpt": "department",
     "pd": "police department", "so": "sheriff office", "sheriffs": "sheriff",
     "twp": "township", "ofc": "office", "off": "office", "div": "division",
     "comm": "commission", "commrs": "commissioners", "bd": "board", "corr": "corrections",
