@@ -93,6 +93,8 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
     """Apply one list snapshot (or quarantine it); return the new events."""
     if not isinstance(obs, AgreementSnapshot):
         raise TypeError(f"not an observation the store knows: {type(obs).__name__}")
+    # `status`: participating | pending | removed | promoted (a pending row now participating
+    # under another name; its participating agreement is its own row)
     applied = session.get(AgreementList, obs.list_kind)
     every = list(session.exec(select(Agreement)).all())
     current = [a for a in every if a.status in ("participating", "pending")]
@@ -241,6 +243,11 @@ def _write_absences(session: Session, by_key: dict[AgreementKey, Agreement], dif
         if agreement is not None and agreement.status == diff.list_kind:
             agreement.status = "removed"
             agreement.absences += 1
+            session.add(agreement)
+    for row in diff.promoted:
+        agreement = by_key.get(agreement_key(row))
+        if agreement is not None and agreement.status == "pending":
+            agreement.status = "promoted"  # its participating row (another name) goes on
             session.add(agreement)
     for key in diff.returned:
         log.info("%s list: %s is back before its ending was confirmed", diff.list_kind,

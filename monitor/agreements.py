@@ -153,6 +153,8 @@ class SnapshotDiff:
     returned: tuple[AgreementKey, ...] = ()
     #: previous rows of this list now found in the other list (no event here)
     moved: tuple[AgreementRow, ...] = ()
+    #: pending rows now participating under another name (no event: participating spoke)
+    promoted: tuple[AgreementRow, ...] = ()
     unchanged: int = 0
     baseline: bool = False
     quarantined: bool = False
@@ -188,6 +190,10 @@ def diff_snapshot(
         return _baseline(snapshot, new)
     same = {agreement_key(k.row): k for k in previous if k.row.status == snapshot.list_kind}
     vanished = [k.row for key, k in same.items() if key not in new and key not in other]
+    if snapshot.list_kind == "pending":
+        vanished, promoted = _promoted(vanished, other)
+    else:
+        promoted = []
     appeared = [row for key, row in new.items() if key not in same]
     matches = match_vanished(vanished, appeared)
     matched_old = {agreement_key(m.old) for m in matches}
@@ -215,8 +221,20 @@ def diff_snapshot(
         absent=absent,
         returned=returned,
         moved=tuple(same[key].row for key in same if key not in new and key in other),
+        promoted=tuple(promoted),
         unchanged=len(new) - len(added) - len(pending) - len(touched),
     )
+
+
+def _promoted(vanished: list[AgreementRow], participating: Mapping[AgreementKey, AgreementRow]
+              ) -> tuple[list[AgreementRow], list[AgreementRow]]:
+    """Pending rows that left under one name and are participating under another (a rename
+    on promotion): (still vanished, promoted)."""
+    matches = [m for m in match_vanished(vanished, list(participating.values()))
+               if m.how not in ("moved", "model")]
+    gone = {agreement_key(m.old) for m in matches}
+    return ([r for r in vanished if agreement_key(r) not in gone],
+            [m.old for m in matches])
 
 
 def _baseline(snapshot: AgreementSnapshot,

@@ -153,3 +153,24 @@ def test_pending_then_participating_is_added(tmp_path: Path) -> None:
         row = session.exec(select(Agreement).where(Agreement.agency == "Hall County SO")).one()
         assert row.status == "participating"
         assert len(session.exec(select(Event)).all()) == 7
+
+
+def test_a_pending_row_promoted_under_another_name_is_no_ending(tmp_path: Path) -> None:
+    s = store(tmp_path)
+    pending_row = AgreementRow(state="GEORGIA", agency="City of Dalton Police Department",
+                               support_type="Task Force Model", status="pending",
+                               county="Whitfield County")
+    s.apply([snapshot(rows(5)), snapshot([pending_row], "pending")], source_id="ice", now=NOW)
+    signed = AgreementRow(state="GEORGIA", agency="Dalton Police Dept (Whitfield Co.)",
+                          support_type="Task Force Model", status="participating",
+                          county="Whitfield County", signed=date(2026, 4, 30))
+    kinds = []
+    for day in (2, 4, 6, 8):
+        result = s.apply([snapshot([*rows(5), signed]), snapshot([], "pending")],
+                         source_id="ice", now=NOW.replace(day=day))
+        kinds += [e.kind for e in result.events]
+    assert kinds == ["agreement.added"]  # never missing, never removed
+    with read_session(s.engine) as session:
+        statuses = {a.agency: a.status for a in session.exec(select(Agreement)).all()}
+    assert statuses[pending_row.agency] == "promoted"
+    assert statuses[signed.agency] == "participating"

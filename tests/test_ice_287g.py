@@ -20,11 +20,14 @@ from sources.agreement_identity import agreement_key
 from sources.base import AgreementSnapshot, Plan, TargetState
 from sources.ice_287g import (
     UNPARSED_SIGNED,
+    Cell,
     Ice287g,
     SheetParse,
     find_list_links,
+    parse_sheet,
     parse_signed,
     parse_xlsx,
+    unwrap_safelink,
 )
 
 ICE = Path("agency") / "ice_287g"
@@ -510,3 +513,44 @@ def test_find_list_links_by_link_text() -> None:
         "pending": "https://www.ice.gov/files/a.xlsx",
         "participating": "https://www.ice.gov/files/b.xlsx",
     }
+
+
+def test_outlook_safelinks_are_unwrapped_in_moa_links() -> None:
+    real = "https://www.ice.gov/doclib/287gMOA/CrenshawCoAL_WSO_MOA_04.16.2025.pdf"
+    wrapped = ("https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov"
+               "%2Fdoclib%2F287gMOA%2FCrenshawCoAL_WSO_MOA_04.16.2025.pdf&data=05%7C02%7C"
+               "&sdata=abc%3D&reserved=0")
+    assert unwrap_safelink(wrapped) == real
+    assert unwrap_safelink(real) == real
+    # not a SafeLinks host, or no usable target: kept as published
+    assert unwrap_safelink("https://example.org/?url=https%3A%2F%2Fx") == \
+        "https://example.org/?url=https%3A%2F%2Fx"
+    assert unwrap_safelink("https://x.safelinks.protection.outlook.com/?data=1").startswith(
+        "https://x.safelinks")
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "SUPPORT TYPE", "MOA")]
+    row = [Cell("ALABAMA", "ALABAMA"), Cell("Crenshaw County Sheriff's Office",
+                                            "Crenshaw County Sheriff's Office"),
+           Cell("Warrant Service Officer", "Warrant Service Officer"),
+           Cell("link", "link", wrapped)]
+    sheet = parse_sheet([header, row], "participating")
+    assert [r.moa_url for r in sheet.rows] == [real]
+
+
+def test_duplicate_rows_with_curly_and_straight_quotes_are_one_agreement() -> None:
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "SUPPORT TYPE", "SIGNED",
+                                   "MOA")]
+
+    def line(agency: str, signed: date, link: str) -> list[Cell]:
+        return [Cell("TEXAS", "TEXAS"), Cell(agency, agency),
+                Cell("Task Force Model", "Task Force Model"), Cell(signed, signed.isoformat()),
+                Cell("link" if link else "link pending", "link", link)]
+
+    sheet = parse_sheet([header,
+                         line("Harris County Sheriff's Office", date(2025, 3, 2), ""),
+                         line("Harris County Sheriff\u2019s Office", date(2025, 3, 1),
+                              "https://www.ice.gov/x.pdf")], "participating")
+    assert len(sheet.rows) == 1 and len(sheet.rejected) == 1
+    merged = sheet.rows[0]
+    assert merged.signed == date(2025, 3, 1) and merged.moa_url == "https://www.ice.gov/x.pdf"
+    snapshot = sheet.snapshot("participating", "http://127.0.0.1/p.xlsx")
+    assert len(snapshot.notes) == 1 and "duplicate of row 2" in snapshot.notes[0]
