@@ -1,8 +1,8 @@
 """Renames, moves and model corrections among the rows that vanished and appeared in one list.
 
 Pure. A row that vanished from a list and one that appeared in the same list are one agreement
-when they share the state and the model, nothing contradicts them (both COUNTY cells filled and
-different, or both SIGNED dates known and different), and a tier says so, tried in order:
+when they share the state and the model, their COUNTY cells (when both are filled) name the
+same county, and a tier says so, tried in order:
 
 1. `prefix/suffix`: the names are equal once their generic words are gone ("City of X Police
    Department" / "X Police"), or one is the other cut short (ICE truncates long names);
@@ -10,7 +10,9 @@ different, or both SIGNED dates known and different), and a tier says so, tried 
 3. `tokens + county`: the same county, the same kind of body, and the distinctive words of one
    name among the other's ("Sheriff's Department" / "Sheriff's Office" within one county).
 
-Tiers 1 and 2 also need the same SIGNED date or county (or a list without SIGNED, as pending).
+Tiers 1 and 2 also need the same SIGNED date or the same county (or a list without SIGNED, as
+pending); a SIGNED date revised in the same snapshot is accepted only with the same county.
+Tier 3 needs the same county and no conflicting SIGNED date.
 Then two more kinds of match, said as changes rather than renames:
 
 - `moved`: same county, same SIGNED date, another kind of body (the sheriff's agreement now under
@@ -93,17 +95,30 @@ def _facts(row: AgreementRow) -> _Facts:
     )
 
 
-def _compatible(a: _Facts, b: _Facts) -> bool:
-    if a.county_cell and b.county_cell and a.county_cell != b.county_cell:
+def _counties_differ(a: _Facts, b: _Facts) -> bool:
+    """Both COUNTY cells filled and naming different counties (a typo fixed in the cell is
+    still the same county)."""
+    if not (a.county_cell and b.county_cell) or a.county_cell == b.county_cell:
         return False
-    return not (a.row.signed and b.row.signed and a.row.signed != b.row.signed)
+    if min(len(a.county_cell), len(b.county_cell)) < 5:
+        return True  # Lee and Lea are two counties
+    return Levenshtein.distance(a.county_cell, b.county_cell, score_cutoff=2) > 1
+
+
+def _same_county(a: _Facts, b: _Facts) -> bool:
+    return bool(a.county) and (a.county == b.county or (
+        bool(a.county_cell) and bool(b.county_cell) and not _counties_differ(a, b)))
+
+
+def _dates_differ(a: _Facts, b: _Facts) -> bool:
+    return a.row.signed is not None and b.row.signed is not None and a.row.signed != b.row.signed
 
 
 def _anchored(a: _Facts, b: _Facts) -> bool:
     """Same SIGNED date or same county, or a list that has no SIGNED column at all."""
     if a.row.signed and a.row.signed == b.row.signed:
         return True
-    if a.county and a.county == b.county:
+    if _same_county(a, b):
         return True
     return a.row.signed is None and b.row.signed is None
 
@@ -124,7 +139,7 @@ def _edit_distance(a: _Facts, b: _Facts) -> float:
 
 
 def _tokens_county(a: _Facts, b: _Facts) -> float:
-    if not (a.county and a.county == b.county):
+    if not _same_county(a, b) or _dates_differ(a, b):
         return 0.0
     if a.body and b.body and a.body != b.body:
         return 0.0
@@ -137,7 +152,7 @@ def _tokens_county(a: _Facts, b: _Facts) -> float:
 
 
 def _moved(a: _Facts, b: _Facts) -> float:
-    same_county = bool(a.county) and a.county == b.county
+    same_county = _same_county(a, b)
     same_day = a.row.signed is not None and a.row.signed == b.row.signed
     other_body = bool(a.body) and bool(b.body) and a.body != b.body
     return 100.0 if same_county and same_day and other_body else 0.0
@@ -180,8 +195,10 @@ def _best_pairs(pool_a: Sequence[_Facts], pool_b: Sequence[_Facts],
 def _gated(tier: Tier, a: _Facts, b: _Facts) -> float:
     """A tier's score, once nothing contradicts the pair (and, for renames, one body)."""
     how, score, anchored = tier
-    if not _compatible(a, b) or (anchored and not _anchored(a, b)):
+    if _counties_differ(a, b) or (anchored and not _anchored(a, b)):
         return 0.0
+    if anchored and _dates_differ(a, b) and not _same_county(a, b):
+        return 0.0  # a redated row keeps its name only where its county vouches for it
     if how != "moved" and a.body and b.body and a.body != b.body:
         return 0.0  # another kind of body is a move, never a rename
     return score(a, b)

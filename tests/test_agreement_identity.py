@@ -133,3 +133,17 @@ def test_a_relabelled_model_on_the_same_day_is_one_agreement() -> None:
     matches = match_vanished([row("Ocala Police Department", model="Task Force Model")],
                              [row("Ocala Police Department", model="Warrant Service Officer")])
     assert [m.how for m in matches] == ["model"]
+
+
+def test_a_rename_with_a_revised_date_or_a_fixed_county_cell_is_still_a_rename() -> None:
+    matches = match_vanished(
+        [row("Santa Rosa County Sheriff's Office", county="Santa Rosa County"),
+         row("Etoah County Sheriff's Office", county="Etoah County")],
+        [row("Santa Rosa Cnty Sherrif Office Jail", county="Santa Rosa County",
+             signed=date(2025, 2, 27)),
+         row("Etowah County Sheriff's Office", county="Etowah County")],
+    )
+    assert sorted((m.new.agency, m.how) for m in matches) == [
+        ("Etowah County Sheriff's Office", "edit distance"),
+        ("Santa Rosa Cnty Sherrif Office Jail", "prefix/suffix"),
+    ]
