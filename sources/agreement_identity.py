@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import date
 
 __all__ = [
     "AgreementKey",
@@ -39,6 +40,7 @@ __all__ = [
     "distinctive_tokens",
     "identity_string",
     "name_stem",
+    "near_duplicate_key",
     "state_code",
 ]
 
@@ -254,3 +256,16 @@ def county_key(county: str) -> str:
     """A COUNTY cell compared: `Harris County`, `harris co.` and `Harris` are equal."""
     words = [w for w in _words(county) if w not in ("county", "parish", "borough")]
     return " ".join(words)
+
+
+def near_duplicate_key(state: str, agency: str, support_type: str, signed: date | None,
+                       county: str) -> tuple[str, ...] | None:
+    """Two rows of one snapshot with this key are one agreement listed twice under two names
+    ("Pasco County Sheriff's Office" / "Pasco Sheriff's Office", same model, county and SIGNED
+    day). None without a SIGNED date or a kind of body: too little to say so."""
+    body = body_of(agency)
+    if signed is None or not body:
+        return None
+    code = state_code(state)
+    return (code, canonical_model(support_type), name_stem(agency, code), body,
+            county_key(county), signed.isoformat())

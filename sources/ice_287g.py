@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from pydantic import Field, field_validator
 
 from monitor.errors import ParseError
-from sources.agreement_identity import AgreementKey, agreement_key
+from sources.agreement_identity import AgreementKey, agreement_key, near_duplicate_key
 from sources.base import (
     AgreementRow,
     AgreementSnapshot,
@@ -289,7 +289,7 @@ def parse_sheet(grid: Sequence[Sequence[Cell]], list_kind: ListKind) -> SheetPar
     rows: list[AgreementRow] = []
     rejected: list[RejectedRow] = []
     notes: list[RowNote] = []
-    seen: dict[AgreementKey, int] = {}
+    seen = _Seen()
     blank = data = 0
     for offset, cells in enumerate(grid[header_index + 1 :]):
         number = header_index + 2 + offset
@@ -302,16 +302,45 @@ def parse_sheet(grid: Sequence[Sequence[Cell]], list_kind: ListKind) -> SheetPar
             # a duplicate of an earlier row: one agreement, its blanks filled from the copy
             index = outcome[2]
             rows[index] = _merge(rows[index], outcome[0])
-            first = seen[agreement_key(outcome[0].state, outcome[0].agency,
-                                       outcome[0].support_type)]
-            rejected.append(RejectedRow(number, f"duplicate of row {first} (merged)",
-                                        _values(cells)))
+            rejected.append(RejectedRow(number, f"duplicate of row {seen.numbers[index]} "
+                                        "(merged)", _values(cells)))
         elif isinstance(outcome, RejectedRow):
             rejected.append(outcome)
         else:
             rows.append(outcome[0])
             notes.extend(outcome[1])
     return SheetParse(tuple(rows), tuple(rejected), tuple(notes), True, columns, data, blank)
+
+
+class _Seen:
+    """The agreements kept so far in one sheet: by identity, and by near-duplicate key."""
+
+    def __init__(self) -> None:
+        self.index: dict[AgreementKey, int] = {}
+        self.near: dict[tuple[str, ...], int] = {}
+        #: the sheet row number of each kept row, in order
+        self.numbers: list[int] = []
+
+    def first_of(self, key: AgreementKey, row: AgreementRow) -> int | None:
+        """The position of the kept row this one repeats (same identity, or near-duplicate)."""
+        if key in self.index:
+            return self.index[key]
+        near = near_duplicate_key(row.state, row.agency, row.support_type, row.signed,
+                                  row.county)
+        position = self.near.get(near) if near else None
+        if position is not None:
+            self.index[key] = position  # its own name is that agreement's too
+        return position
+
+    def add(self, key: AgreementKey, row: AgreementRow, number: int) -> None:
+        """Keep a row."""
+        position = len(self.numbers)
+        self.index[key] = position
+        near = near_duplicate_key(row.state, row.agency, row.support_type, row.signed,
+                                  row.county)
+        if near:
+            self.near.setdefault(near, position)
+        self.numbers.append(number)
 
 
 def _find_header(grid: Sequence[Sequence[Cell]]) -> int | None:
@@ -354,7 +383,7 @@ def _read_row(
     columns: Sequence[str],
     fields: Sequence[str],
     list_kind: ListKind,
-    seen: dict[AgreementKey, int],
+    seen: _Seen,
 ) -> RejectedRow | tuple[AgreementRow, list[RowNote], int | None]:
     """One data row: an AgreementRow (with notes and, for a duplicate, the index of the row
     it repeats among those kept), or a RejectedRow saying why not."""
@@ -377,9 +406,10 @@ def _read_row(
         return RejectedRow(number, f"missing {listed}", _values(cells))
     key = agreement_key(*(_text(by_field, name) for name in _REQUIRED))
     row, notes = _build_row(number, by_field, extra, list_kind)
-    if key in seen:
-        return row, notes, list(seen).index(key)
-    seen[key] = number
+    first = seen.first_of(key, row)
+    if first is not None:
+        return row, notes, first
+    seen.add(key, row, number)
     return row, notes, None
 
 

@@ -554,3 +554,30 @@ def test_duplicate_rows_with_curly_and_straight_quotes_are_one_agreement() -> No
     assert merged.signed == date(2025, 3, 1) and merged.moa_url == "https://www.ice.gov/x.pdf"
     snapshot = sheet.snapshot("participating", "http://127.0.0.1/p.xlsx")
     assert len(snapshot.notes) == 1 and "duplicate of row 2" in snapshot.notes[0]
+
+
+def test_one_agency_listed_twice_under_two_names_is_merged() -> None:
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "COUNTY", "SUPPORT TYPE",
+                                   "SIGNED")]
+
+    def line(agency: str, county: str = "Pasco County",
+             signed: date = date(2025, 2, 26)) -> list[Cell]:
+        return [Cell("FLORIDA", "FLORIDA"), Cell(agency, agency), Cell(county, county),
+                Cell("Task Force Model", "Task Force Model"), Cell(signed, signed.isoformat())]
+
+    sheet = parse_sheet([header,
+                         line("Pasco County Sheriff's Office"),
+                         line("Pasco Sheriff's Office"),
+                         line("Pasco Police Department"),  # another body: its own agreement
+                         line("Lake Sheriff's Office", signed=date(2025, 3, 1)),
+                         line("Lake County Sheriff's Office", signed=date(2025, 3, 2)),
+                         line("Pasco Sheriffs Office", signed=date(2025, 3, 1))],
+                        "participating")
+    # another day, nothing else in common: kept apart
+    assert [r.agency for r in sheet.rows] == [
+        "Pasco County Sheriff's Office", "Pasco Police Department", "Lake Sheriff's Office",
+        "Lake County Sheriff's Office"]
+    # the last row has the identity of the second: one agreement, the earliest SIGNED kept
+    assert [r.reason for r in sheet.rejected] == ["duplicate of row 2 (merged)",
+                                                  "duplicate of row 2 (merged)"]
+    assert sheet.rows[0].signed == date(2025, 2, 26)
