@@ -16,7 +16,8 @@ Snapshots (participating list; pending changes once):
    dropped by mistake, two new agreements and one promotion from pending, rows reordered;
 2. and 3. a broken file with a third of the rows, fetched twice;
 4. normal again: the typo flips back, the misspellings are fixed, the dropped row is back;
-5. and 6. the same list a day and two days later (the endings are confirmed at 5).
+5. and 6. a day and two days later, the typo made and fixed once more (the endings are
+   confirmed at 5).
 """
 
 from __future__ import annotations
@@ -120,9 +121,21 @@ def build(participating: list[AgreementRow], pending: list[AgreementRow]) -> Sce
     rename(typo, _typo(base[typo].agency))
     i = pick.take(_sheriff)
     rename(i, base[i].agency + " Criminal Investigations Unit")
+    i = pick.take(lambda r: r.agency.endswith("Police Department"))
+    rename(i, base[i].agency.replace("Police Department", "Police Dept."))
+    i = pick.take(lambda r: " and " in r.agency)
+    rename(i, base[i].agency.replace(" and ", " & "))
+    # renamed and redated in one snapshot: the county vouches for it
+    i = pick.take(lambda r: _sheriff(r) and r.signed is not None)
+    rename(i, base[i].agency.replace("County Sheriff's Office", "Sheriff's Office"))
+    one[i] = replace(one[i], signed=(base[i].signed or date(2025, 1, 1)) + timedelta(3))
+    s.corrected.append(base[i].agency.replace("County Sheriff's Office", "Sheriff's Office"))
     for i, new in renames.items():
         s.renames.append((1, base[i].agency, new))
-    s.renames.append((4, renames[typo], base[typo].agency))  # the typo fixed again
+    # the typo fixed, made again, fixed again
+    s.renames.append((4, renames[typo], base[typo].agency))
+    s.renames.append((5, base[typo].agency, renames[typo]))
+    s.renames.append((6, renames[typo], base[typo].agency))
 
     moved = pick.take(lambda r: _sheriff(r) and r.signed is not None)
     board = base[moved].county.strip() + " Board of County Commissioners"
@@ -187,6 +200,8 @@ def build(participating: list[AgreementRow], pending: list[AgreementRow]) -> Sce
                 for r in four]
     four.append(base[mistake])
     s.steps.append(Step("typo fixed, dropped row back", 48, four, pending1))
-    s.steps.append(Step("a day later", 72, list(reversed(four)), pending1))
-    s.steps.append(Step("two days later", 96, four, pending1))
+    five = [replace(r, agency=renames[typo]) if r.agency == base[typo].agency else r
+            for r in reversed(four)]
+    s.steps.append(Step("a day later, the typo again", 72, five, pending1))
+    s.steps.append(Step("two days later, fixed again", 96, four, pending1))
     return s

@@ -126,8 +126,8 @@ events = ["*"]
     assert len(mine) == 1
     life = mine[0]
     assert life["names"] == [right_name, typo_name]
-    assert [e["kind"] for e in life["events"]] == [
-        "agreement.added", "agreement.renamed", "agreement.renamed"]
+    assert [e["kind"] for e in life["events"]] == ["agreement.added"] + [
+        "agreement.renamed"] * 4  # the typo made, fixed, made, fixed
     assert all(v["first"]["url"].startswith("http://127.0.0.1") for v in life["versions"])
     assert sum(v["snapshots"] for v in life["versions"]) == 5  # 7 fetches, 2 quarantined
     ended = run_json(["--config", str(cfg), "agreements", "--history", scenario.endings[0]],
