@@ -41,6 +41,7 @@ from sources.agreement_identity import (
     county_key,
     distinctive_tokens,
     name_stem,
+    plain_name,
     state_code,
 )
 from sources.base import AgreementRow
@@ -66,6 +67,7 @@ class _Facts:
     state: str
     model: str
     name: str
+    plain: str
     stem: str
     county: str
     county_cell: str
@@ -88,6 +90,7 @@ def _facts(row: AgreementRow) -> _Facts:
         state=state_code(row.state),
         model=canonical_model(row.support_type),
         name=agency_key(row.agency, row.state),
+        plain=plain_name(row.agency),
         stem=name_stem(row.agency, row.state),
         county=county_of(row),
         county_cell=county_key(row.county),
@@ -126,15 +129,19 @@ def _anchored(a: _Facts, b: _Facts) -> bool:
 def _prefix_suffix(a: _Facts, b: _Facts) -> float:
     if a.stem and a.stem == b.stem:
         return 100.0
-    short, long = sorted((a.name, b.name), key=len)
-    if len(short) >= _TRUNCATION_MIN and long.startswith(short) and len(short) >= 0.6 * len(long):
-        return 100.0 * len(short) / len(long)
+    for one, other in ((a.name, b.name), (a.plain, b.plain)):
+        short, long = sorted((one, other), key=len)
+        if len(short) >= _TRUNCATION_MIN and long.startswith(short) \
+                and len(short) >= 0.6 * len(long):
+            return 100.0 * len(short) / len(long)
     return 0.0
 
 
 def _edit_distance(a: _Facts, b: _Facts) -> float:
+    """A typo, in the normalized names or in the names as published."""
     limit = max(2, max(len(a.name), len(b.name)) // 12)
-    distance = Levenshtein.distance(a.name, b.name, score_cutoff=limit)
+    distance = min(Levenshtein.distance(a.name, b.name, score_cutoff=limit + 1),
+                   Levenshtein.distance(a.plain, b.plain, score_cutoff=limit + 1))
     return 100.0 - distance if distance <= limit else 0.0
 
 
@@ -146,7 +153,7 @@ def _tokens_county(a: _Facts, b: _Facts) -> float:
     mine = distinctive_tokens(a.row.agency, a.state, a.county)
     theirs = distinctive_tokens(b.row.agency, b.state, b.county)
     if mine <= theirs or theirs <= mine:
-        return 100.0
+        return 90.0 + fuzz.ratio(a.name, b.name) / 10  # the closer name wins a tie
     score = fuzz.token_set_ratio(" ".join(sorted(mine)), " ".join(sorted(theirs)))
     return float(score) if score >= 85 else 0.0
 

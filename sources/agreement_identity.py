@@ -41,6 +41,7 @@ __all__ = [
     "identity_string",
     "name_stem",
     "near_duplicate_key",
+    "plain_name",
     "state_code",
 ]
 
@@ -183,10 +184,29 @@ def canonical_model(support_type: str) -> str:
     return " ".join(support_type.split())
 
 
+#: words ICE glues to the one before ("Highlands CountySheriff's Office")
+_GLUED = ("county", "sheriffs", "sheriff", "police", "department", "office", "parish")
+
+
+def _unglue(word: str) -> list[str]:
+    if word in _WORDS or word in _GENERIC:
+        return [word]
+    for tail in _GLUED:
+        if word.endswith(tail) and len(word) - len(tail) >= 3:
+            return [*_unglue(word[: -len(tail)]), tail]
+    return [word]
+
+
+def plain_name(agency: str) -> str:
+    """The name folded (case, quotes, punctuation, whitespace) and nothing else."""
+    return _fold(agency)
+
+
 def _words(name: str) -> list[str]:
     words: list[str] = []
-    for word in _fold(name).split():
-        words.extend(_WORDS.get(word, word).split())
+    for raw in _fold(name).split():
+        for word in _unglue(raw):
+            words.extend(_WORDS.get(word, word).split())
     # "sheriff office", "sheriff department" and "sheriff" alone name the same office
     out: list[str] = []
     for word in words:
