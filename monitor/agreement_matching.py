@@ -6,7 +6,8 @@ same county, and a tier says so, tried in order:
 
 1. `prefix/suffix`: the names are equal once their generic words are gone ("City of X Police
    Department" / "X Police"), or one is the other cut short (ICE truncates long names);
-2. `edit distance`: a typo (Levenshtein distance within `max(2, len / 12)`);
+2. `edit distance`: a typo (optimal string alignment distance, a swap counting once, within
+   `max(2, len / 12)`, on the normalized names or the names as published);
 3. `tokens + county`: the same county, the same kind of body, and the distinctive words of one
    name among the other's ("Sheriff's Department" / "Sheriff's Office" within one county).
 
@@ -32,7 +33,7 @@ from functools import partial
 from typing import Literal
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from sources.agreement_identity import (
     agency_key,
@@ -67,6 +68,7 @@ class _Facts:
     state: str
     model: str
     name: str
+    #: the name as published, folded, without spaces ("KansasBureau" and "Kansas Bureau")
     plain: str
     stem: str
     county: str
@@ -90,7 +92,7 @@ def _facts(row: AgreementRow) -> _Facts:
         state=state_code(row.state),
         model=canonical_model(row.support_type),
         name=agency_key(row.agency, row.state),
-        plain=plain_name(row.agency),
+        plain=plain_name(row.agency).replace(" ", ""),
         stem=name_stem(row.agency, row.state),
         county=county_of(row),
         county_cell=county_key(row.county),
@@ -131,8 +133,11 @@ def _prefix_suffix(a: _Facts, b: _Facts) -> float:
         return 100.0
     for one, other in ((a.name, b.name), (a.plain, b.plain)):
         short, long = sorted((one, other), key=len)
-        if len(short) >= _TRUNCATION_MIN and long.startswith(short) \
-                and len(short) >= 0.6 * len(long):
+        if len(short) < _TRUNCATION_MIN or len(short) < 0.6 * len(long):
+            continue
+        # cut short, perhaps with one typo in what is left
+        cuts = (long[: len(short) + k] for k in (-1, 0, 1))
+        if min(OSA.distance(short, cut, score_cutoff=2) for cut in cuts) <= 1:
             return 100.0 * len(short) / len(long)
     return 0.0
 
@@ -140,8 +145,9 @@ def _prefix_suffix(a: _Facts, b: _Facts) -> float:
 def _edit_distance(a: _Facts, b: _Facts) -> float:
     """A typo, in the normalized names or in the names as published."""
     limit = max(2, max(len(a.name), len(b.name)) // 12)
-    distance = min(Levenshtein.distance(a.name, b.name, score_cutoff=limit + 1),
-                   Levenshtein.distance(a.plain, b.plain, score_cutoff=limit + 1))
+    # OSA: a swapped pair of letters is one typo, not two
+    distance = min(OSA.distance(a.name, b.name, score_cutoff=limit + 1),
+                   OSA.distance(a.plain, b.plain, score_cutoff=limit + 1))
     return 100.0 - distance if distance <= limit else 0.0
 
 

@@ -4,7 +4,10 @@ every real ending reported once confirmed, a broken file quarantined for as long
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +15,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from monitor.agreements import Known, agreement_key, diff_snapshot
 from monitor.db import make_engine, read_session
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
 from monitor.models import Agreement, AgreementSnapshotRecord, Event
 from monitor.store import Store
-from sources.base import AgreementRow, SnapshotRules
+from sources.base import AgreementRow, AgreementSnapshot, SnapshotRules
 from sources.ice_287g import Cell, ListKind, parse_sheet, parse_xlsx
 from tests.agreement_scenario import Scenario, Step, build
 
@@ -134,3 +138,68 @@ def test_derived_lists_give_no_phantom_events(tmp_path: Path, corpus: Path) -> N
             assert row.signed_published - row.signed in (timedelta(3), timedelta(7))
         ended = {a.status for a in signed.values() if a.agency in scenario.endings}
         assert ended == {"removed"}
+
+
+# ---------------------------------------------------------------------------- random edits
+
+
+def _edits() -> list[Callable[[str, random.Random], str]]:
+    def typo(a: str, rng: random.Random) -> str:
+        j = rng.randrange(1, len(a) - 1)
+        return a[:j] + a[j + 1:]
+
+    def swap(a: str, rng: random.Random) -> str:
+        j = rng.randrange(1, len(a) - 2)
+        return a[:j] + a[j + 1] + a[j] + a[j + 2:]
+
+    simple: list[Callable[[str, random.Random], str]] = [
+        typo, swap,
+        lambda a, rng: a[: int(len(a) * 0.85)],
+        lambda a, rng: a[8:] if a.startswith("City of ") else "City of " + a,
+        lambda a, rng: a.replace("Department", "Dept.").replace("County", "Co."),
+        lambda a, rng: "  " + a.upper(),
+        lambda a, rng: a.replace("'", "\u2019"),
+        lambda a, rng: a.replace("Sheriff's Office", "Sheriff's Department"),
+        lambda a, rng: a.replace(" County", "", 1),
+        lambda a, rng: a.replace("'", "").replace(".", "").replace(",", ""),
+        lambda a, rng: a + " (TFM)",
+        lambda a, rng: a.replace(" ", "", 1),
+    ]
+
+    def two(a: str, rng: random.Random) -> str:
+        return rng.choice(simple)(rng.choice(simple)(a, rng), rng)
+
+    return [*simple, two, two, two]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("seed", range(8))
+def test_random_edits_of_the_real_list_are_never_endings(corpus: Path, seed: int) -> None:
+    """30 rows renamed by ICE-style edits (one or two at once), 10 real endings, 5 agreements
+    really new on the same days and models as the ended ones, named like agencies elsewhere."""
+    participating, _ = real_rows(corpus)
+    rows = list({agreement_key(r): r for r in participating}.values())
+    rng = random.Random(seed)
+    edits = _edits()
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    renamed, ended = set(order[:30]), order[30:40]
+    later = [replace(r, agency=rng.choice(edits)(r.agency, rng)) if i in renamed else r
+             for i, r in enumerate(rows) if i not in ended]
+    fresh = []
+    for i in ended[:5]:
+        other = rng.choice([x for x in participating
+                            if x.state != rows[i].state and x.type == rows[i].type])
+        fresh.append(replace(rows[i], agency=other.agency, county=other.county))
+    later += fresh
+    rng.shuffle(later)
+    diff = diff_snapshot([Known(r) for r in rows],
+                         AgreementSnapshot("participating", "x", tuple(later)), now=START)
+    ended_keys = {agreement_key(rows[i]) for i in ended}
+    false_missing = [c.row.agency for c in diff.missing if c.key not in ended_keys]
+    false_new = [c.row.agency for c in diff.added if c.row not in fresh]
+    wrong = [c.row.agency for c in diff.renamed if c.old_key in ended_keys]
+    print(f"\nseed {seed}: {len(diff.renamed)} renamed, {len(diff.changed)} changed, "
+          f"{len(diff.missing)} missing (10 real), {len(diff.added)} added (5 real)")
+    assert (false_missing, false_new, wrong) == ([], [], [])
+    assert len(diff.missing) == 10 and len(diff.added) == len(fresh)
