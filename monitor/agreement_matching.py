@@ -135,7 +135,11 @@ def _prefix_suffix(a: _Facts, b: _Facts) -> float:
         short, long = sorted((one, other), key=len)
         if len(short) < _TRUNCATION_MIN or len(short) < 0.6 * len(long):
             continue
-        # cut short, perhaps with one typo in what is left
+        if long.startswith(short):
+            return 100.0 * len(short) / len(long)
+        if len(long) - len(short) < 3:
+            continue  # as long as the other: a typo, not a cut (the next tier)
+        # cut short, with one typo in what is left
         cuts = (long[: len(short) + k] for k in (-1, 0, 1))
         if min(OSA.distance(short, cut, score_cutoff=2) for cut in cuts) <= 1:
             return 100.0 * len(short) / len(long)

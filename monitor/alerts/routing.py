@@ -31,6 +31,7 @@ from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
 from monitor.models import Case, Delivery, Event, Matter
 from monitor.store import EventListener
+from sources.agreement_identity import state_code
 from sources.identity import docket_key, parse_tracked_docket
 
 __all__ = [
@@ -102,7 +103,7 @@ def event_facts(session: Session, event: Event) -> EventFacts:
         docket_key=docket_key(docket) if docket else "",
         tags=frozenset(tags),
         watches=frozenset(_watches_of(data, case)),
-        state=str(data.get("state") or "").upper(),
+        state=state_code(str(data.get("state") or "")) if data.get("state") else "",
         county=_county(str(data.get("county") or "")),
         agency=str(data.get("agency") or (matter.agency if matter else "")).casefold(),
         text=text,
@@ -164,7 +165,7 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
         return False
     if rule.cases and (facts.court, facts.docket_key) not in rule.cases:
         return False
-    if sub.states and facts.state not in {s.upper() for s in sub.states}:
+    if sub.states and facts.state not in {state_code(s) for s in sub.states}:
         return False
     if sub.counties and facts.county not in {_county(c) for c in sub.counties}:
         return False

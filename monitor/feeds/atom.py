@@ -24,6 +24,7 @@ from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Event, Matter
+from sources.agreement_identity import state_code
 
 __all__ = ["FeedSpec", "entry_id", "render_atom", "render_feeds"]
 
@@ -172,7 +173,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                           f"{title}: 287(g) agreements"), agreements[:cap])
         by_state: dict[str, list[Event]] = {}
         for event in agreements:
-            state = str((event.data or {}).get("state") or "").upper()
+            published = str((event.data or {}).get("state") or "")
+            state = state_code(published) if published else ""  # "TEXAS" and "TX": tx
             if state:
                 by_state.setdefault(state, []).append(event)
         for state, events in sorted(by_state.items()):
