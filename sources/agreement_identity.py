@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from collections.abc import Mapping
 from datetime import date
 
@@ -165,6 +166,7 @@ def display_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).translate(_QUOTES).split()).casefold()
 
 
+@lru_cache(maxsize=1 << 16)
 def state_code(state: str) -> str:
     """The two-letter code of a state given by name or code (else the text, upper-cased)."""
     folded = _fold(state)
@@ -173,6 +175,7 @@ def state_code(state: str) -> str:
     return _STATES.get(folded, " ".join(state.split()).upper())
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical_model(support_type: str) -> str:
     """The 287(g) model a SUPPORT TYPE cell means (`MODELS`), or the cell's text normalized."""
     folded = _fold(support_type)
@@ -197,6 +200,7 @@ def _unglue(word: str) -> list[str]:
     return [word]
 
 
+@lru_cache(maxsize=1 << 16)
 def plain_name(agency: str) -> str:
     """The name folded (case, quotes, punctuation, whitespace) and nothing else."""
     return _fold(agency)
@@ -231,11 +235,13 @@ def _strip_prefixes(words: list[str], state: str) -> list[str]:
     return words
 
 
+@lru_cache(maxsize=1 << 16)
 def agency_key(agency: str, state: str = "") -> str:
     """The agency name as identity compares it (see the module docstring for every rule)."""
     return " ".join(_strip_prefixes(_words(agency), state))
 
 
+@lru_cache(maxsize=1 << 16)
 def agreement_key(state: str, agency: str, support_type: str) -> AgreementKey:
     """The identity of an agreement: (state code, `agency_key`, `canonical_model`)."""
     code = state_code(state)
@@ -247,6 +253,7 @@ def identity_string(key: AgreementKey) -> str:
     return "|".join(key)
 
 
+@lru_cache(maxsize=1 << 16)
 def name_stem(agency: str, state: str = "") -> str:
     """The agency key without its generic words ("county", "sheriff", "office"...)."""
     words = [w for w in agency_key(agency, state).split() if w not in _STOPWORDS]
@@ -263,6 +270,7 @@ def distinctive_tokens(agency: str, state: str = "", county: str = "") -> frozen
     )
 
 
+@lru_cache(maxsize=1 << 16)
 def body_of(agency: str) -> str:
     """What kind of body the agency is (`sheriff`, `police`, `board`...), or ""."""
     words = set(_words(agency))
@@ -272,6 +280,7 @@ def body_of(agency: str) -> str:
     return ""
 
 
+@lru_cache(maxsize=1 << 16)
 def county_key(county: str) -> str:
     """A COUNTY cell compared: `Harris County`, `harris co.` and `Harris` are equal."""
     words = [w for w in _words(county) if w not in ("county", "parish", "borough")]
