@@ -194,7 +194,8 @@ def diff_snapshot(
         vanished, promoted = _promoted(vanished, other)
     else:
         promoted = []
-    appeared = [row for key, row in new.items() if key not in same]
+    # a row that arrives from the other list is a promotion, never the end of a rename
+    appeared = [row for key, row in new.items() if key not in same and key not in other]
     matches = match_vanished(vanished, appeared)
     matched_old = {agreement_key(m.old) for m in matches}
     matched_new = {agreement_key(m.new) for m in matches}
