@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 
 __all__ = [
     "AgreementKey",
