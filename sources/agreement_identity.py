@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 __all__ = [
     "AgreementKey",
     "MODELS",
@@ -172,7 +174,13 @@ def state_code(state: str) -> str:
     folded = _fold(state)
     if folded.upper() in _CODES:
         return folded.upper()
-    return _STATES.get(folded, " ".join(state.split()).upper())
+    if folded in _STATES:
+        return _STATES[folded]
+    # a misspelt state name ("FLORDIA"): the one state within two edits, if only one is
+    near = [code for name, code in _STATES.items() if OSA.distance(folded, name) <= 2]
+    if len(set(near)) == 1 and len(folded) >= 5:
+        return near[0]
+    return " ".join(state.split()).upper()
 
 
 @lru_cache(maxsize=1 << 16)

@@ -67,6 +67,8 @@ def test_support_types_read_as_their_model(text: str, model: str) -> None:
 def test_states_by_name_or_code() -> None:
     assert state_code("FLORIDA") == state_code("fl") == state_code(" Florida ") == "FL"
     assert state_code("NEW HAMPSHIRE") == "NH" and state_code("Puerto Rico") == "PR"
+    assert state_code("FLORDIA") == "FL" and state_code("NORTH CAROLNA") == "NC"
+    assert state_code("Iowa") == "IA" and state_code("OHIO") == "OH"
 
 
 def row(agency: str, *, county: str = "", signed: date | None = date(2025, 2, 20),
