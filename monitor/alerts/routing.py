@@ -31,7 +31,7 @@ from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
 from monitor.models import Case, Delivery, Event, Matter
 from monitor.store import EventListener
-from sources.agreement_identity import state_code
+from sources.agreement_identity import county_key, state_code
 from sources.identity import docket_key, parse_tracked_docket
 
 __all__ = [
@@ -72,14 +72,6 @@ class EventFacts:
     private: bool
 
 
-def _county(name: str) -> str:
-    """`Harris County` and `harris` compare equal."""
-    words = name.casefold().split()
-    if words and words[-1] in ("county", "parish", "borough"):
-        words = words[:-1]
-    return " ".join(words)
-
-
 def _watches_of(data: Mapping[str, Any], case: Case | None) -> set[str]:
     watches = {str(w) for w in data.get("watches") or []}
     matched = case.matched_by if case is not None else data.get("matched_by") or []
@@ -104,7 +96,7 @@ def event_facts(session: Session, event: Event) -> EventFacts:
         tags=frozenset(tags),
         watches=frozenset(_watches_of(data, case)),
         state=state_code(str(data.get("state") or "")) if data.get("state") else "",
-        county=_county(str(data.get("county") or "")),
+        county=county_key(str(data.get("county") or "")),
         agency=str(data.get("agency") or (matter.agency if matter else "")).casefold(),
         text=text,
         backfill=bool(data.get("backfill")),
@@ -167,7 +159,7 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
         return False
     if sub.states and facts.state not in {state_code(s) for s in sub.states}:
         return False
-    if sub.counties and facts.county not in {_county(c) for c in sub.counties}:
+    if sub.counties and facts.county not in {county_key(c) for c in sub.counties}:
         return False
     if sub.agencies and not any(a.casefold() in facts.agency for a in sub.agencies if a):
         return False
