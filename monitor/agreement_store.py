@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from monitor.agreements import (
     SnapshotDiff,
     agreement_key,
     diff_snapshot,
+    snapshot_from_payload,
     snapshot_to_payload,
 )
 from monitor.models import (
@@ -42,7 +44,7 @@ from monitor.store import EventListener, emit
 from sources.agreement_identity import AgreementKey, identity_string
 from sources.base import AgreementRow, AgreementSnapshot, Observation
 
-__all__ = ["apply_snapshot", "agreement_row_json"]
+__all__ = ["apply_snapshot", "agreement_row_json", "quarantined_snapshot"]
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +104,11 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
     diff = diff_snapshot(known, obs, now=now, baseline=applied is None)
     record = AgreementSnapshotRecord(
         source_id=source_id, list_kind=obs.list_kind, url=obs.url, fetched_at=now,
-        status="quarantined" if diff.quarantined else "baseline" if diff.baseline else "applied",
+        status="quarantined" if diff.quarantined else "baseline" if diff.baseline
+        else "accepted" if obs.accepted else "applied",
         row_count=len(obs.rows), rejected_count=len(obs.rejected),
-        notes=[*diff.reasons, *obs.notes],
+        notes=[*diff.reasons, *obs.notes] + (["accepted by the operator"] if obs.accepted
+                                             else []),
     )
     session.add(record)
     session.flush()
@@ -135,11 +139,21 @@ def apply_snapshot(session: Session, listeners: Sequence[EventListener], obs: Ob
 # ---------------------------------------------------------------------------- quarantine
 
 
+def quarantined_snapshot(session: Session, list_kind: str) -> tuple[str, AgreementSnapshot] | None:
+    """The list's quarantined snapshot and its source id, marked `accepted` (the operator's
+    `agreements --accept-quarantined LIST`: apply it through `Store.apply`), or None."""
+    hold = session.get(AgreementHold, list_kind)
+    if hold is None:
+        return None
+    snapshot = replace(snapshot_from_payload(hold.payload), accepted=True)
+    return str(hold.payload.get("source_id", "")), snapshot
+
+
 def _quarantine(session: Session, listeners: Sequence[EventListener], obs: AgreementSnapshot,
                 diff: SnapshotDiff, source_id: str, now: datetime) -> list[Event]:
     reasons = "; ".join(diff.reasons)
     hold = session.get(AgreementHold, obs.list_kind)
-    payload = snapshot_to_payload(obs)
+    payload = {**snapshot_to_payload(obs), "source_id": source_id}
     if hold is not None:
         log.info("%s: %s list still quarantined: %s", source_id, obs.list_kind, reasons)
         hold.payload, hold.held_at = payload, now

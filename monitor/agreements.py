@@ -23,20 +23,21 @@ Rules (contracts.md, "287(g) snapshots"; identity in `sources.agreement_identity
 - the first snapshot of a list is a baseline: its events carry `baseline=True`;
 - a snapshot without its header, below `rules.min_rows` (participating), or whose newly vanished
   rows (not renamed, not moved to the other list) are more than `rules.max_loss` of its list is
-  `quarantined`: nothing of it is applied, however often it is fetched, until a normal one comes.
+  `quarantined`: nothing of it is applied, however often it is fetched, until a normal one comes
+  (or the operator accepts it: `snapshot.accepted`, whose absences then count as any other).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from monitor.agreement_matching import Match, match_vanished
 from sources.agreement_identity import AgreementKey, county_key, display_key
 from sources.agreement_identity import agreement_key as identity_key
-from sources.base import AgreementRow, AgreementSnapshot, RejectedRow
+from sources.base import AgreementRow, AgreementSnapshot, RejectedRow, SnapshotRules
 
 __all__ = [
     "AgreementChange",
@@ -202,7 +203,7 @@ def diff_snapshot(
     newly_gone = [r for r in vanished if agreement_key(r) not in matched_old
                   and same[agreement_key(r)].absences == 0]
     reasons = _quarantine_reasons(snapshot, len(newly_gone), len(same))
-    if reasons:
+    if reasons and not snapshot.accepted:
         return SnapshotDiff(snapshot.list_kind, quarantined=True, reasons=reasons)
     columns = _shared_columns((k.row for k in same.values()), new.values())
     added, pending = _arrivals(snapshot.list_kind, new, same, other, matched_new)
@@ -241,7 +242,7 @@ def _promoted(vanished: list[AgreementRow], participating: Mapping[AgreementKey,
 def _baseline(snapshot: AgreementSnapshot,
               new: Mapping[AgreementKey, AgreementRow]) -> SnapshotDiff:
     reasons = _quarantine_reasons(snapshot, 0, 0)
-    if reasons:
+    if reasons and not snapshot.accepted:
         return SnapshotDiff(snapshot.list_kind, quarantined=True, reasons=reasons, baseline=True)
     kind: ChangeKind = "pending" if snapshot.list_kind == "pending" else "added"
     changes = tuple(AgreementChange(kind, key, row, baseline=True) for key, row in new.items())
@@ -425,6 +426,9 @@ def snapshot_to_payload(snapshot: AgreementSnapshot) -> dict[str, Any]:
             for r in snapshot.rejected
         ],
         "notes": list(snapshot.notes),
+        "rules": {"confirm_absences": snapshot.rules.confirm_absences,
+                  "confirm_after_s": snapshot.rules.confirm_after.total_seconds(),
+                  "max_loss": snapshot.rules.max_loss, "min_rows": snapshot.rules.min_rows},
     }
 
 
@@ -436,7 +440,7 @@ def _row_payload(row: AgreementRow) -> dict[str, Any]:
 
 
 def snapshot_from_payload(payload: Mapping[str, Any]) -> AgreementSnapshot:
-    """The snapshot `snapshot_to_payload` wrote (its rules are the defaults)."""
+    """The snapshot `snapshot_to_payload` wrote."""
     rows = tuple(
         AgreementRow(
             **{
@@ -458,4 +462,16 @@ def snapshot_from_payload(payload: Mapping[str, Any]) -> AgreementSnapshot:
         rejected=rejected,
         header_ok=bool(payload.get("header_ok", True)),
         notes=tuple(payload.get("notes", ())),
+        rules=_rules(payload.get("rules") or {}),
+    )
+
+
+def _rules(saved: Mapping[str, Any]) -> SnapshotRules:
+    default = SnapshotRules()
+    return SnapshotRules(
+        confirm_absences=int(saved.get("confirm_absences", default.confirm_absences)),
+        confirm_after=timedelta(seconds=float(saved.get(
+            "confirm_after_s", default.confirm_after.total_seconds()))),
+        max_loss=float(saved.get("max_loss", default.max_loss)),
+        min_rows=int(saved.get("min_rows", default.min_rows)),
     )

@@ -55,6 +55,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="an agreement's life across snapshots: names, models, dates, absences")
     p.add_argument("--snapshots", action="store_true",
                    help="every list file fetched: applied, baseline or quarantined, and notes")
+    p.add_argument("--accept-quarantined", choices=["participating", "pending"], metavar="LIST",
+                   help="apply LIST's quarantined snapshot as it is (ICE really shrank it)")
     p.add_argument("--json", action="store_true")
 
 
@@ -232,6 +234,8 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
 
     if args.history or args.snapshots:
         return _agreement_history(app, args)
+    if args.accept_quarantined:
+        return _accept_quarantined(app, args.accept_quarantined)
     with read_session(app.engine) as session:
         query = select(Agreement).order_by(col(Agreement.state), col(Agreement.agency))
         if args.status:
@@ -250,6 +254,22 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
               f" {r['status']}")
     if not rows:
         print("no agreements yet (configure an ice_287g source and poll)")
+    return EXIT_OK
+
+
+def _accept_quarantined(app: Any, list_kind: str) -> int:
+    from monitor.agreement_store import quarantined_snapshot
+    from monitor.db import read_session
+
+    with read_session(app.engine) as session:
+        held = quarantined_snapshot(session, list_kind)
+    if held is None:
+        print(f"the {list_kind} list is not quarantined")
+        return EXIT_RUNTIME
+    source_id, snapshot = held
+    result = app.store.apply([snapshot], source_id=source_id, now=app.clock())
+    print(f"applied the quarantined {list_kind} list ({len(snapshot.rows)} rows): "
+          f"{len(result.events)} events")
     return EXIT_OK
 
 

@@ -178,6 +178,9 @@ class AgreementSnapshot:
     #: data-quality notes worth keeping with the snapshot (duplicate rows merged...)
     notes: tuple[str, ...] = ()
     rules: SnapshotRules = field(default_factory=SnapshotRules)
+    #: the operator accepted this (quarantined) snapshot as it is: it is applied regardless
+    #: (`court-monitor agreements --accept-quarantined LIST`; sources never set it)
+    accepted: bool = False
 
 
 Observation = CaseObservation | PageObservation | AgreementSnapshot

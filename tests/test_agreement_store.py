@@ -6,14 +6,17 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from monitor.db import make_engine, read_session
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
-from monitor.models import Agreement, Event
+from monitor.models import Agreement, AgreementSnapshotRecord, Event
 from monitor.store import Store
 from sources.base import AgreementRow, AgreementSnapshot
+from tests.cli_helpers import run
+from tests.conftest import FixedClock
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
 
@@ -174,3 +177,30 @@ def test_a_pending_row_promoted_under_another_name_is_no_ending(tmp_path: Path) 
         statuses = {a.agency: a.status for a in session.exec(select(Agreement)).all()}
     assert statuses[pending_row.agency] == "promoted"
     assert statuses[signed.agency] == "participating"
+
+
+def test_the_operator_can_accept_a_quarantined_list(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    s = store(tmp_path)
+    base = rows(20)
+    s.apply([snapshot(base)], source_id="ice", now=NOW)
+    shrunk = base[:12]  # ICE really ended 8 of 20: more than 20% at once
+    held = s.apply([snapshot(shrunk)], source_id="ice", now=NOW + timedelta(hours=6))
+    assert [e.kind for e in held.events] == ["source.failing"]
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n')
+    clock = FixedClock(NOW + timedelta(hours=7))
+    assert run(["--config", str(cfg), "agreements", "--accept-quarantined", "pending"],
+               clock) == 1  # nothing quarantined there
+    assert run(["--config", str(cfg), "agreements", "--accept-quarantined", "participating"],
+               clock) == 0
+    assert "applied the quarantined participating list (12 rows)" in capsys.readouterr().out
+    with read_session(s.engine) as session:
+        events = session.exec(select(Event).where(Event.id > (held.events[0].id or 0))).all()
+        assert sorted(e.kind for e in events) == ["agreement.missing"] * 8 + [
+            "source.recovered"]
+        statuses = [r.status for r in session.exec(select(AgreementSnapshotRecord)).all()]
+        assert statuses == ["baseline", "quarantined", "accepted"]
+    # from here on, the shrunk list is the normal one: its endings follow the usual evidence
+    later = s.apply([snapshot(shrunk)], source_id="ice", now=NOW + timedelta(days=3))
+    assert later.events == [] and later.held == 0
