@@ -18,6 +18,8 @@ __all__ = [
     "Agreement",
     "AgreementHold",
     "AgreementList",
+    "AgreementSnapshotRecord",
+    "AgreementVersion",
     "ApiRequest",
     "Case",
     "Deadline",
@@ -224,6 +226,11 @@ class Agreement(SQLModel, table=True):
     extra: dict[str, str] = _json(dict)
     first_seen: datetime
     last_seen: datetime
+    #: SIGNED as last published (`signed` keeps the earliest: the signing date)
+    signed_published: date | None = None
+    #: consecutive good snapshots of its list without it, since `absent_since`
+    absences: int = 0
+    absent_since: datetime | None = None
 
 
 class AgreementHold(SQLModel, table=True):
@@ -259,3 +266,35 @@ class AgreementList(SQLModel, table=True):
     row_count: int = 0
     rejected_count: int = 0
     url: str = ""
+
+
+class AgreementSnapshotRecord(SQLModel, table=True):
+    """One fetched 287(g) list file: applied, the baseline, or quarantined (and why)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = ""
+    list_kind: str = Field(index=True)
+    url: str = ""
+    fetched_at: datetime
+    status: str = "applied"  # baseline | applied | quarantined
+    row_count: int = 0
+    rejected_count: int = 0
+    #: data-quality notes (duplicate rows merged, dates repaired) and quarantine reasons
+    notes: list[str] = _json(list)
+
+
+class AgreementVersion(SQLModel, table=True):
+    """A run of snapshots in which an agreement looked the same (or was absent: `kind`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(index=True)
+    kind: str = "seen"  # seen | absent
+    list_kind: str = ""
+    agency: str = ""
+    support_type: str = ""
+    county: str = ""
+    signed: date | None = None
+    moa_url: str = ""
+    first_snapshot_id: int
+    last_snapshot_id: int
+    snapshots: int = 1

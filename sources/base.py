@@ -30,7 +30,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "AgreementRow",
     "AgreementSnapshot",
+    "SnapshotRules",
     "CaseObservation",
     "Clock",
     "EntryObservation",
@@ -150,6 +151,22 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class SnapshotRules:
+    """How much evidence a list snapshot needs (the `ice_287g` source's settings, carried along).
+
+    A row absent from `confirm_absences` consecutive good snapshots spanning at least
+    `confirm_after` is ended (`agreement.removed`); until then it is only `agreement.missing`.
+    A snapshot that lost more than `max_loss` of its list's rows, or has fewer than `min_rows`
+    rows (participating list only), or no header, is quarantined until a normal one follows.
+    """
+
+    confirm_absences: int = 3
+    confirm_after: timedelta = timedelta(days=2)
+    max_loss: float = 0.2
+    min_rows: int = 0
+
+
+@dataclass(frozen=True)
 class AgreementSnapshot:
     """A whole ICE list as fetched: the store diffs it against the previous one."""
 
@@ -158,6 +175,12 @@ class AgreementSnapshot:
     rows: tuple[AgreementRow, ...]
     rejected: tuple[RejectedRow, ...] = ()
     header_ok: bool = True
+    #: data-quality notes worth keeping with the snapshot (duplicate rows merged...)
+    notes: tuple[str, ...] = ()
+    rules: SnapshotRules = field(default_factory=SnapshotRules)
+    #: the operator accepted this (quarantined) snapshot as it is: it is applied regardless
+    #: (`court-monitor agreements --accept-quarantined LIST`; sources never set it)
+    accepted: bool = False
 
 
 Observation = CaseObservation | PageObservation | AgreementSnapshot

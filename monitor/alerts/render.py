@@ -47,6 +47,8 @@ _HEADLINES = {
     "agreement.changed": "287(g) agreement changed",
     "agreement.removed": "287(g) agreement removed",
     "agreement.pending": "287(g) agreement pending",
+    "agreement.renamed": "287(g) agreement renamed",
+    "agreement.missing": "287(g) agreement missing from the list",
     "page.changed": "Watched page changed",
     "source.failing": "Source failing",
     "source.recovered": "Source recovered",

@@ -17,12 +17,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Event, Matter
+from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
 
 __all__ = ["FeedSpec", "entry_id", "render_atom", "render_feeds"]
@@ -102,7 +104,8 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = ()
             ) -> list[Event]:
-    query = select(Event).where(col(Event.private).is_(False))
+    query = select(Event).where(col(Event.private).is_(False),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))
@@ -163,14 +166,16 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                           f"{title}: {heading}", link),
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
         agreements = list(session.exec(
-            select(Event).where(col(Event.kind).like("agreement.%"))
+            select(Event).where(col(Event.kind).like("agreement.%"),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
             .order_by(col(Event.id).desc())).all())
         if agreements:
             emit(FeedSpec("agreements.atom", f"{ID_PREFIX}feed/agreements",
                           f"{title}: 287(g) agreements"), agreements[:cap])
         by_state: dict[str, list[Event]] = {}
         for event in agreements:
-            state = str((event.data or {}).get("state") or "").upper()
+            published = str((event.data or {}).get("state") or "")
+            state = state_code(published) if published else ""  # "TEXAS" and "TX": tx
             if state:
                 by_state.setdefault(state, []).append(event)
         for state, events in sorted(by_state.items()):
