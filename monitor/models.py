@@ -24,6 +24,7 @@ __all__ = [
     "Delivery",
     "Entry",
     "Event",
+    "Lease",
     "Matter",
     "PageState",
     "SourceState",
@@ -118,6 +119,9 @@ class Delivery(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime
     sent_at: datetime | None = None
+    #: who is sending it now (`monitor.leases` owner token; "" when nobody) and until when
+    claimed_by: str = ""
+    claimed_until: datetime | None = None
 
 
 class SourceState(SQLModel, table=True):
@@ -259,3 +263,16 @@ class AgreementList(SQLModel, table=True):
     row_count: int = 0
     rejected_count: int = 0
     url: str = ""
+
+
+class Lease(SQLModel, table=True):
+    """A named lease held by one process (`monitor.leases`): a source it polls, a daemon alive.
+
+    `owner` is a process token (host, boot id, pid, start time); a lease is free when its owner
+    is "", it has expired, or its owner is a process on this host that no longer runs.
+    """
+
+    name: str = Field(primary_key=True)
+    owner: str = ""
+    expires_at: datetime | None = None
+    acquired_at: datetime | None = None
