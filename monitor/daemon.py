@@ -2,7 +2,9 @@
 
 SIGTERM and SIGINT let the job in flight finish, then exit 0. Under systemd (Type=notify) the
 daemon reports READY once the database is migrated and the jobs are scheduled, a STATUS line after
-each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted).
+each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted). Several
+daemons may share one database (`monitor.cluster`): they split the sources, and a daemon that
+stops hands its sources over.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.cluster import Coordinator
 from monitor.config import Config
 from monitor.systemd import notify, watchdog_interval
 
@@ -42,7 +45,10 @@ def run_daemon(config: Config) -> int:
     ping = watchdog_interval()
     if ping:
         extra.append(("watchdog", timedelta(seconds=max(1.0, ping)), lambda: notify("WATCHDOG=1")))
-    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
+    coordinator = Coordinator(app.engine, clock, {
+        source_id: app.config.source(source_id).interval_td for source_id in app.runner.sources})
+    coordinator.beat()  # counted by the other daemons before the first round
+    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra, coordinator=coordinator)
     server = _start_server(app)
     stopping = threading.Event()
 
@@ -65,6 +71,7 @@ def run_daemon(config: Config) -> int:
     finally:
         if server is not None:
             server.shutdown()
+        coordinator.leave()
         app.close()
     log.info("court-monitor stopped")
     return 0

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.cluster import BEAT_EVERY, Coordinator
 from monitor.errors import MonitorError
 
 __all__ = ["build_scheduler", "guarded"]
@@ -40,9 +41,13 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
 
 
 def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
-                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None
-                    ) -> Any:
-    """A BlockingScheduler with the source jobs and housekeeping of `app`."""
+                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None,
+                    coordinator: Coordinator | None = None) -> Any:
+    """A BlockingScheduler with the source jobs and housekeeping of `app`.
+
+    With a `coordinator` (several daemons on one database) a source job polls only while this
+    daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
+    """
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -58,7 +63,14 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
         src = app.config.source(source_id)
 
         def poll(source_id: str = source_id) -> None:
-            app.runner.poll(source_id)
+            if coordinator is None:
+                app.runner.poll(source_id)
+            else:
+                with coordinator.polling(source_id) as mine:
+                    if not mine:
+                        log.debug("%s is polled by another daemon", source_id)
+                        return
+                    app.runner.poll(source_id)
             housekeeping.after_poll(app)
             if on_poll is not None:
                 on_poll(source_id)
@@ -76,6 +88,8 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
         ("reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
         *(extra_jobs or []),
     ]
+    if coordinator is not None:
+        housekeeping_jobs.append(("heartbeat", BEAT_EVERY, coordinator.beat))
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
             guarded(name, fn), "interval", id=f"housekeeping:{name}",
