@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from monitor.db import read_session, write_session
+from monitor.db import write_session
 from monitor.models import Lease
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+_LEASE_LOCK = 287_0002  # the advisory lock key of lease decisions on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,14 @@ def claim_is_live(owner: str, until: datetime | None, now: datetime, me: Owner) 
     return until is not None and _aware(until) > now
 
 
+def _serialize(session: Session) -> None:
+    """Decide one lease at a time across every process: the split counts what others hold, so
+    two decisions at once could both give up, or both take, the same share. SQLite's
+    BEGIN IMMEDIATE already serializes; PostgreSQL takes a transaction-level advisory lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text(f"SELECT pg_advisory_xact_lock({_LEASE_LOCK})"))  # type: ignore[call-overload]
+
+
 def _aware(value: datetime) -> datetime:
     from datetime import UTC
 
@@ -188,6 +197,7 @@ class LeaseBook:
         lets it go. Returns whether this process holds it now."""
         try:
             with write_session(self.engine) as session:
+                _serialize(session)
                 now = self.clock()
                 row = self._row(session, name)
                 if row is None:
@@ -233,15 +243,3 @@ class LeaseBook:
         if owner is not None:
             query = query.where(Lease.owner == owner)
         return sum(1 for row in session.exec(query).all() if not self._free(row, now))
-
-    def holders(self, prefix: str) -> dict[str, str]:
-        """Lease name -> owner token of the live leases named `prefix...` (for `status`)."""
-        now = self.clock()
-        with read_session(self.engine) as session:
-            rows = session.exec(select(Lease).where(col(Lease.name).startswith(prefix))).all()
-            return {r.name: r.owner for r in rows if not self._free(r, now)}
-
-    def count(self) -> int:
-        """Rows in the lease table (for tests and `status`)."""
-        with read_session(self.engine) as session:
-            return int(session.exec(select(func.count()).select_from(Lease)).one())
