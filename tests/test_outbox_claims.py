@@ -88,7 +88,8 @@ def test_a_round_that_outlives_the_old_lease_sends_nothing_twice(
     worker = threading.Thread(target=lambda: first.append(dispatch_pending(
         engine, subs, now=clock.now, notifier=AppriseNotifier(), clock=clock, budget=None).sent))
     worker.start()
-    while len(smtp.received) < 3:
+    deadline = time.monotonic() + 60
+    while len(smtp.received) < 3 and worker.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     clock.advance(minutes=6)  # the first round is now older than any lease it took at its start
     second = dispatch_pending(engine, subs, now=clock.now, notifier=AppriseNotifier(),
