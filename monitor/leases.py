@@ -4,8 +4,9 @@ Several processes may share one database (two daemons on one PostgreSQL, a `poll
 a daemon, a daemon restarted after a SIGKILL). Work that must be done by one of them at a time
 (polling a source, sending a delivery) is taken under a lease naming its owner:
 
-- The owner is a process token: host name, boot id (`/proc/sys/kernel/random/boot_id`), pid and
-  the process's start time (so a recycled pid is not mistaken for the owner).
+- The owner is a process token: host name (with the pid namespace), boot id
+  (`/proc/sys/kernel/random/boot_id`), pid and the process's start time (so a recycled pid is
+  not mistaken for the owner).
 - A lease is free when it has no owner, when it has expired, or when its owner is a process of
   this host that no longer runs (or ran before the last boot): a SIGKILLed daemon's work is taken
   over at once by a process on the same machine, and within the lease by one on another machine.
@@ -101,6 +102,16 @@ def _start_time(pid: int) -> str | None:
     return "?"
 
 
+def _machine() -> str:
+    """The host name plus the pid namespace: containers that share a host name (host network)
+    but not their pids must not judge each other's pids."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid").removeprefix("pid:")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}{namespace}".replace("|", "/")
+
+
 _cached: tuple[int, Owner] | None = None
 
 
@@ -109,8 +120,7 @@ def this_process() -> Owner:
     global _cached
     pid = os.getpid()
     if _cached is None or _cached[0] != pid:
-        _cached = (pid, Owner(socket.gethostname(), _read(_BOOT_ID), pid,
-                              _start_time(pid) or "?"))
+        _cached = (pid, Owner(_machine(), _read(_BOOT_ID), pid, _start_time(pid) or "?"))
     return _cached[1]
 
 
