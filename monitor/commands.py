@@ -129,9 +129,12 @@ def cmd_poll(args: argparse.Namespace, clock: Clock) -> int:
             for line in report.would_track:
                 print(f"  would track: {line}")
         if not args.dry_run:
-            from monitor.housekeeping import after_poll
+            from monitor.housekeeping import DRAIN_BUDGET, after_poll
 
-            after_poll(app, dispatch=not args.no_dispatch)
+            sent = after_poll(app, dispatch=not args.no_dispatch, budget=DRAIN_BUDGET)
+            if sent is not None:
+                print(f"outbox: {sent.sent} sent, {sent.retrying + sent.gave_up} failed, "
+                      f"{sent.unanswered} unanswered, {sent.left} left")
     finally:
         app.close()
     return EXIT_OK

@@ -194,9 +194,11 @@ def cmd_alerts(args: argparse.Namespace, clock: Clock) -> int:
 
             print(f"requeued {retry_failed(app.engine)} deliveries")
             return EXIT_OK
-        from monitor.housekeeping import dispatch_outbox
+        from monitor.housekeeping import DRAIN_BUDGET, dispatch_outbox
 
-        dispatch_outbox(app)
+        sent = dispatch_outbox(app, budget=DRAIN_BUDGET)
+        print(f"outbox: {sent.sent} sent, {sent.retrying + sent.gave_up} failed, "
+              f"{sent.unanswered} unanswered, {sent.left} left")
         return EXIT_OK
     finally:
         app.close()

@@ -4,7 +4,9 @@ SIGTERM and SIGINT set the app's stop event: a fetch in flight is abandoned with
 (its target waits for the next start, not counted as a failure), the round ends, and the
 process exits 0 within seconds. Under systemd (Type=notify) the
 daemon reports READY once the database is migrated and the jobs are scheduled, a STATUS line after
-each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted).
+each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted). Several
+daemons may share one database (`monitor.cluster`): they split the sources, and a daemon that
+stops hands its sources over.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.cluster import Coordinator
 from monitor.config import Config
 from monitor.logs import quiet_libraries
 from monitor.systemd import notify, watchdog_interval
@@ -47,7 +50,10 @@ def run_daemon(config: Config) -> int:
     if ping:
         extra.append(("watchdog ping", timedelta(seconds=max(1.0, ping)),
                       lambda: notify("WATCHDOG=1")))
-    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
+    coordinator = Coordinator(app.engine, clock, {
+        source_id: app.config.source(source_id).interval_td for source_id in app.runner.sources})
+    coordinator.beat()  # counted by the other daemons before the first round
+    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra, coordinator=coordinator)
     server = _start_server(app)
     stopping = threading.Event()
 
@@ -72,6 +78,7 @@ def run_daemon(config: Config) -> int:
     finally:
         if server is not None:
             server.shutdown()
+        coordinator.leave()
         app.close()
     log.info("court-monitor stopped")
     return 0

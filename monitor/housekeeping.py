@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+if TYPE_CHECKING:
+    from monitor.alerts.outbox import DispatchReport
+
+__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+
+#: How long `poll --once` keeps sending what the outbox holds before it says what is left.
+DRAIN_BUDGET = timedelta(minutes=2)
 
 log = logging.getLogger(__name__)
 
 
-def dispatch_outbox(app: Any, notifier: Any = None) -> None:
-    """Send due deliveries and digests whose time has come."""
+def dispatch_outbox(app: Any, notifier: Any = None, *,
+                    budget: timedelta | None = None) -> DispatchReport:
+    """Send due deliveries and digests whose time has come, for at most `budget` of wall time
+    (default: one daemon round, `ROUND_BUDGET`); the report's `left` says what is still due."""
     from monitor.alerts.channels import AppriseNotifier
-    from monitor.alerts.outbox import dispatch_pending, send_digests
+    from monitor.alerts.outbox import ROUND_BUDGET, dispatch_pending, send_digests
 
     notifier = notifier or AppriseNotifier()
     now = app.clock()
-    report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier)
+    report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier,
+                              clock=app.clock, budget=budget or ROUND_BUDGET)
     digests = send_digests(app.engine, app.config.subscriptions, now=now, notifier=notifier,
-                           timezone=app.config.deadlines.timezone)
-    busy = any(o.sent or o.retrying or o.gave_up or o.errors for o in (report, digests))
-    # One line per dispatch that did something; an idle one (every 30 s) only at DEBUG.
-    log.log(logging.INFO if busy else logging.DEBUG,
-            "dispatch: %d sent, %d retrying, %d gave up; digests: %d sent, %d retrying",
-            report.sent, report.retrying, report.gave_up, digests.sent, digests.retrying)
+                           timezone=app.config.deadlines.timezone, clock=app.clock)
+    for name, outcome in (("dispatch", report), ("digests", digests)):
+        if outcome.sent or outcome.retrying or outcome.errors or outcome.unanswered:
+            log.info("%s: %s sent, %s retrying, %s unanswered, %s gave up, %s left", name,
+                     outcome.sent, outcome.retrying, outcome.unanswered, outcome.gave_up,
+                     outcome.left)
+    return report
 
 
 def render_all_feeds(app: Any) -> None:
@@ -36,12 +47,14 @@ def render_all_feeds(app: Any) -> None:
                     title=app.config.feeds.title)
 
 
-def after_poll(app: Any, *, dispatch: bool = True) -> None:
-    """What `poll --once` does after the round: reminders, the outbox, the feeds."""
+def after_poll(app: Any, *, dispatch: bool = True,
+               budget: timedelta | None = None) -> DispatchReport | None:
+    """What `poll --once` does after the round: reminders, the outbox (within `budget`),
+    the feeds. Returns the dispatch report (None without dispatch)."""
     reminders(app)
-    if dispatch:
-        dispatch_outbox(app)
+    report = dispatch_outbox(app, budget=budget) if dispatch else None
     render_all_feeds(app)
+    return report
 
 
 def reminders(app: Any) -> None:

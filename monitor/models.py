@@ -26,6 +26,7 @@ __all__ = [
     "Delivery",
     "Entry",
     "Event",
+    "Lease",
     "Matter",
     "PageState",
     "SourceState",
@@ -120,6 +121,9 @@ class Delivery(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime
     sent_at: datetime | None = None
+    #: who is sending it now (`monitor.leases` owner token; "" when nobody) and until when
+    claimed_by: str = ""
+    claimed_until: datetime | None = None
 
 
 class SourceState(SQLModel, table=True):
@@ -298,3 +302,16 @@ class AgreementVersion(SQLModel, table=True):
     first_snapshot_id: int
     last_snapshot_id: int
     snapshots: int = 1
+
+
+class Lease(SQLModel, table=True):
+    """A named lease held by one process (`monitor.leases`): a source it polls, a daemon alive.
+
+    `owner` is a process token (host, boot id, pid, start time); a lease is free when its owner
+    is "", it has expired, or its owner is a process on this host that no longer runs.
+    """
+
+    name: str = Field(primary_key=True)
+    owner: str = ""
+    expires_at: datetime | None = None
+    acquired_at: datetime | None = None

@@ -9,10 +9,13 @@ functions that tests call directly.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.cluster import BEAT_EVERY, Coordinator
 from monitor.errors import MonitorError
 from monitor.logs import one_line
 
@@ -21,6 +24,7 @@ __all__ = ["build_scheduler", "guarded"]
 log = logging.getLogger(__name__)
 
 DISPATCH_EVERY = timedelta(seconds=30)
+DISPATCH_TICK = timedelta(seconds=1)
 FEEDS_EVERY = timedelta(minutes=5)
 REMINDERS_EVERY = timedelta(minutes=15)
 
@@ -42,10 +46,40 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
     return job
 
 
+class _Outbox:
+    """The dispatch job: a round every `DISPATCH_EVERY`, and right away when a poll made new
+    deliveries (`wake`). The job ticks each second and dispatches only when one is due; a poll
+    never calls into the scheduler (its locks are held while it shuts down)."""
+
+    def __init__(self, dispatch: Callable[[], Any], every: timedelta,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._dispatch, self._every, self._monotonic = dispatch, every, monotonic
+        self._wanted = threading.Event()
+        self._wanted.set()
+        self._last = monotonic()
+
+    def tick(self) -> None:
+        """Dispatch when woken or when a round is due."""
+        if not self._wanted.is_set() and \
+                self._monotonic() - self._last < self._every.total_seconds():
+            return
+        self._wanted.clear()
+        self._last = self._monotonic()
+        self._dispatch()
+
+    def wake(self) -> None:
+        """Ask for a round at the next tick."""
+        self._wanted.set()
+
+
 def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
-                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None
-                    ) -> Any:
-    """A BlockingScheduler with the source jobs and housekeeping of `app`."""
+                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None,
+                    coordinator: Coordinator | None = None) -> Any:
+    """A BlockingScheduler with the source jobs and housekeeping of `app`.
+
+    With a `coordinator` (several daemons on one database) a source job polls only while this
+    daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
+    """
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -57,12 +91,23 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
         timezone=UTC,
     )
     now = datetime.now(UTC)
+    outbox = _Outbox(lambda: housekeeping.dispatch_outbox(app), DISPATCH_EVERY)
     for source_id in app.runner.sources:
         src = app.config.source(source_id)
 
         def poll(source_id: str = source_id) -> None:
-            app.runner.poll(source_id)
-            housekeeping.after_poll(app)
+            if coordinator is None:
+                app.runner.poll(source_id)
+            else:
+                with coordinator.polling(source_id) as mine:
+                    if not mine:
+                        log.debug("%s is polled by another daemon", source_id)
+                        return
+                    app.runner.poll(source_id)
+            # The outbox is the dispatch job's: woken now, so this source's next round never
+            # waits behind a slow channel.
+            housekeeping.after_poll(app, dispatch=False)
+            outbox.wake()
             if on_poll is not None:
                 on_poll(source_id)
 
@@ -75,11 +120,13 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
             next_run_time=now, misfire_grace_time=max(1, int(interval.total_seconds())),
         )
     housekeeping_jobs: list[tuple[str, timedelta, Callable[[], Any]]] = [
-        ("dispatch alerts", DISPATCH_EVERY, lambda: housekeeping.dispatch_outbox(app)),
+        ("dispatch alerts", DISPATCH_TICK, outbox.tick),
         ("render feeds", FEEDS_EVERY, lambda: housekeeping.render_all_feeds(app)),
         ("deadline reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
         *(extra_jobs or []),
     ]
+    if coordinator is not None:
+        housekeeping_jobs.append(("heartbeat", BEAT_EVERY, coordinator.beat))
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
             guarded(name, fn), "interval", id=f"housekeeping:{name}", name=name,
