@@ -99,8 +99,10 @@ urls = ["mailto://court:{SECRET}@127.0.0.1:{port}?to=a@example.org&from=b@exampl
         assert run(["--config", cfg, "alerts", "pending", "--json"], clock) == 0
         rows = json.loads(capsys.readouterr().out)
     assert rows
-    errors = {str(r["last_error"]) for r in rows}
-    assert all("Connection refused" in e for e in errors), errors
+    # A channel that failed is skipped for the rest of its round: the deliveries it was not tried
+    # for carry no error yet; every one that was tried names the real cause.
+    errors = {str(r["last_error"]) for r in rows if r["last_error"]}
+    assert errors and all("Connection refused" in e for e in errors), errors
     assert not any(SECRET in e for e in errors)
 
 
