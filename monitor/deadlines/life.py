@@ -352,8 +352,14 @@ def _period_specs(text: str, facts: EntryFacts) -> list[tuple[Obligation, Period
         clause = _sentence(text, period.start, period.end)
         if period.before or re.search(r"(?i)\b(?:under\s+seal|maintained|retain)\b", clause):
             continue
-        label = _ordered_act(clause) or normalize_label(clause)
-        for obligation in obligation_for(clause, label, entry_text=text):
+        # the words tied to the period: from the last comma or semicolon before it
+        cut = max(clause.rfind(",", 0, max(0, clause.find(period.phrase))),
+                  clause.rfind(";", 0, max(0, clause.find(period.phrase))))
+        local = clause[cut + 1:] if cut >= 0 else clause
+        if not _ACT.search(local) and not re.search(r"(?i)\b(?:answer|respon|repl|oppos)", local):
+            local = clause
+        label = _ordered_act(local) or normalize_label(local)
+        for obligation in obligation_for(local, label, entry_text=text):
             out.append((obligation, period, label))
     return out
 
@@ -369,8 +375,11 @@ def _ordered_act(clause: str) -> str:
     found = _ACT.search(clause)
     if not found:
         return ""
-    what = re.sub(r"(?i)^(?:to\s+(?:this|the)\s+court|with\s+the\s+clerk|either)\s+", "",
+    what = re.sub(r"(?i)^(?:(?:to\s+(?:this|the)\s+court|with\s+the\s+clerk|either)\s+)+", "",
                   found.group("what").strip())
+    amount = re.match(r"\$\s*([\d,]+(?:\.\d\d)?)", what)
+    if amount:
+        return f"payment of ${amount.group(1)}"
     what = re.split(r"\s+(?:within|no\s+later|by|on\s+or|from|of|to\s+the|with)\b",
                     what, maxsplit=1)[0]
     return " ".join(what.split()[:6])
