@@ -458,7 +458,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
         if kind == "respond-complaint" and _responded(session, case_id, obligation.party, number):
             continue
         row = _resolve(session, case, obligation)
-        done = row is not None and row.state == "met" and kind != "amend"
+        # met already, unless the window opens again (a new Rule 12 motion or answer for
+        # 15(a)(1)(B); a ruling on a Rule 12 motion for 12(a)(4)(A))
+        done = row is not None and row.state == "met" and kind != "amend" and not facts.is_order
         if row is not None and (row.origin == "court-set" or done
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock

@@ -10,7 +10,7 @@
   time); after the due day, `deadline.overdue` only when a read of the docket after that day
   (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`; matter
   escalation. Cut-offs and rights (scheduling-order cut-offs, amendment as of course) lapse
-  silently (state `lapsed`).
+  silently (state `lapsed`), and so does a reply in support of a motion (the movant's right).
 
 States: open, overdue, unverified, met, vacated, suspended, waiting (a period whose anchor event
 has not come), lapsed. Keys: `case:<id>:<obligation>[@<party>]`, `matter:<id>:clock`,
@@ -320,6 +320,8 @@ _CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pr
 
 
 def _lapses(row: Deadline) -> bool:
+    if row.obligation.startswith("reply"):
+        return True  # a reply in support is the movant's right, not a filing anyone owes
     return (row.obligation == "amend" and row.origin == "computed") or bool(
         _CUTOFF.match(f"order:{row.label.lower()}")) or bool(
         _CUTOFF.match(row.obligation))
