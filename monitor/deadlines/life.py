@@ -446,8 +446,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             spec = replace(spec, computed_due=previous.due_date, citation=previous.citation,
                            rule_id=previous.rule_id,
                            steps=(*spec.steps, *previous.steps))
-        elif previous is not None and spec.origin == "computed":
-            return
+        elif previous is not None and (spec.origin == "computed" or (
+                extra.get("order_entry") is not None and meta[key].get("explicit"))):
+            return  # a date the order writes out outranks a period it counts
         specs[key] = spec
         meta[key] = {"obligation": obligation, "row": row, **extra}
 
@@ -484,7 +485,7 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             label=label, due_date=due,
             origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
             trigger_text=text[:500], steps=tuple(steps), computed_due=computed_due,
-            citation=citation, rule_id=rule_id), {}, label)
+            citation=citation, rule_id=rule_id), {"explicit": True}, label)
     for obligation, period, label in _period_specs(text, facts):
         if period.anchor == "event":
             _wait(session, case, obligation, period, label, day, number, text, event)
