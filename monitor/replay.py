@@ -7,14 +7,17 @@ every action runs at its own time on its day, in the court's time zone.
 
 The day of the replay (court-local times):
 
-- 07:55 the docket is read (every day by default, since the file is the full record; with
-  `checked="entry-days"` only on days with entries): an observation of the case with no entries,
-  as a CourtListener docket sync carries it (`cl_synced`), through `Store.apply`;
+- 07:55 the docket is read (every day up to the last entry's day by default, since the file is
+  the full record up to there; with `checked="entry-days"` only on days with entries): an
+  observation of the case with no entries, as a CourtListener docket sync carries it
+  (`cl_synced`), through `Store.apply`. Past the last entry nothing is known, so no day counts as
+  read: a deadline that falls due there is `deadline.unverified`, never `deadline.overdue`;
 - `remind_at` (08:00 by default): `run_reminders`, so `deadline.due_soon`, `deadline.overdue` and
   `deadline.unverified` go out on their days;
 - 12:00 the entries filed that day, in file order, as one observation of the case (with
-  `date_terminated` from the day the docket says the case was terminated), then `run_reminders`
-  again, as the daemon runs it every few minutes.
+  `date_terminated` from the day the docket says the case was terminated, which is observed on
+  that day even when no entry was filed), then `run_reminders` again, as the daemon runs it
+  every few minutes.
 
 Days with no filing on which no reminder can fall due (no unsettled deadline within the largest
 reminder lead) are skipped, which changes nothing but the time the replay takes.
@@ -133,15 +136,16 @@ class _Driver:
         self.started = False
         self.lead = max([0, *config.deadlines.reminder_days])
         self.wake_on: date | None = None  # the first day a reminder may be due (None: never)
+        self.record_end = date.min  # the last day the file has an entry for
 
     def run(self) -> list[LedgerRow]:
         by_day = {day: tuple(group) for day, group in
                   groupby(sorted(self.docket.entries, key=_day), key=_day)}
         if not by_day:
             return []
-        first = min(by_day)
-        last = max([*by_day, *(d for d in (self.docket.case.date_terminated,
-                                            self.options.until) if d is not None)])
+        first, self.record_end = min(by_day), max(by_day)
+        last = max([self.record_end, *(d for d in (self.docket.case.date_terminated,
+                                                   self.options.until) if d is not None)])
         day = first
         while day <= last:
             self._run_day(day, by_day.get(day, ()))
@@ -149,13 +153,15 @@ class _Driver:
         return self.rows
 
     def _run_day(self, day: date, entries: Sequence[EntryObservation]) -> None:
-        if not entries and (self.wake_on is None or day < self.wake_on):
+        closes = day == self.docket.case.date_terminated
+        if not entries and not closes and (self.wake_on is None or day < self.wake_on):
             return  # a quiet day: no filing, and no reminder can fall due (speed only)
         actions: list[tuple[time, int, Callable[[datetime], None]]] = []
-        if self.started and (self.options.checked == "daily" or entries):
+        if self.started and (entries or (self.options.checked == "daily"
+                                         and day <= self.record_end)):
             actions.append((CHECK_TIME, 0, lambda now: self._observe(day, (), now)))
         actions.append((self.config.deadlines.remind_at, 1, self._remind))
-        if entries:
+        if entries or closes:
             actions.append((ENTRY_TIME, 2, lambda now: self._observe(day, entries, now)))
             actions.append((ENTRY_TIME, 3, self._remind))
         for at, _order, action in sorted(actions, key=lambda a: (a[0], a[1])):
@@ -167,7 +173,7 @@ class _Driver:
     def _wake_on(self) -> date | None:
         """The first day a deadline still waiting for a reminder or its overdue may need one."""
         with read_session(self.store.engine) as session:
-            dues = session.exec(select(Deadline.due_date).where(
+            dues = session.exec(select(col(Deadline.due_date)).where(
                 col(Deadline.state).not_in(_SETTLED))).all()
         return min(dues) - timedelta(days=self.lead) if dues else None
 

@@ -45,7 +45,8 @@ def read_docket(data: Any, *, court: str = "", source: str = "replay") -> Replay
     """Decoded JSON of either shape -> the case and its entries. Raises ParseError."""
     if not isinstance(data, Mapping):
         raise ParseError("a docket file holds one JSON object", source=source)
-    docket = data.get("docket") if isinstance(data.get("docket"), Mapping) else data
+    nested = data.get("docket")
+    docket: Mapping[str, Any] = nested if isinstance(nested, Mapping) else data
     raw_entries = _entry_list(data.get("docket_entries", docket.get("docket_entries")))
     shape = "courtlistener" if _is_courtlistener(docket, raw_entries) else "juriscraper"
     if court:
