@@ -166,7 +166,8 @@ class Deadline(SQLModel, table=True):
     rule_id: str = ""
     citation: str = ""
     origin: str = "computed"  # court-set | computed | manual
-    state: str = Field(default="open", index=True)  # open | met | vacated | overdue
+    state: str = Field(default="open", index=True)
+    # open | overdue | unverified | met | vacated | suspended | waiting
     trigger_date: date | None = None
     trigger_text: str = ""
     trigger_estimated: bool = False
@@ -181,6 +182,16 @@ class Deadline(SQLModel, table=True):
     private: bool = False
     created_at: datetime
     updated_at: datetime
+    #: the obligation, by kind ("respond-complaint", "oppose", "reply", "serve", "order", ...)
+    obligation: str = ""
+    #: the party bound, when the docket names one ("AOL", "USA")
+    party: str = ""
+    #: the entry that met it: {entry_number, date_filed, text}
+    met_by: dict[str, Any] | None = _json(None)
+    #: the entry asking for more time, while the court has not ruled
+    extension_requested: dict[str, Any] | None = _json(None)
+    #: a relative period waiting for its anchor or paused by a stay: {days, unit, anchor, ...}
+    pending: dict[str, Any] | None = _json(None)
 
 
 class Matter(SQLModel, table=True):

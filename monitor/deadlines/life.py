@@ -1,0 +1,464 @@
+"""The life of a case's deadlines: what each new docket entry does to them.
+
+One obligation, one deadline: a row's key is `case:<id>:<obligation>[@<party>]` (obligations:
+`respond-complaint`, `respond-petition`, `oppose:<N>`, `reply:<N>`, `amend`, `serve`,
+`status-report`, `brief`, `appeal`, `order:<what>`), so the computed date of a rule and the date
+the court set for the same obligation are one deadline: the court's date wins and the computed
+one stays in `computed_due` with its steps. A later order or a clerk's "Set/Reset Deadlines"
+entry moves it (`deadline.changed`, same ICS UID, SEQUENCE raised).
+
+For each `entry.added` (`apply_entry`), in this order:
+1. a judgment, dismissal or closing vacates every open deadline (`deadline.vacated`, data
+   `vacated_by`: the entry) and starts none; `case.closed` does the same (`close_case`);
+2. a stay suspends open deadlines (`deadline.suspended`, `suspended_by`);
+3. a filing meets its obligation (`deadline.met`, `met_by`: {entry_number, date_filed, text});
+   the "re [N]" references pick the motion; a party's filing meets that party's deadline;
+4. a motion for more time flags its deadlines (`extension_requested`: the motion entry);
+5. deadlines are set or moved: rule periods, court-set dates, and periods the order counts
+   ("within 30 days", "14 days after service of ...") from the order or, when the anchor is a
+   future event, once that event's entry arrives (the row waits, state `waiting`);
+6. an order ruling on an extension motion clears the flag (granted and moved, or denied) or
+   keeps `extension_requested.granted` when it granted without a date in the text;
+7. a lifted stay resumes what it suspended (`deadline.resumed`), moved by the stay's length.
+
+Pure reading of the text is `docket_text` and `periods`; this module only applies it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from monitor.deadlines.docket_text import (
+    EntryFacts,
+    Obligation,
+    motion_name,
+    motion_refs,
+    obligation_for,
+    obligation_label,
+    party_token,
+    read_entry,
+)
+from monitor.deadlines.extract import extract_court_dates, normalize_label
+from monitor.deadlines.periods import Period, anchor_matches, read_periods
+from monitor.deadlines.rows import DeadlineSpec, deadline_event_data, upsert_deadline
+from monitor.models import Case, Deadline, Entry, Event
+from monitor.store import EventListener, emit
+from sources.courts import COURTS
+
+__all__ = ["OPEN", "LIVE", "apply_entry", "close_case", "entry_ref", "obligation_key"]
+
+#: states that still ask for action (reminded, shown in the calendar)
+OPEN = ("open", "overdue", "unverified")
+#: states a later entry can still act on
+LIVE = (*OPEN, "suspended", "waiting")
+
+
+def obligation_key(case_id: int, obligation: Obligation) -> str:
+    """The stable key of an obligation's deadline."""
+    party = party_token(obligation.party)
+    return f"case:{case_id}:{obligation.name}" + (f"@{party}" if party else "")
+
+
+def entry_ref(number: int | None, day: date | None, text: str) -> dict[str, Any]:
+    """How an event names an entry: {entry_number, date_filed, text (an excerpt)}."""
+    return {"entry_number": number, "date_filed": day.isoformat() if day else None,
+            "text": " ".join(text.split())[:240]}
+
+
+# ------------------------------------------------------------------------------ rows
+
+
+def _rows(session: Session, case_id: int, states: Sequence[str] = LIVE) -> list[Deadline]:
+    return list(session.exec(select(Deadline).where(
+        Deadline.case_id == case_id, col(Deadline.state).in_(list(states)))).all())
+
+
+def _rows_for(session: Session, case_id: int, obligation: Obligation,
+              states: Sequence[str] = LIVE) -> list[Deadline]:
+    """The rows of an obligation a filing or motion by `obligation.party` concerns: that
+    party's, else the ones with no party, else all of that obligation."""
+    rows = [r for r in _rows(session, case_id, states)
+            if r.obligation == obligation.name or (
+                obligation.ref is None and r.obligation.split(":")[0] == obligation.kind)]
+    token = party_token(obligation.party)
+    mine = [r for r in rows if token and party_token(r.party) == token]
+    if mine:
+        return mine
+    unnamed = [r for r in rows if not r.party]
+    return unnamed or rows
+
+
+def _deadline_data(session: Session, row: Deadline) -> dict[str, Any]:
+    return deadline_event_data(session, row)
+
+
+def _set_state(session: Session, chain: Sequence[EventListener], row: Deadline, state: str,
+               kind: str, event: Event, why: str, extra: dict[str, Any]) -> None:
+    row.state, row.updated_at = state, event.at
+    session.add(row)
+    session.flush()
+    emit(session, chain, kind=kind, at=event.at, subject=row.subject,
+         summary=f"{row.label} ({row.due_date.isoformat()}) {why}",
+         dedupe_key=f"{kind}:{row.key}:{row.sequence}:{event.id}",
+         data={**_deadline_data(session, row), **extra}, case_id=row.case_id,
+         matter_id=row.matter_id, source_id=event.source_id, private=row.private)
+
+
+def close_case(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
+               entry: dict[str, Any] | None = None) -> None:
+    """Vacate every live deadline of a closed case (`deadline.vacated`); waiting ones quietly."""
+    why = {"vacated_by": entry} if entry else {
+        "vacated_by": None, "case_closed": (event.data or {}).get("date_terminated")}
+    for row in _rows(session, case.id or 0):
+        if row.state == "waiting":
+            row.state = "vacated"
+            session.add(row)
+            continue
+        _set_state(session, chain, row, "vacated", "deadline.vacated", event,
+                   "vacated: the case is closed" if entry is None else
+                   f"vacated by entry {entry.get('entry_number') or entry.get('date_filed')}",
+                   why)
+
+
+# ------------------------------------------------------------------------------ entries
+
+
+def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
+                text: str, computed: Sequence[Any], zone: str, today: date,
+                compute_period: Any) -> None:
+    """Apply one new entry to the case's deadlines (see the module docstring).
+
+    `computed` are the rule-computed DeadlineSpecs of the entry (from `derive_from_entry`);
+    `compute_period(trigger, days, unit)` counts an order's period with the court's calendar.
+    """
+    data = event.data or {}
+    number = data.get("entry_number")
+    day = date.fromisoformat(data["date_filed"]) if data.get("date_filed") else today
+    facts = read_entry(text, number)
+    ref = entry_ref(number, day, text)
+    case_id = case.id or 0
+    if facts.terminates:
+        close_case(session, chain, case, event, ref)
+        return
+    if case.date_terminated is not None and day >= case.date_terminated \
+            and not facts.lifts_stay:
+        return
+    if facts.stays:
+        for row in _rows(session, case_id, OPEN):
+            row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
+            _set_state(session, chain, row, "suspended", "deadline.suspended", event,
+                       "suspended: the case is stayed", {"suspended_by": ref})
+    _meet(session, chain, case_id, facts, event, ref, text)
+    _flag_extensions(session, case_id, facts, ref)
+    _start_waiting(session, chain, case, event, text, day, zone, compute_period)
+    moved = _set_and_move(session, chain, case, event, text, facts, computed, day, today,
+                          compute_period)
+    _rulings(session, case_id, facts, ref, moved)
+    if facts.lifts_stay:
+        _resume(session, chain, case_id, event, ref, day, moved)
+
+
+def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts: EntryFacts,
+          event: Event, ref: dict[str, Any], text: str) -> None:
+    met: set[int] = set()
+    for obligation in facts.meets:
+        targets = [obligation]
+        if obligation.kind == "reply" and obligation.ref is not None:
+            # a reply "re 32" (the opposition) is in support of the motion 32 opposed
+            opposed = _entry(session, case_id, obligation.ref)
+            if opposed is not None:
+                targets += [replace(obligation, ref=n) for n, _ in
+                            motion_refs(opposed.description or opposed.short_description)]
+        for target in targets:
+            for row in _rows_for(session, case_id, target, (*OPEN, "suspended")):
+                if row.id in met:
+                    continue
+                met.add(row.id or 0)
+                row.met_by = ref
+                row.extension_requested = None
+                _set_state(session, chain, row, "met", "deadline.met", event,
+                           f"met by entry {ref['entry_number'] or ref['date_filed']}",
+                           {"met_by": ref})
+    # a filing "re N" that answers an order's own deadline ("RESPONSE re 17 Order")
+    if facts.refs and not facts.is_order and re.match(
+            r"(?i)^\s*(?:\S+\s+){0,3}(?:response|reply|status\s+report|notice\s+of\s+compliance|"
+            r"return|report|brief|memorandum)\b", text):
+        for row in _rows(session, case_id, OPEN):
+            source = (row.pending or {}).get("order_entry")
+            if row.obligation.startswith("order:") and source in facts.refs and row.id not in met:
+                row.met_by = ref
+                _set_state(session, chain, row, "met", "deadline.met", event,
+                           f"met by entry {ref['entry_number'] or ref['date_filed']}",
+                           {"met_by": ref})
+
+
+def _entry(session: Session, case_id: int, number: int) -> Entry | None:
+    return session.exec(select(Entry).where(Entry.case_id == case_id,
+                                            Entry.entry_number == number)).first()
+
+
+def _flag_extensions(session: Session, case_id: int, facts: EntryFacts,
+                     ref: dict[str, Any]) -> None:
+    for obligation in facts.extension_for:
+        if obligation.kind == "*":
+            rows = _rows(session, case_id, OPEN)
+            rows = rows if len(rows) == 1 else []
+        else:
+            rows = _rows_for(session, case_id, obligation, OPEN)
+        for row in rows:
+            row.extension_requested = ref
+            session.add(row)
+
+
+def _rulings(session: Session, case_id: int, facts: EntryFacts, ref: dict[str, Any],
+             moved: set[int]) -> None:
+    if not (facts.granted or facts.denied):
+        return
+    for row in _rows(session, case_id, OPEN):
+        asked = row.extension_requested or {}
+        motion = asked.get("entry_number")
+        if motion is None:
+            continue
+        if motion in facts.denied or (motion in facts.granted and row.id in moved):
+            row.extension_requested = None
+        elif motion in facts.granted:
+            row.extension_requested = {**asked, "granted": ref}
+        else:
+            continue
+        session.add(row)
+
+
+def _resume(session: Session, chain: Sequence[EventListener], case_id: int, event: Event,
+            ref: dict[str, Any], day: date, moved: set[int]) -> None:
+    for row in _rows(session, case_id, ("suspended",)):
+        since = (row.pending or {}).get("suspended_on")
+        before = row.due_date
+        if since and row.id not in moved:
+            shift = (day - date.fromisoformat(since)).days
+            if shift > 0:
+                row.due_date = row.due_date + timedelta(days=shift)
+                row.due_at = None
+                row.steps = [*row.steps, f"Stayed from {since} to {day.isoformat()}: "
+                             f"{shift} days added, due {row.due_date.isoformat()}"]
+                row.sequence += 1
+                row.reminders_sent = []
+        row.pending = {k: v for k, v in (row.pending or {}).items() if k != "suspended_on"} or None
+        _set_state(session, chain, row, "open", "deadline.resumed", event,
+                   "resumed: the stay is lifted", {"resumed_by": ref,
+                                                   "before": before.isoformat()})
+
+
+# ------------------------------------------------------------------------------ set / move
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    left = max(text.rfind(". ", 0, start), text.rfind("; ", 0, start))
+    right_dot = [i for i in (text.find(". ", end), text.find("; ", end)) if i >= 0]
+    right = min(right_dot) if right_dot else len(text)
+    return text[left + 1 if left >= 0 else 0:right]
+
+
+def _court_specs(text: str, number: int | None, day: date, today: date
+                 ) -> list[tuple[Obligation, date, str, str]]:
+    """(obligation, due, extract label, phrase) for every court-set date in the text."""
+    out: list[tuple[Obligation, date, str, str]] = []
+    for found in extract_court_dates(text):
+        if found.due < today:
+            continue
+        at = text.find(found.text)
+        clause = _sentence(text, at, at + len(found.text)) if at >= 0 else found.text
+        party = found.party or _possessor(found.text)
+        for obligation in obligation_for(clause, found.label, entry_text=text,
+                                         entry_number=number, party=party):
+            out.append((obligation, found.due, found.label, found.text))
+    return out
+
+
+_POSSESSOR = re.compile(r"^\s*(?:(?:and|that|the|further)\s+)*(?P<who>[A-Z][\w!&.,' -]{0,60}?)"
+                        r"(?:['’]s?)\s+(?:answer|response|brief|reply|opposition)", re.IGNORECASE)
+_FOR_WHOM = re.compile(r"\bdeadline\s+for\s+(?:the\s+)?(?P<who>[\w!&.' -]{1,60}?)\s+to\s+",
+                       re.IGNORECASE)
+
+
+def _possessor(phrase: str) -> str:
+    found = _POSSESSOR.search(phrase) or _FOR_WHOM.search(phrase)
+    who = found.group("who").strip() if found else ""
+    return who if party_token(who) else ""
+
+
+def _period_specs(text: str, facts: EntryFacts) -> list[tuple[Obligation, Period, str]]:
+    if not facts.is_order or re.match(r"(?i)^\s*general\s+order\b", text):
+        return []
+    out: list[tuple[Obligation, Period, str]] = []
+    for period in read_periods(text):
+        clause = _sentence(text, period.start, period.end)
+        if period.before or re.search(r"(?i)\b(?:under\s+seal|maintained|retain)\b", clause):
+            continue
+        label = normalize_label(clause)
+        for obligation in obligation_for(clause, label, entry_text=text):
+            out.append((obligation, period, label))
+    return out
+
+
+def _resolve(session: Session, case: Case, obligation: Obligation) -> Deadline | None:
+    """The row an order's date is for: that party's, else the one with no party (claimed)."""
+    live = _rows(session, case.id or 0, (*LIVE, "met"))
+    rows = [r for r in live if r.obligation == obligation.name]
+    if not rows and obligation.ref is None and obligation.kind in ("oppose", "reply"):
+        # "Opposition due by ..." naming no motion: the latest motion's
+        rows = sorted((r for r in live if r.obligation.split(":")[0] == obligation.kind
+                       and r.state != "met"), key=lambda r: r.created_at, reverse=True)[:1]
+    token = party_token(obligation.party)
+    mine = [r for r in rows if party_token(r.party) == token]
+    if mine:
+        return mine[0]
+    unnamed = [r for r in rows if not r.party and r.state != "met"]
+    return unnamed[0] if unnamed else None
+
+
+def _label(session: Session, case_id: int, obligation: Obligation, label: str) -> str:
+    motion = ""
+    if obligation.ref is not None:
+        found = _entry(session, case_id, obligation.ref)
+        if found is not None:
+            motion = motion_name(found.description or found.short_description)
+    return obligation_label(obligation, motion=motion, label=label)
+
+
+def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
+                  text: str, facts: EntryFacts, computed: Sequence[Any], day: date,
+                  today: date, compute_period: Any) -> set[int]:
+    case_id = case.id or 0
+    data = event.data or {}
+    number = data.get("entry_number")
+    specs: dict[str, DeadlineSpec] = {}
+    meta: dict[str, dict[str, Any]] = {}
+
+    def add(obligation: Obligation, spec: DeadlineSpec, extra: dict[str, Any],
+            label: str) -> None:
+        row = _resolve(session, case, obligation)
+        if row is not None and obligation.ref is None and row.obligation != obligation.kind:
+            ref = row.obligation.rsplit(":", 1)[-1]
+            obligation = replace(obligation, ref=int(ref) if ref.isdigit() else None)
+        met_on = ((row.met_by or {}).get("date_filed") or "") if row is not None else ""
+        if row is not None and row.state == "met" and met_on >= day.isoformat():
+            return  # the filing that met it came first; the order restates history
+        if row is not None and row.party and not obligation.party:
+            obligation = replace(obligation, party=row.party)
+        key = row.key if row is not None else obligation_key(case_id, obligation)
+        spec = replace(spec, key=key, label=_label(session, case_id, obligation, label))
+        previous = specs.get(key)
+        if previous is not None and previous.origin == "computed" and spec.origin != "computed":
+            spec = replace(spec, computed_due=previous.due_date, citation=previous.citation,
+                           rule_id=previous.rule_id,
+                           steps=(*spec.steps, *previous.steps))
+        elif previous is not None and spec.origin == "computed":
+            return
+        specs[key] = spec
+        meta[key] = {"obligation": obligation, "row": row, **extra}
+
+    for spec in computed:
+        obligation = Obligation(spec.extra.get("obligation") or f"rule:{spec.rule_id}",
+                                spec.extra.get("ref"))
+        row = _resolve(session, case, obligation)
+        if row is not None and (row.origin == "court-set" or row.state == "met"
+                                or (spec.trigger_estimated and row.state in OPEN)):
+            continue  # the court's date stands; an undated return starts no second clock
+        add(obligation, replace(spec, extra={}), {}, spec.label)
+    for obligation, due, label, phrase in _court_specs(text, number, day, today):
+        row = _resolve(session, case, obligation)
+        steps = [f'Set by the court in the docket text: "{phrase}"']
+        computed_due, citation, rule_id = None, "", ""
+        if row is not None and row.origin == "computed":
+            computed_due, citation, rule_id = row.due_date, row.citation, row.rule_id
+        elif row is not None and row.computed_due:
+            computed_due, citation, rule_id = row.computed_due, row.citation, row.rule_id
+        if computed_due is not None and computed_due != due:
+            steps.append(f"The rule ({citation}) would give {computed_due.isoformat()}; "
+                         "the court's date governs.")
+        add(obligation, DeadlineSpec(
+            key="", subject=f"{case.court}:{case.docket_number}",
+            label=label, due_date=due,
+            origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
+            trigger_text=text[:500], steps=tuple(steps), computed_due=computed_due,
+            citation=citation, rule_id=rule_id), {}, label)
+    for obligation, period, label in _period_specs(text, facts):
+        if period.anchor == "event":
+            _wait(session, case, obligation, period, label, day, number, text, event)
+            continue
+        result = compute_period(day, period.days, period.unit)
+        due = result.due
+        if due < today:
+            continue
+        add(obligation, DeadlineSpec(
+            key="", subject=f"{case.court}:{case.docket_number}",
+            label=label, due_date=due,
+            origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
+            trigger_text=text[:500],
+            steps=(f'Ordered: "{period.phrase}", counted from the order of {day.isoformat()}',
+                   *result.steps)), {"order_entry": number}, label)
+    moved: set[int] = set()
+    for key, spec in specs.items():
+        info = meta[key]
+        obligation = info["obligation"]
+        upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
+        row = session.exec(select(Deadline).where(Deadline.key == key)).first()
+        if row is None:
+            continue
+        row.obligation, row.party = obligation.name, obligation.party or row.party
+        if info.get("order_entry") is not None:
+            row.pending = {**(row.pending or {}), "order_entry": info["order_entry"]}
+        session.add(row)
+        moved.add(row.id or 0)
+    return moved
+
+
+def _zone(case: Case) -> str:
+    court = COURTS.get(case.court)
+    return court.timezone if court else "America/New_York"
+
+
+def _wait(session: Session, case: Case, obligation: Obligation, period: Period, label: str,
+          day: date, number: int | None, text: str, event: Event) -> None:
+    """Store a period whose anchor is a future event; `_start_waiting` starts it."""
+    key = obligation_key(case.id or 0, obligation)
+    row = session.exec(select(Deadline).where(Deadline.key == key)).first()
+    if row is not None and row.state != "waiting":
+        return
+    row = row or Deadline(key=key, subject=f"{case.court}:{case.docket_number}",
+                          due_date=day, created_at=event.at, updated_at=event.at)
+    row.case_id, row.state, row.origin = case.id, "waiting", "court-set"
+    row.label = _label(session, case.id or 0, obligation, label)
+    row.obligation, row.party = obligation.name, obligation.party
+    row.timezone, row.trigger_text = _zone(case), text[:500]
+    row.pending = {"days": period.days, "unit": period.unit, "anchor": period.anchor_text,
+                   "phrase": period.phrase, "order_entry": number, "ordered_on": day.isoformat()}
+    session.add(row)
+    session.flush()
+
+
+def _start_waiting(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
+                   text: str, day: date, zone: str, compute_period: Any) -> None:
+    number = (event.data or {}).get("entry_number")
+    for row in _rows(session, case.id or 0, ("waiting",)):
+        pending = row.pending or {}
+        if pending.get("order_entry") == number and number is not None:
+            continue
+        if not anchor_matches(str(pending.get("anchor", "")), text):
+            continue
+        result = compute_period(day, int(pending["days"]), str(pending["unit"]))
+        spec = DeadlineSpec(
+            key=row.key, subject=row.subject, label=row.label, due_date=result.due,
+            origin="court-set", case_id=case.id, timezone=zone, trigger_date=day,
+            trigger_text=text[:500],
+            steps=(f'Ordered: "{pending.get("phrase")}" (order of {pending.get("ordered_on")}); '
+                   f"the event came with entry {number or day.isoformat()} on {day.isoformat()}",
+                   *result.steps))
+        upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
+
