@@ -42,6 +42,7 @@ from sqlmodel import col, select
 
 from monitor.config import Config, WatchConfig
 from monitor.db import make_engine, read_session
+from monitor.deadlines.life import OPEN
 from monitor.deadlines.service import run_reminders
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
@@ -58,8 +59,8 @@ __all__ = ["CHECK_TIME", "ENTRY_TIME", "LedgerRow", "ReplayOptions", "format_led
 CHECK_TIME, ENTRY_TIME = time(7, 55), time(12, 0)
 SOURCE_ID = "replay"
 
-#: states after which the reminder job has nothing more to say about a deadline
-_SETTLED = ("met", "vacated", "overdue")
+#: states in which the reminder job may still have something to say about a deadline
+_WAKING = tuple(state for state in OPEN if state != "overdue")
 
 Checked = Literal["daily", "entry-days"]
 
@@ -174,7 +175,7 @@ class _Driver:
         """The first day a deadline still waiting for a reminder or its overdue may need one."""
         with read_session(self.store.engine) as session:
             dues = session.exec(select(col(Deadline.due_date)).where(
-                col(Deadline.state).not_in(_SETTLED))).all()
+                col(Deadline.state).in_(_WAKING))).all()
         return min(dues) - timedelta(days=self.lead) if dues else None
 
     def _observe(self, day: date, entries: Sequence[EntryObservation], now: datetime) -> None:

@@ -8,7 +8,8 @@ docket text justifies it. A row is `{day, event, deadline, due, entry, comment}`
 - `deadline` is a regular expression (case-insensitive, searched) the deadline's label must match:
   it pins the obligation and the party or motion, not the wording;
 - `entry` is the entry number whose filing caused the row, null for reminders and for what no
-  numbered entry caused, or a list when several entries of that day can equally be named.
+  numbered entry caused, or a list when several entries of that day can equally be named;
+- `event` is the event kind, or a list of the kinds that are equally right (one alert either way).
 
 Rows are compared day by day as multisets (the order of the events of one day's filings is not
 part of the contract). Any missing or unexpected row fails, with a readable diff.
@@ -37,7 +38,14 @@ REPLAYS = Path(__file__).resolve().parent / "replays"
 GOLDEN = sorted(REPLAYS.glob("*.expected.json"))
 
 #: dockets whose replay still differs because the deadline engine is wrong: the finding it waits on
-XFAIL: dict[str, str] = {}
+XFAIL: dict[str, str] = {
+    "lamd": "replay-findings R1, R2, R4, R5, R6",
+    "mad_193254": "replay-findings R4 (response to [17]), R7 (extension granted without a date)",
+    "vaed": "replay-findings R2 (4(m), the Times met by Dow Jones's motion), R4 (#10 not read)",
+    "ohsd_170541": "replay-findings R2 (4(m) met by the answer), R4 (renewal date), R6",
+    "laed_127926": "replay-findings R2 (4(m) met by the answer), R3 (answer due after the answer)",
+    "txed": "replay-findings R1, R4 (per-defendant answers, AOL), R7 (overdue while extension pending)",
+}
 
 
 def _params() -> list[Any]:
@@ -49,14 +57,15 @@ def _params() -> list[Any]:
     return params
 
 
-def _entry_ok(expected: Any, actual: int | None) -> bool:
+def _entry_ok(expected: Any, actual: int | str | None) -> bool:
+    """`expected` is the value, or a list of the values that are equally right."""
     if isinstance(expected, list):
         return actual in expected
     return expected == actual
 
 
 def _matches(want: dict[str, Any], row: LedgerRow) -> bool:
-    return (want["event"] == row.event
+    return (_entry_ok(want["event"], row.event)
             and want.get("due") == (row.due.isoformat() if row.due else None)
             and _entry_ok(want.get("entry"), row.entry)
             and re.search(want.get("deadline") or "^$", row.deadline, re.I) is not None)
@@ -76,7 +85,7 @@ def ledger_diff(expected: list[dict[str, Any]], actual: list[LedgerRow]) -> list
         for want in want_by_day.get(day, []):
             hit = next((row for row in got if _matches(want, row)), None)
             if hit is None:
-                lines.append(f"- {day} {want['event']:<18} /{want.get('deadline')}/ due "
+                lines.append(f"- {day} {str(want['event']):<18} /{want.get('deadline')}/ due "
                              f"{want.get('due')} entry {want.get('entry')}  # {want['comment']}")
             else:
                 got.remove(hit)
