@@ -44,7 +44,7 @@ XFAIL: dict[str, str] = {
     "vaed": "replay-findings R2 (4(m), the Times met by Dow Jones's motion), R4 (#10 not read)",
     "ohsd_170541": "replay-findings R2 (4(m) met by the answer), R4 (renewal date), R6",
     "laed_127926": "replay-findings R2 (4(m) met by the answer), R3 (answer due after the answer)",
-    "txed": "replay-findings R1, R4 (per-defendant answers, AOL), R7 (overdue while extension pending)",
+    "txed": "replay-findings R1, R4 (per-defendant answers, AOL), R7 (overdue, extension pending)",
 }
 
 
