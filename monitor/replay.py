@@ -169,13 +169,16 @@ class _Driver:
             now = datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
             self.clock.now = now
             action(now)
-        self.wake_on = self._wake_on()
+        reads_ahead = self.options.checked == "daily" and day < self.record_end
+        self.wake_on = self._wake_on(_WAKING if reads_ahead else ("open",))
 
-    def _wake_on(self) -> date | None:
-        """The first day a deadline still waiting for a reminder or its overdue may need one."""
+    def _wake_on(self, states: Sequence[str]) -> date | None:
+        """The first day a deadline in `states` may need a reminder, an overdue or a recheck.
+
+        Without a read of the docket ahead, an unverified deadline stays as it is."""
         with read_session(self.store.engine) as session:
             dues = session.exec(select(col(Deadline.due_date)).where(
-                col(Deadline.state).in_(_WAKING))).all()
+                col(Deadline.state).in_(states))).all()
         return min(dues) - timedelta(days=self.lead) if dues else None
 
     def _observe(self, day: date, entries: Sequence[EntryObservation], now: datetime) -> None:
