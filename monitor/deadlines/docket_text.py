@@ -74,7 +74,8 @@ _NUM = re.compile(r"\d{1,4}")
 _MOTION_REF = re.compile(
     r"(?:\[(?P<b>\d{1,4})\]|(?<![\d./])\b(?P<n>\d{1,4}))\s*(?:-\s*)?(?:(?:[A-Z][\w'’.-]*|ex\s+parte|first|"
     r"second|joint|consent|emergency|unopposed|assented\s+to)\s+){0,4}?MOTION\b"
-    r"(?P<what>[^,;.\[\]]{0,80})", re.IGNORECASE)
+    r"(?P<what>(?:[^,;.\[\]\d]|\d(?!\d*\s+(?:\w+\s+){0,4}?MOTION))"
+    r"{0,80})", re.IGNORECASE)
 _EXTENSION = re.compile(
     r"\b(?:extension\s+of\s+time|extend(?:ing)?\s+(?:the\s+)?(?:time|deadline)|"
     r"enlarge(?:ment)?\s+(?:of\s+)?time|additional\s+time|motion\s+for\s+extension)\b",
@@ -158,7 +159,7 @@ _OBLIGATION_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.IGNORECASE), kind) for p, kind in (
         (r"\brepl(?:y|ies)\b", "reply"),
         (r"\b(?:oppos(?:e|ition|itions)|respon(?:se|ses|d)\s+(?:to|re)\s+(?:the\s+|any\s+)?"
-         r"(?:\[?\d+\]?\s+)?(?:\w+\s+){0,2}motions?)\b", "oppose"),
+         r"(?:\[?\d+\]?\s+)?(?:[\w'’]+\s+){0,2}motions?)\b", "oppose"),
         (r"\b(?:answers?|responsive\s+pleadings?|otherwise\s+(?:respond|plead)|respond\s+to\s+"
          r"(?:the\s+)?(?:\[?\d+\]?\s+)?(?:amended\s+|verified\s+)?(?:complaint|petition)|"
          r"response\s+to\s+(?:the\s+)?(?:\[?\d+\]?\s+)?(?:amended\s+)?(?:complaint|petition)|"
@@ -355,6 +356,8 @@ _CLERK_ECHO = re.compile(r"(?i)^\s*(?:motions?\(s\)\s+referred|motions?\s+no\s+l
 _JUDGE_PREFIX = re.compile(r"^\s*(?:(?:Judge|Magistrate\s+Judge|Chief\s+Judge|District\s+Judge)"
                            r"\s+[^:]{1,60}:\s*)")
 _FIRST_NAME = re.compile(r"\b(?:ORDER|Order|ORDERS|MOTION|Motion|Memo-Endorsement|JUDGMENT|"
+                         r"RESPONSE|Response|REPLY|Reply|ANSWER|Answer|MEMORANDUM|Memorandum|"
+                         r"BRIEF|Brief|RETURN|Return|"
                          r"RULING|LETTER|Letter|NOTICE|Notice|Set/Reset|Set\s+Deadlines)\b")
 
 
@@ -366,7 +369,9 @@ def read_entry(text: str, entry_number: int | None = None) -> EntryFacts:
         return EntryFacts(refs=tuple(refs))
     first = _FIRST_NAME.search(_JUDGE_PREFIX.sub("", text[:200]))
     head = first.group(0).lower() if first else ""
-    is_order = bool(_ORDER.search(text[:160])) and not head.startswith(("motion", "letter"))
+    is_order = bool(_ORDER.search(text[:160])) and (not head.startswith(
+        ("motion", "letter", "response", "reply", "answer", "memorandum", "brief", "return"))
+        or bool(re.match(r"(?i)^\s*memorandum\s+(?:opinion|(?:and|&)\s+order|order)", text)))
     is_motion = bool(_IS_MOTION.search(text[:200])) and not is_order
     granted: list[int] = []
     denied: list[int] = []

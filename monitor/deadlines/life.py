@@ -80,7 +80,7 @@ def _rows(session: Session, case_id: int, states: Sequence[str] = LIVE) -> list[
 
 
 def _rows_for(session: Session, case_id: int, obligation: Obligation,
-              states: Sequence[str] = LIVE) -> list[Deadline]:
+              states: Sequence[str] = LIVE, *, fallback_all: bool = True) -> list[Deadline]:
     """The rows of an obligation a filing or motion by `obligation.party` concerns: that
     party's, else the ones with no party, else all of that obligation."""
     rows = [r for r in _rows(session, case_id, states)
@@ -91,7 +91,7 @@ def _rows_for(session: Session, case_id: int, obligation: Obligation,
     if mine:
         return mine
     unnamed = [r for r in rows if not r.party]
-    return unnamed or rows
+    return unnamed or (rows if fallback_all or not token else [])
 
 
 def _deadline_data(session: Session, row: Deadline) -> dict[str, Any]:
@@ -150,7 +150,9 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
             and not facts.lifts_stay:
         return
     if facts.stays:
-        for row in _rows(session, case_id, OPEN):
+        for row in _rows(session, case_id, ("open",)):
+            if row.due_date < day:
+                continue
             row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
             _set_state(session, chain, row, "suspended", "deadline.suspended", event,
                        "suspended: the case is stayed", {"suspended_by": ref})
@@ -167,7 +169,11 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
 def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts: EntryFacts,
           event: Event, ref: dict[str, Any], text: str) -> None:
     met: set[int] = set()
-    for obligation in facts.meets:
+    meets = list(facts.meets)
+    if any(o.kind == "respond-complaint" for o in meets):
+        # a defendant who answers or moves was served (or waived it): FRCP 4(m) is met
+        meets.append(Obligation("serve", None, next(o.party for o in meets)))
+    for obligation in meets:
         targets = [obligation]
         if obligation.kind == "reply" and obligation.ref is not None:
             # a reply "re 32" (the opposition) is in support of the motion 32 opposed
@@ -210,7 +216,7 @@ def _flag_extensions(session: Session, case_id: int, facts: EntryFacts,
             rows = _rows(session, case_id, OPEN)
             rows = rows if len(rows) == 1 else []
         else:
-            rows = _rows_for(session, case_id, obligation, OPEN)
+            rows = _rows_for(session, case_id, obligation, OPEN, fallback_all=False)
         for row in rows:
             row.extension_requested = ref
             session.add(row)
@@ -300,10 +306,26 @@ def _period_specs(text: str, facts: EntryFacts) -> list[tuple[Obligation, Period
         clause = _sentence(text, period.start, period.end)
         if period.before or re.search(r"(?i)\b(?:under\s+seal|maintained|retain)\b", clause):
             continue
-        label = normalize_label(clause)
+        label = _ordered_act(clause) or normalize_label(clause)
         for obligation in obligation_for(clause, label, entry_text=text):
             out.append((obligation, period, label))
     return out
+
+
+_ACT = re.compile(r"\b(?:shall|must|to|will)\s+(?:file|submit|serve|provide|complete|pay|show|"
+                  r"produce|respond\s+to)\s+(?:(?:a|an|the|its|their|his|her|all)\s+)?"
+                  r"(?P<what>[^,.;()]{3,80})", re.IGNORECASE)
+
+
+def _ordered_act(clause: str) -> str:
+    """What an order's period is for, in the order's words: "shall file a status report
+    within 14 days" -> "status report"."""
+    found = _ACT.search(clause)
+    if not found:
+        return ""
+    what = re.split(r"\s+(?:within|no\s+later|by|on\s+or|from|of|to\s+the|with)\b",
+                    found.group("what"), maxsplit=1)[0]
+    return " ".join(what.split()[:6])
 
 
 def _resolve(session: Session, case: Case, obligation: Obligation) -> Deadline | None:
@@ -352,7 +374,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
         if row is not None and row.party and not obligation.party:
             obligation = replace(obligation, party=row.party)
         key = row.key if row is not None else obligation_key(case_id, obligation)
-        spec = replace(spec, key=key, label=_label(session, case_id, obligation, label))
+        spec = replace(spec, key=key, label=_label(session, case_id, obligation, label),
+                       obligation=obligation.name,
+                       party=obligation.party or (row.party if row is not None else ""))
         previous = specs.get(key)
         if previous is not None and previous.origin == "computed" and spec.origin != "computed":
             spec = replace(spec, computed_due=previous.due_date, citation=previous.citation,

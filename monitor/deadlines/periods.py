@@ -154,7 +154,8 @@ def anchor_matches(anchor_text: str, entry_text: str) -> bool:
         return bool(re.search(r"\breopen", entry_text, re.IGNORECASE)) and bool(
             re.match(r"^\s*(?:\w+\s+){0,3}order\b", lead))
     if noun == "appearance":
-        return bool(re.search(r"\b(?:appearance|answer|motion)\b", lead))
+        return bool(re.match(r"^(?:\S+\s+){0,3}?(?:notice\s+of\s+(?:attorney\s+)?appearance|"
+                             r"answer|motion)\b", lead))
     if re.match(r"^\s*(?:\w+\s+){0,4}(?:order|notice\s+of\s+correction)\b", lead) \
             and noun not in ("order", "mandate"):
         return False

@@ -41,6 +41,8 @@ class DeadlineSpec:
     computed_due: date | None = None
     private: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    obligation: str = ""
+    party: str = ""
 
 
 def _deadline_data(d: Deadline, **extra: Any) -> dict[str, Any]:
@@ -112,6 +114,10 @@ def upsert_deadline(session: Session, listeners: Sequence[EventListener], spec: 
                  "trigger_estimated", "alternative", "computed_due", "private"):
         setattr(row, name, getattr(spec, name))
     row.steps = list(spec.steps)
+    if spec.obligation:
+        row.obligation = spec.obligation
+    if spec.party:
+        row.party = spec.party
     row.updated_at = now
     session.add(row)
     session.flush()

@@ -249,6 +249,10 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
     `deadline.unverified` (once) when no source has read it since, or when the court granted an
     extension without a date the docket text gives."""
     days = (today - row.due_date).days
+    if _lapses(row):
+        row.state = "lapsed"  # a right or a cut-off, not a filing anyone owes: no overdue
+        session.add(row)
+        return None
     case = session.get(Case, row.case_id) if row.case_id is not None else None
     if case is None:  # a matter's statutory clock: no docket to read
         checked: datetime | None = now
@@ -258,7 +262,8 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
         seen = last_entry(session, case.id or 0)
     zone = ZoneInfo(row.timezone or "UTC")
     fresh = checked is not None and _aware(checked).astimezone(zone).date() > row.due_date
-    granted = bool((row.extension_requested or {}).get("granted"))
+    asked = row.extension_requested or {}
+    granted = bool(asked)
     evidence = {"looked_for": _looked_for(row), "last_entry": seen,
                 "last_checked": _aware(checked).isoformat().replace("+00:00", "Z")
                 if checked else None, "days_overdue": days}
@@ -267,8 +272,9 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
             return None
         row.state = "unverified"
         session.add(row)
-        why = ("the court granted an extension; the new date is not in the docket text"
-               if granted else "the docket has not been read since the due date")
+        why = ("the docket has not been read since the due date" if not granted else
+               "the court granted an extension; the new date is not in the docket text"
+               if asked.get("granted") else "an extension was requested; the court has not ruled")
         return emit(session, listeners, kind="deadline.unverified", at=now, subject=row.subject,
                     summary=f"UNVERIFIED: {row.label} was due {row.due_date.isoformat()}; {why}",
                     dedupe_key=f"deadline.unverified:{row.key}:{row.due_date.isoformat()}:"
@@ -283,6 +289,17 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
                 dedupe_key=f"deadline.overdue:{row.key}:{row.due_date.isoformat()}",
                 data={**base, **evidence, "state": "overdue"}, case_id=row.case_id,
                 matter_id=row.matter_id, private=row.private)
+
+
+#: cut-offs of a scheduling order and rights (amendment as of course): they lapse, never overdue
+_CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pro-hac|"
+                     r"consent|declination|mediation|settlement|moving-papers|objection)")
+
+
+def _lapses(row: Deadline) -> bool:
+    return (row.obligation == "amend" and row.origin == "computed") or bool(
+        _CUTOFF.match(f"order:{row.label.lower()}")) or bool(
+        _CUTOFF.match(row.obligation))
 
 
 def _aware(moment: datetime) -> datetime:
