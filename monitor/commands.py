@@ -229,7 +229,9 @@ def cmd_case(args: argparse.Namespace, clock: Clock) -> int:
     for reason in case.matched_by:
         print(f"matched by watch {reason['watch']}: {reason['field']} ~ {reason['pattern']}")
     for d in obj["deadlines"]:
-        print(f"deadline {d['due']} {d['label']} ({d['rule']}; {d['origin']}, {d['state']})")
+        note = queries.deadline_note(d)
+        print(f"deadline {d['due']} {d['label']} ({d['rule']}; {d['origin']}, {d['state']})"
+              + (f" - {note}" if note else ""))
     for e in obj["entries"]:
         number = e["entry_number"] if e["entry_number"] is not None else "-"
         print(f"  {e['date_filed'] or '?':10} #{number:<5} {e['description']}")

@@ -79,14 +79,15 @@ def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
     from monitor.commands import _app, print_json
     from monitor.db import read_session
     from monitor.models import Deadline
-    from monitor.queries import deadline_row
+    from monitor.queries import deadline_note, deadline_row
 
     app = _app(args, clock)
     try:
         with read_session(app.engine) as session:
             query = select(Deadline).order_by(col(Deadline.due_date))
             if not args.all:
-                query = query.where(col(Deadline.state).in_(["open", "overdue"]))
+                query = query.where(col(Deadline.state).in_(
+                    ["open", "overdue", "unverified", "suspended"]))
             if args.days is not None:
                 query = query.where(Deadline.due_date <= clock().date() + timedelta(days=args.days))
             rows = [deadline_row(d) for d in session.exec(query).all()]
@@ -97,8 +98,9 @@ def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
         return EXIT_OK
     for d in rows:
         alt = f" (alternative {d['alternative']['due']})" if d["alternative"] else ""
+        note = deadline_note(d)
         print(f"{d['id']:5} {d['due']:10} {d['state']:8} {d['subject']:28} {d['label']}"
-              f" [{d['rule'] or d['origin']}]{alt}")
+              f" [{d['rule'] or d['origin']}]{alt}" + (f" - {note}" if note else ""))
     if not rows:
         print("no open deadlines")
     return EXIT_OK

@@ -84,7 +84,33 @@ def deadline_row(d: Deadline) -> dict[str, Any]:
         "computed_due": _iso(d.computed_due),
         "steps": list(d.steps),
         "alternative": d.alternative,
+        "obligation": d.obligation,
+        "party": d.party,
+        "met_by": d.met_by,
+        "extension_requested": d.extension_requested,
+        "waiting_for": (d.pending or {}).get("anchor") if d.state == "waiting" else None,
     }
+
+
+def deadline_note(row: dict[str, Any]) -> str:
+    """A deadline's life in a few words for listings: met by, extension requested, waiting."""
+    def entry(ref: dict[str, Any]) -> str:
+        number = ref.get("entry_number")
+        return f"#{number}" if number is not None else str(ref.get("date_filed") or "")
+
+    notes: list[str] = []
+    if row.get("met_by"):
+        notes.append(f"met by {entry(row['met_by'])} {row['met_by'].get('date_filed') or ''}"
+                     .rstrip())
+    asked = row.get("extension_requested")
+    if asked:
+        notes.append(f"extension requested ({entry(asked)})" + (
+            f", granted by {entry(asked['granted'])}" if asked.get("granted") else ""))
+    if row.get("waiting_for"):
+        notes.append(f"waiting for {row['waiting_for']}")
+    if row.get("state") == "suspended":
+        notes.append("suspended by a stay")
+    return "; ".join(notes)
 
 
 def events(

@@ -74,6 +74,9 @@ _PHRASES: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p
     rf"\bon\s+or\s+before\s+{_DATE}",
     rf"\b(?:shall|should|must)\s+be\s+(?:filed|submitted|served|produced)\s+(?:by|on)\s+{_DATE}",
     rf"\bextended\s+(?:to\s+and\s+including|through|until|up\s+to|to)\s+{_DATE}",
+    # "Defendants shall file an answer or otherwise respond to [1] Complaint by 5/13/2025"
+    rf"\b(?:shall|must|(?:is|are)\s+(?:hereby\s+)?(?:directed|ordered)\s+to)\s+"
+    rf"(?:file|submit|serve|answer|respond|produce)\b[^.;]{{0,160}}?\bby\s+{_DATE}",
 ))
 
 _BOUNDARY = re.compile(r"(?<!\b[A-Z])[.;:,](?=\s|$)|[\[\]]|(?:^|(?<=\s))\(|\)(?=\s|$)|\bAND\b")

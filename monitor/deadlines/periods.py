@@ -49,6 +49,10 @@ _SELF = re.compile(
 )
 
 
+_LEAD = re.compile(r"\b(?:within|no\s+later\s+than|not\s+later\s+than|not\s+more\s+than|"
+                   r"in)\s+$", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Period:
     """A counted period: `days` in `unit`, from the order (`anchor == "entry"`) or from the event
@@ -106,7 +110,9 @@ def read_periods(text: str) -> list[Period]:
         anchor_words = match.group("anchor") or ""
         anchor, anchor_text = _anchor(rel, anchor_words) if rel else ("entry", "this order")
         end = match.end()
-        phrase = " ".join(text[match.start():end].split())
+        lead = _LEAD.search(text[max(0, match.start() - 30):match.start()])
+        begin = match.start() - (len(lead.group(0)) if lead else 0)
+        phrase = " ".join(text[begin:end].split())
         found.append(Period(days, unit, anchor, anchor_text, phrase, match.start(), end,
                             before=rel in ("before", "prior to")))
     return found

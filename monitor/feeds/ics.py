@@ -25,7 +25,7 @@ from monitor.models import Case, Deadline, Matter
 __all__ = ["OPEN_STATES", "deadline_uid", "render_ics", "write_ics_feeds"]
 
 #: states of a deadline that still asks for action
-OPEN_STATES = ("open", "overdue")
+OPEN_STATES = ("open", "overdue", "unverified")
 DEFAULT_LEAD_DAYS = (7, 3, 1, 0)
 
 
