@@ -93,8 +93,10 @@ class LedgerRow:
 
 def replay(docket: ReplayDocket, config: Config, workdir: Path,
            options: ReplayOptions = ReplayOptions()) -> list[LedgerRow]:
-    """Replay the docket into a scratch database under `workdir`; return the ledger."""
+    """Replay the docket into a fresh scratch database `workdir/replay.db`; return the ledger."""
     case = docket.case
+    for leftover in ("replay.db", "replay.db-wal", "replay.db-shm"):
+        (workdir / leftover).unlink(missing_ok=True)  # an earlier replay's, never the user's
     scratch = _scratch_config(config, case, workdir)
     engine = make_engine(scratch.database_url)
     try:
@@ -129,6 +131,8 @@ class _Clock:
 
 
 class _Driver:
+    """Runs the days of one replay and collects the ledger."""
+
     def __init__(self, store: Store, config: Config, docket: ReplayDocket, zone: ZoneInfo,
                  options: ReplayOptions, clock: _Clock) -> None:
         self.store, self.config, self.docket, self.zone = store, config, docket, zone
