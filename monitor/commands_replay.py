@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        description=HELP)
     p.add_argument("file", help="docket JSON (juriscraper parse or CourtListener v4)")
     p.add_argument("--json", action="store_true", help="one JSON array of ledger rows")
-    p.add_argument("--court", default="", help="court id (e.g. dcd): when the file names none, or to override it")
+    p.add_argument("--court", default="",
+                   help="court id (e.g. dcd): when the file names none, or to override it")
     p.add_argument("--checked", choices=["daily", "entry-days"], default="daily",
                    help="days the docket counts as read (default: every day)")
     p.add_argument("--until", type=date.fromisoformat, metavar="DATE",
