@@ -16,8 +16,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from tests.cli_helpers import run_json
 from tests.cli_helpers import poll_once as poll
+from tests.cli_helpers import run_json
 from tests.conftest import FixedClock
 from tests.fakes.courtlistener_server import FakeCourtListener
 from tests.fakes.feed_server import FeedServer, Item, rss

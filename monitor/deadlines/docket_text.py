@@ -29,8 +29,11 @@ __all__ = [
     "motion_refs",
     "obligation_for",
     "obligation_label",
+    "is_government",
     "party_token",
     "read_entry",
+    "same_party",
+    "served_party",
 ]
 
 
@@ -140,6 +143,48 @@ _GENERIC_PARTY = frozenset({
     "", "plaintiff", "plaintiffs", "defendant", "defendants", "the", "all", "parties", "party",
     "petitioner", "petitioners", "respondent", "respondents", "government", "counsel", "federal",
 })
+
+
+_GOVERNMENT = re.compile(
+    r"(?i)\bunited\s+states\b|\bU\.\s?S\.A?\b|\bUSA\b|\bUSCIS\b|citizenship\s+and\s+immigration|"
+    r"homeland\s+security|immigration\s+and\s+customs|\bsecretary\b|\bdirector\b|"
+    r"\battorney\s+general\b|\bdepartment\s+of\b|\bfederal\b|\bgovernment\b|\bagency\b")
+
+
+def is_government(party: str) -> bool:
+    """Whether a party is the United States, an agency or an officer (they answer together)."""
+    return bool(_GOVERNMENT.search(party))
+
+
+_SERVED = (
+    re.compile(r"\bexecuted\s+as\s+to\s+(?P<who>[^.;,()]{2,80}?)\s+(?:on\b|[,.;(])", re.I),
+    re.compile(r"(?:^|\.\s+)(?P<who>[A-Z][\w&'’ -]{1,60}?)\s+(?:served|waiver\s+sent)\s+on\b"),
+)
+
+
+def served_party(text: str) -> str:
+    """Whom a return of service names ("Executed as to Time Warner Inc on 7/31/2007",
+    "Ricky Babin served on 11/21/2019"); "" for the United States or an agency."""
+    for pattern in _SERVED:
+        found = pattern.search(text[:400])
+        if found:
+            who = found.group("who").strip()
+            return "" if is_government(who) or not party_token(who) else who
+    return ""
+
+
+_CORPORATE = frozenset({"inc", "llc", "co", "corp", "corporation", "company", "ltd", "lp", "llp",
+                        "the", "of", "and", "na", "plc", "group", "s"})
+
+
+def same_party(a: str, b: str) -> bool:
+    """Whether two names in docket text are one party: a significant word in common
+    ("Times" ~ "The New York Times Company", "Yahoo! Inc." ~ "Yahoo's")."""
+    def words(name: str) -> set[str]:
+        found = re.findall(r"[a-z0-9]+", name.lower().replace("’", "'").replace("'s", ""))
+        return {w for w in found if w not in _CORPORATE and w not in _GENERIC_PARTY
+                and len(w) > 1}
+    return bool(words(a) & words(b))
 
 
 def party_token(party: str) -> str:
@@ -265,6 +310,12 @@ _MEETS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"certificate\s+of\s+service\s+of\s+(?:the\s+)?summons)", "serve"),
         (r"(?i)^(?:[\w'’.!&-]+\s+){0,3}?status\s+report\b", "status-report"),
         (r"(?i)^(?:[\w'’.!&-]+\s+){0,3}?brief\b(?!\s+due)", "brief"),
+        (r"(?i)^(?:confirmation\s+of\s+)?receipt\s+of\s+payment|^filing\s+fee\s+(?:paid|received)",
+         "order:fee"),
+        (r"(?i)^(?:[\w'’.!&-]+\s+){0,3}?MOTION\b[^.]{0,60}\bin\s+forma\s+pauperis",
+         "order:pauperis"),
+        (r"(?i)^(?:[\w'’.!&-]+\s+){0,3}?objections?\b|^appeal\s+from\s+(?:the\s+)?\d*\s*report\s+"
+         r"and\s+recommendation", "order:objection"),
     ))
 
 _TERMINATES = tuple(re.compile(p) for p in (
@@ -279,7 +330,8 @@ _TERMINATES = tuple(re.compile(p) for p in (
     r"(?i)^\s*(?:joint\s+)?stipulation\s+(?:and\s+order\s+)?(?:of|for)\s+(?:voluntary\s+)?"
     r"dismissal\b",
 ))
-_NOT_TERMINAL = re.compile(r"(?i)\brecommend|\bwithout\s+prejudice\s+to\s+(?:re)?fil|"
+_NOT_TERMINAL = re.compile(r"(?i)^\s*(?:\S+\s+){0,2}report\s+and\s+recommendation|"
+                           r"\b(?:it\s+is\s+)?recommend(?:ed|s)?\s+that\b|\bwithout\s+prejudice\s+to\s+(?:re)?fil|"
                            r"\bmotion\s+to\s+dismiss\b[^.]{0,30}\bdenied|\bin\s+part\b|"
                            r"\bdismissing\s+appeal|\bappeal\b[^.]{0,20}\bdismissed|"
                            r"\badministrativ")
@@ -297,6 +349,10 @@ _LIFTS = re.compile(
 _RULING = re.compile(
     r"(?i)\b(?P<verb>granting|denying|terminating|finding\s+as\s+moot|mooting)\b(?:\s+in\s+part)?"
     r"(?:\s+and\s+(?:granting|denying)\s+in\s+part)?\s+(?P<nums>(?:\[?\d{1,4}\]?\s*(?:,|and)?\s*)+)")
+
+
+_RULED = re.compile(r"(?i)\b(?:ECF|Doc\.?|Dkt\.?|R\.\s*Doc\.?|docket\s+no\.?)\s*(?:No\.\s*)?"
+                    r"(?P<n>\d{1,4})\)?,?\s+(?:is|are)\s+(?:hereby\s+)?(?P<verb>GRANTED|DENIED)")
 
 
 def _meets(text: str, refs: list[int]) -> tuple[Obligation, ...]:
@@ -379,6 +435,9 @@ def read_entry(text: str, entry_number: int | None = None) -> EntryFacts:
         for ruling in _RULING.finditer(text):
             numbers = [int(n) for n in _NUM.findall(ruling.group("nums"))]
             (granted if ruling.group("verb").lower() == "granting" else denied).extend(numbers)
+        for said in _RULED.finditer(text):
+            (denied if said.group("verb").lower().startswith("den") else granted).append(
+                int(said.group("n")))
         if re.search(r"(?i)\b(?:motions?|request)\b[^.]{0,80}\b(?:is|are)\s+(?:hereby\s+)?"
                      r"(?:granted|allowed)\b", text) and not granted:
             granted = [n for n in refs if n not in denied]

@@ -37,12 +37,15 @@ from sqlmodel import Session, col, select
 from monitor.deadlines.docket_text import (
     EntryFacts,
     Obligation,
+    is_government,
     motion_name,
     motion_refs,
     obligation_for,
     obligation_label,
     party_token,
     read_entry,
+    same_party,
+    served_party,
 )
 from monitor.deadlines.extract import extract_court_dates, normalize_label
 from monitor.deadlines.periods import Period, anchor_matches, read_periods
@@ -83,15 +86,25 @@ def _rows_for(session: Session, case_id: int, obligation: Obligation,
               states: Sequence[str] = LIVE, *, fallback_all: bool = True) -> list[Deadline]:
     """The rows of an obligation a filing or motion by `obligation.party` concerns: that
     party's, else the ones with no party, else all of that obligation."""
+    if obligation.kind.startswith("order:"):
+        # "order:fee" meets an order's "Filing fee"; "order:objection" its "Objections"
+        word = obligation.kind.split(":", 1)[1]
+        return [r for r in _rows(session, case_id, states) if r.obligation.startswith("order:")
+                and (word in r.obligation or word in r.label.lower()
+                     or word in r.trigger_text.lower())]
     rows = [r for r in _rows(session, case_id, states)
             if r.obligation == obligation.name or (
                 obligation.ref is None and r.obligation.split(":")[0] == obligation.kind)]
     token = party_token(obligation.party)
-    mine = [r for r in rows if token and party_token(r.party) == token]
+    mine = [r for r in rows if token and same_party(r.party, obligation.party)]
     if mine:
         return mine
     unnamed = [r for r in rows if not r.party]
-    return unnamed or (rows if fallback_all or not token else [])
+    # a filing by another named party meets no one else's deadline; the United States and its
+    # agencies answer together; a motion for time by someone bound by no deadline (a plaintiff
+    # asking for the defendants) concerns them all
+    spread = fallback_all and (not token or is_government(obligation.party))
+    return unnamed or (rows if spread else [])
 
 
 def _deadline_data(session: Session, row: Deadline) -> dict[str, Any]:
@@ -161,7 +174,7 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
     _start_waiting(session, chain, case, event, text, day, zone, compute_period)
     moved = _set_and_move(session, chain, case, event, text, facts, computed, day, today,
                           compute_period)
-    _rulings(session, case_id, facts, ref, moved)
+    _rulings(session, chain, case_id, facts, ref, moved, event)
     if facts.lifts_stay:
         _resume(session, chain, case_id, event, ref, day, moved)
 
@@ -204,6 +217,20 @@ def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts:
                            {"met_by": ref})
 
 
+def _responded(session: Session, case_id: int, party: str, number: int | None) -> bool:
+    """Whether the case already has an answer or a Rule 12 motion by `party` (any, when the
+    party is unnamed or the government)."""
+    for row in session.exec(select(Entry).where(Entry.case_id == case_id)).all():
+        if number is not None and row.entry_number == number:
+            continue
+        for met in read_entry(row.description or row.short_description).meets:
+            if met.kind != "respond-complaint":
+                continue
+            if not party or not met.party or is_government(party) or same_party(met.party, party):
+                return True
+    return False
+
+
 def _entry(session: Session, case_id: int, number: int) -> Entry | None:
     return session.exec(select(Entry).where(Entry.case_id == case_id,
                                             Entry.entry_number == number)).first()
@@ -216,16 +243,29 @@ def _flag_extensions(session: Session, case_id: int, facts: EntryFacts,
             rows = _rows(session, case_id, OPEN)
             rows = rows if len(rows) == 1 else []
         else:
-            rows = _rows_for(session, case_id, obligation, OPEN, fallback_all=False)
+            rows = _rows_for(session, case_id, obligation, OPEN)
+            if not rows and obligation.party:
+                rows = _rows_for(session, case_id, replace(obligation, party=""), OPEN)
         for row in rows:
             row.extension_requested = ref
             session.add(row)
 
 
-def _rulings(session: Session, case_id: int, facts: EntryFacts, ref: dict[str, Any],
-             moved: set[int]) -> None:
+def _rulings(session: Session, chain: Sequence[EventListener], case_id: int, facts: EntryFacts,
+             ref: dict[str, Any], moved: set[int], event: Event) -> None:
     if not (facts.granted or facts.denied):
         return
+    decided = {*facts.granted, *facts.denied}
+    for row in _rows(session, case_id, LIVE):
+        kind, _, number = row.obligation.partition(":")
+        if kind in ("oppose", "reply") and number.isdigit() and int(number) in decided \
+                and row.id not in moved:
+            if row.state == "waiting":
+                row.state = "vacated"
+                session.add(row)
+                continue
+            _set_state(session, chain, row, "vacated", "deadline.vacated", event,
+                       f"vacated: the court decided motion [{number}]", {"vacated_by": ref})
     for row in _rows(session, case_id, OPEN):
         asked = row.extension_requested or {}
         motion = asked.get("entry_number")
@@ -279,13 +319,19 @@ def _court_specs(text: str, number: int | None, day: date, today: date
             continue
         at = text.find(found.text)
         clause = _sentence(text, at, at + len(found.text)) if at >= 0 else found.text
-        party = found.party or _possessor(found.text)
-        for obligation in obligation_for(clause, found.label, entry_text=text,
+        party = found.party or _possessor(found.text) or served_party(text)
+        label = found.label
+        if label in _JUNK_LABELS or len(label) < 3:
+            label = _ordered_act(clause) or f"filing ordered by entry {number or day.isoformat()}"
+        for obligation in obligation_for(clause, label, entry_text=text,
                                          entry_number=number, party=party):
-            out.append((obligation, found.due, found.label, found.text))
+            out.append((obligation, found.due, label, found.text))
     return out
 
 
+_JUNK_LABELS = frozenset({"order", "he", "she", "it", "they", "them", "defendants", "defendant",
+                          "plaintiff", "plaintiffs", "respondents", "respondent", "petitioner",
+                          "parties", "court", "clerk", "deadline", "minute order", "this"})
 _POSSESSOR = re.compile(r"^\s*(?:(?:and|that|the|further)\s+)*(?P<who>[A-Z][\w!&.,' -]{0,60}?)"
                         r"(?:['’]s?)\s+(?:answer|response|brief|reply|opposition)", re.IGNORECASE)
 _FOR_WHOM = re.compile(r"\bdeadline\s+for\s+(?:the\s+)?(?P<who>[\w!&.' -]{1,60}?)\s+to\s+",
@@ -323,8 +369,10 @@ def _ordered_act(clause: str) -> str:
     found = _ACT.search(clause)
     if not found:
         return ""
+    what = re.sub(r"(?i)^(?:to\s+(?:this|the)\s+court|with\s+the\s+clerk|either)\s+", "",
+                  found.group("what").strip())
     what = re.split(r"\s+(?:within|no\s+later|by|on\s+or|from|of|to\s+the|with)\b",
-                    found.group("what"), maxsplit=1)[0]
+                    what, maxsplit=1)[0]
     return " ".join(what.split()[:6])
 
 
@@ -336,11 +384,17 @@ def _resolve(session: Session, case: Case, obligation: Obligation) -> Deadline |
         # "Opposition due by ..." naming no motion: the latest motion's
         rows = sorted((r for r in live if r.obligation.split(":")[0] == obligation.kind
                        and r.state != "met"), key=lambda r: r.created_at, reverse=True)[:1]
-    token = party_token(obligation.party)
-    mine = [r for r in rows if party_token(r.party) == token]
+    if not obligation.party:
+        unnamed = [r for r in rows if not r.party]
+        open_rows = [r for r in rows if r.state != "met"]
+        if unnamed:
+            return unnamed[0]
+        return open_rows[0] if len(open_rows) == 1 else None
+    mine = [r for r in rows if same_party(r.party, obligation.party)]
     if mine:
         return mine[0]
-    unnamed = [r for r in rows if not r.party and r.state != "met"]
+    # a computed clock of no named party becomes the named party's when the court names one
+    unnamed = [r for r in rows if not r.party and r.state != "met" and r.origin == "computed"]
     return unnamed[0] if unnamed else None
 
 
@@ -369,8 +423,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             ref = row.obligation.rsplit(":", 1)[-1]
             obligation = replace(obligation, ref=int(ref) if ref.isdigit() else None)
         met_on = ((row.met_by or {}).get("date_filed") or "") if row is not None else ""
-        if row is not None and row.state == "met" and met_on >= day.isoformat():
-            return  # the filing that met it came first; the order restates history
+        if row is not None and row.state == "met" and (
+                met_on >= day.isoformat() or (spec.origin != "computed" and not facts.is_order)):
+            return  # met already: a clerk's "answer due" on a later return restates history
         if row is not None and row.party and not obligation.party:
             obligation = replace(obligation, party=row.party)
         key = row.key if row is not None else obligation_key(case_id, obligation)
@@ -388,14 +443,21 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
         meta[key] = {"obligation": obligation, "row": row, **extra}
 
     for spec in computed:
-        obligation = Obligation(spec.extra.get("obligation") or f"rule:{spec.rule_id}",
-                                spec.extra.get("ref"))
+        kind = spec.extra.get("obligation") or f"rule:{spec.rule_id}"
+        obligation = Obligation(kind, spec.extra.get("ref"),
+                                served_party(text) if kind == "respond-complaint" else "")
+        if kind == "respond-complaint" and _responded(session, case_id, obligation.party, number):
+            continue
         row = _resolve(session, case, obligation)
-        if row is not None and (row.origin == "court-set" or row.state == "met"
+        done = row is not None and row.state == "met" and kind != "amend"
+        if row is not None and (row.origin == "court-set" or done
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock
         add(obligation, replace(spec, extra={}), {}, spec.label)
     for obligation, due, label, phrase in _court_specs(text, number, day, today):
+        if obligation.kind == "respond-complaint" and not facts.is_order and _responded(
+                session, case_id, obligation.party, number):
+            continue  # a clerk's "answer due" on a return for a defendant who already answered
         row = _resolve(session, case, obligation)
         steps = [f'Set by the court in the docket text: "{phrase}"']
         computed_due, citation, rule_id = None, "", ""
@@ -451,6 +513,14 @@ def _zone(case: Case) -> str:
 def _wait(session: Session, case: Case, obligation: Obligation, period: Period, label: str,
           day: date, number: int | None, text: str, event: Event) -> None:
     """Store a period whose anchor is a future event; `_start_waiting` starts it."""
+    waits = {"days": period.days, "unit": period.unit, "anchor": period.anchor_text,
+             "phrase": period.phrase, "order_entry": number, "ordered_on": day.isoformat()}
+    known = _resolve(session, case, obligation)
+    if known is not None and known.state not in ("waiting", "met"):
+        # the obligation has a deadline already: it moves when the event comes
+        known.pending = {**(known.pending or {}), "waits": waits}
+        session.add(known)
+        return
     key = obligation_key(case.id or 0, obligation)
     row = session.exec(select(Deadline).where(Deadline.key == key)).first()
     if row is not None and row.state != "waiting":
@@ -461,8 +531,7 @@ def _wait(session: Session, case: Case, obligation: Obligation, period: Period, 
     row.label = _label(session, case.id or 0, obligation, label)
     row.obligation, row.party = obligation.name, obligation.party
     row.timezone, row.trigger_text = _zone(case), text[:500]
-    row.pending = {"days": period.days, "unit": period.unit, "anchor": period.anchor_text,
-                   "phrase": period.phrase, "order_entry": number, "ordered_on": day.isoformat()}
+    row.pending = waits
     session.add(row)
     session.flush()
 
@@ -470,8 +539,11 @@ def _wait(session: Session, case: Case, obligation: Obligation, period: Period, 
 def _start_waiting(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
                    text: str, day: date, zone: str, compute_period: Any) -> None:
     number = (event.data or {}).get("entry_number")
-    for row in _rows(session, case.id or 0, ("waiting",)):
-        pending = row.pending or {}
+    for row in _rows(session, case.id or 0, LIVE):
+        pending: dict[str, Any] = (row.pending or {}) if row.state == "waiting" else \
+            ((row.pending or {}).get("waits") or {})
+        if not pending:
+            continue
         if pending.get("order_entry") == number and number is not None:
             continue
         if not anchor_matches(str(pending.get("anchor", "")), text):
@@ -485,4 +557,7 @@ def _start_waiting(session: Session, chain: Sequence[EventListener], case: Case,
                    f"the event came with entry {number or day.isoformat()} on {day.isoformat()}",
                    *result.steps))
         upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
+        if "waits" in (row.pending or {}):
+            row.pending = {k: v for k, v in (row.pending or {}).items() if k != "waits"} or None
+            session.add(row)
 

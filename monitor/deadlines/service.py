@@ -293,7 +293,8 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
 
 #: cut-offs of a scheduling order and rights (amendment as of course): they lapse, never overdue
 _CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pro-hac|"
-                     r"consent|declination|mediation|settlement|moving-papers|objection)")
+                     r"consent|declination|mediation|settlement|moving-papers|objection|"
+                     r"summary-judgment|cross-motions)")
 
 
 def _lapses(row: Deadline) -> bool:
