@@ -42,12 +42,10 @@ GOLDEN = sorted(REPLAYS.glob("*.expected.json"))
 
 #: dockets whose replay still differs because the deadline engine is wrong: the finding it waits on
 XFAIL: dict[str, str] = {
-    "lamd": "replay-findings R2 (fee receipt, IFP motion, objection), R4 (#17), R5 (labels), R1",
-    "mad_193254": "replay-findings R5 (the answer's label does not name Deerfield)",
-    "vaed": "replay-findings R2 (the Times met by Dow Jones's motion), R4 (#10 not read)",
-    "ohsd_170541": "replay-findings R4 (renewal date), R6 (decided motion keeps its response)",
-    "laed_127926": "replay-findings R3 (answer due after the answer)",
-    "txed": "replay-findings R1, R4 (per-defendant answers, AOL), R7 (overdue, extension pending)",
+    "lamd": "replay-findings R5 (#11, #17 labels), R4 (#17 met by #22), R1 (#31 no 15(a) window)",
+    "ohsd_170541": "replay-findings R4 (renewal of the class motion by 12/1/2014 not read)",
+    "txed": "replay-findings R4 (#11 'AOL's answer' must move Time Warner's), R7 (AOL overdue)",
+    "vaed": "replay-findings R4 (#10: one deadline per named defendant), R2 (each met by its own)",
 }
 
 
