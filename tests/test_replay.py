@@ -183,3 +183,22 @@ def test_cli_replay_text_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert run(["--config", str(config), "replay", str(nocourt)], clock) == 1
     assert run(["--config", str(config), "replay", str(nocourt), "--court", "nysd",
                 "--json"], clock) == 0
+
+
+def test_checked_entry_days_reads_the_docket_only_when_something_was_filed(
+        tmp_path: Path) -> None:
+    data = _juriscraper()
+    data["docket_entries"] = [
+        {"date_filed": "2024-03-01", "document_number": "5",
+         "description": "ORDER setting deadlines. Status Report due by 3/8/2024."},
+        {"date_filed": "2024-03-20", "document_number": "6",
+         "description": "NOTICE of Appearance by A. Lawyer on behalf of Roe."},
+    ]
+    daily = [(r.event, r.day) for r in _rows(tmp_path / "a", data)
+             if r.event in ("deadline.overdue", "deadline.unverified")]
+    assert daily == [("deadline.overdue", date(2024, 3, 9))]  # read every day: evidence
+    sparse = [(r.event, r.day) for r in _rows(tmp_path / "b", data, checked="entry-days")
+              if r.event in ("deadline.overdue", "deadline.unverified")]
+    # nobody read the docket between 3/1 and 3/20: unverified first, overdue once it is read
+    assert sparse == [("deadline.unverified", date(2024, 3, 9)),
+                      ("deadline.overdue", date(2024, 3, 20))]
