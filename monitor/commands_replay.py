@@ -26,8 +26,9 @@ day by day with the clock at each day, through the same store, deadline engine a
 as the daemon, into a throwaway database. Prints the ledger: day, event, deadline, due, entry,
 why (deadline.* events and case.closed). --json prints one array of
 {day, event, deadline, due, why, entry}. Entries of a day are seen at 12:00 court time, reminders
-run at remind_at; by default the docket counts as read every day of the replay (the file is the
-full record), --checked entry-days counts only days with entries."""
+run at remind_at. By default the docket counts as read every day up to its last entry (the file is
+the full record up to there; --checked entry-days: only days with entries) and never after, so a
+deadline due past the record is unverified, not overdue."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
