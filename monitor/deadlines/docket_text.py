@@ -184,6 +184,8 @@ def same_party(a: str, b: str) -> bool:
         found = re.findall(r"[a-z0-9]+", name.lower().replace("’", "'").replace("'s", ""))
         return {w for w in found if w not in _CORPORATE and w not in _GENERIC_PARTY
                 and len(w) > 1}
+    if is_government(a) and is_government(b):
+        return True  # the United States, its agencies and officers answer together
     return bool(words(a) & words(b))
 
 
@@ -323,6 +325,8 @@ _TERMINATES = tuple(re.compile(p) for p in (
     r"(?i)\b(?:case|action|complaint|petition|matter|claims?)\s+(?:is|are|be|was|were)\s+"
     r"(?:hereby\s+)?(?:voluntarily\s+)?DISMISSED\b",
     r"(?i)\bdismissing\s+(?:the\s+|this\s+)?(?:case|action|complaint|petition)\b",
+    r"(?i)^\s*(?:\S+\s+){0,6}?order\b[^.]{0,40}\bgranting\s+\[?\d+\]?\s+(?:[\w'’-]+\s+){0,3}"
+    r"motion\s+to\s+dismiss\b(?![^.]{0,60}\bin\s+part)",
     r"(?i)\b(?:case|civil\s+action)\s+(?:is\s+)?(?:hereby\s+)?(?:closed|terminated)\b",
     r"(?i)\b(?:clerk|court)\b[^.]{0,60}\b(?:close|terminate)\s+(?:this|the)\s+(?:case|action)\b"
     r"(?!\s+administratively)",
@@ -340,7 +344,8 @@ _STAYS = re.compile(
     r"(?:hereby\s+)?(?:stayed|held\s+in\s+abeyance)\b|\bstaying\s+(?:the\s+|this\s+|all\s+)?"
     r"(?:case|action|proceedings|matter|deadlines)\b|\badministratively\s+(?:close|closed|"
     r"terminate|terminated|stay|stayed)\b|\bgranting\s+\[?\d+\]?\s+(?:\w+\s+){0,2}motion\s+to\s+"
-    r"stay\b|\bheld\s+in\s+abeyance\b")
+    r"stay\b|\bheld\s+in\s+abeyance\b|\bhold(?:ing|s)?\s+(?:this\s+|the\s+)?(?:case|matter|action|"
+    r"proceedings|petition)\s+in\s+abeyance\b")
 _LIFTS = re.compile(
     r"(?i)\blift(?:ing|ed|s)?\s+(?:the\s+)?stay\b|\bstay\s+(?:is\s+|be\s+)?(?:hereby\s+)?"
     r"(?:lifted|dissolved|vacated)\b|\breopen(?:ing|ed|s)?\s+(?:these\s+proceedings|the\s+case|"

@@ -352,8 +352,14 @@ def _period_specs(text: str, facts: EntryFacts) -> list[tuple[Obligation, Period
         clause = _sentence(text, period.start, period.end)
         if period.before or re.search(r"(?i)\b(?:under\s+seal|maintained|retain)\b", clause):
             continue
-        label = _ordered_act(clause) or normalize_label(clause)
-        for obligation in obligation_for(clause, label, entry_text=text):
+        # the words tied to the period: from the last comma or semicolon before it
+        cut = max(clause.rfind(",", 0, max(0, clause.find(period.phrase))),
+                  clause.rfind(";", 0, max(0, clause.find(period.phrase))))
+        local = clause[cut + 1:] if cut >= 0 else clause
+        if not _ACT.search(local) and not re.search(r"(?i)\b(?:answer|respon|repl|oppos)", local):
+            local = clause
+        label = _ordered_act(local) or normalize_label(local)
+        for obligation in obligation_for(local, label, entry_text=text):
             out.append((obligation, period, label))
     return out
 
@@ -369,8 +375,11 @@ def _ordered_act(clause: str) -> str:
     found = _ACT.search(clause)
     if not found:
         return ""
-    what = re.sub(r"(?i)^(?:to\s+(?:this|the)\s+court|with\s+the\s+clerk|either)\s+", "",
+    what = re.sub(r"(?i)^(?:(?:to\s+(?:this|the)\s+court|with\s+the\s+clerk|either)\s+)+", "",
                   found.group("what").strip())
+    amount = re.match(r"\$\s*([\d,]+(?:\.\d\d)?)", what)
+    if amount:
+        return f"payment of ${amount.group(1)}"
     what = re.split(r"\s+(?:within|no\s+later|by|on\s+or|from|of|to\s+the|with)\b",
                     what, maxsplit=1)[0]
     return " ".join(what.split()[:6])
@@ -437,8 +446,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             spec = replace(spec, computed_due=previous.due_date, citation=previous.citation,
                            rule_id=previous.rule_id,
                            steps=(*spec.steps, *previous.steps))
-        elif previous is not None and spec.origin == "computed":
-            return
+        elif previous is not None and (spec.origin == "computed" or (
+                extra.get("order_entry") is not None and meta[key].get("explicit"))):
+            return  # a date the order writes out outranks a period it counts
         specs[key] = spec
         meta[key] = {"obligation": obligation, "row": row, **extra}
 
@@ -449,7 +459,9 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
         if kind == "respond-complaint" and _responded(session, case_id, obligation.party, number):
             continue
         row = _resolve(session, case, obligation)
-        done = row is not None and row.state == "met" and kind != "amend"
+        # met already, unless the window opens again (a new Rule 12 motion or answer for
+        # 15(a)(1)(B); a ruling on a Rule 12 motion for 12(a)(4)(A))
+        done = row is not None and row.state == "met" and kind != "amend" and not facts.is_order
         if row is not None and (row.origin == "court-set" or done
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock
@@ -473,7 +485,7 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             label=label, due_date=due,
             origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
             trigger_text=text[:500], steps=tuple(steps), computed_due=computed_due,
-            citation=citation, rule_id=rule_id), {}, label)
+            citation=citation, rule_id=rule_id), {"explicit": True}, label)
     for obligation, period, label in _period_specs(text, facts):
         if period.anchor == "event":
             _wait(session, case, obligation, period, label, day, number, text, event)

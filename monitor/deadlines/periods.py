@@ -49,6 +49,8 @@ _SELF = re.compile(
 )
 
 
+_LEADING_ANCHOR = re.compile(r"\s*(?:following|after|upon)\s+(?P<anchor>[^,;]{3,80}),",
+                             re.IGNORECASE)
 _LEAD = re.compile(r"\b(?:within|no\s+later\s+than|not\s+later\s+than|not\s+more\s+than|"
                    r"in)\s+$", re.IGNORECASE)
 
@@ -109,6 +111,13 @@ def read_periods(text: str) -> list[Period]:
         rel = (match.group("rel") or "").lower()
         anchor_words = match.group("anchor") or ""
         anchor, anchor_text = _anchor(rel, anchor_words) if rel else ("entry", "this order")
+        if not rel:
+            # "following the six week publication period, proof of service is to be filed
+            # within ten days": the anchor leads the clause
+            start = max(text.rfind(". ", 0, match.start()), text.rfind(";", 0, match.start()))
+            leading = _LEADING_ANCHOR.match(text[start + 1:match.start()])
+            if leading:
+                anchor, anchor_text = _anchor("after", leading.group("anchor"))
         end = match.end()
         lead = _LEAD.search(text[max(0, match.start() - 30):match.start()])
         begin = match.start() - (len(lead.group(0)) if lead else 0)

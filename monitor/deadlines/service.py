@@ -1,12 +1,34 @@
-"""Deadlines in the database: derived from docket events, set by hand, reminded, marked met.
+"""Deadlines in the database: derived from docket events, set by hand, reminded, ended.
 
-- `make_deadline_listener(config)`: a Store listener; every `entry.added` is read for court-set
-  dates (they outrank computed ones; both are kept and shown) and for rule triggers (computed
-  with the court's calendar, zone and clerk's-office closures).
-- `upsert_deadline`: one row per deadline key; a new one is `deadline.set`, a moved one
-  `deadline.changed` (SEQUENCE raised so calendars update the same event).
+- `make_deadline_listener(config)`: a Store listener; every `entry.added` moves the case's
+  deadlines through their life (`monitor.deadlines.life`: one row per obligation, court-set dates
+  over computed ones, ordered periods, met / vacated / suspended / resumed, extension flags);
+  `case.closed` vacates what is still open.
+- `upsert_deadline` (`monitor.deadlines.rows`): one row per deadline key; a new one is
+  `deadline.set`, a moved one `deadline.changed` (SEQUENCE raised so calendars update the event).
 - `run_reminders(now)`: `deadline.due_soon` at the configured lead days (at `remind_at` local
-  time), `deadline.overdue` once the day has passed in the deadline's zone, matter escalation.
+  time); after the due day, `deadline.overdue` only when a read of the docket after that day
+  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`; matter
+  escalation. Cut-offs and rights (scheduling-order cut-offs, amendment as of course) lapse
+  silently (state `lapsed`), and so does a reply in support of a motion (the movant's right).
+
+States: open, overdue, unverified, met, vacated, suspended, waiting (a period whose anchor event
+has not come), lapsed. Keys: `case:<id>:<obligation>[@<party>]`, `matter:<id>:clock`,
+`manual:...`.
+
+Event data (every `deadline.*`; stable, extend only): deadline_id, key, deadline_key, rule_id,
+rule, label, citation, origin (court-set | computed | manual), due, due_date, timezone,
+trigger_date, trigger_estimated, computed_due, steps, alternative, matter, obligation
+("respond-complaint", "oppose:19", "order:status-report", ...), party, state, met_by,
+extension_requested ({entry_number, date_filed, text[, granted: {...}]} or null), and the case's
+court, docket_number, case_name, tags. Besides:
+- `deadline.changed`: before (the old due date);
+- `deadline.due_soon`: days_left, lead_days;
+- `deadline.met`: met_by {entry_number, date_filed, text};
+- `deadline.vacated`: vacated_by (the entry) or case_closed (the date);
+- `deadline.suspended`: suspended_by; `deadline.resumed`: resumed_by, before;
+- `deadline.overdue`: days_overdue, looked_for, last_entry, last_checked (UTC, Z);
+- `deadline.unverified`: the same plus reason.
 """
 
 from __future__ import annotations
@@ -298,6 +320,8 @@ _CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pr
 
 
 def _lapses(row: Deadline) -> bool:
+    if row.obligation.startswith("reply"):
+        return True  # a reply in support is the movant's right, not a filing anyone owes
     return (row.obligation == "amend" and row.origin == "computed") or bool(
         _CUTOFF.match(f"order:{row.label.lower()}")) or bool(
         _CUTOFF.match(row.obligation))

@@ -57,6 +57,13 @@ def _description(deadline: Deadline, case: Case | None) -> str:
         lines.append(f"Trigger: {deadline.trigger_date.isoformat()}{estimated} "
                      f"{deadline.trigger_text}".rstrip())
     lines += [f"- {step}" for step in deadline.steps]
+    asked = deadline.extension_requested or {}
+    if asked:
+        which = asked.get("entry_number") or asked.get("date_filed")
+        lines.append(f"Extension requested (entry {which})"
+                     + ("; granted, new date not in the docket" if asked.get("granted") else ""))
+    if deadline.state == "unverified":
+        lines.append("Unverified: the due date passed before the docket was read again")
     alternative = deadline.alternative or {}
     if alternative.get("due"):
         lines.append(f"Alternative reading: {alternative['due']} {alternative.get('reading', '')}"
