@@ -133,14 +133,14 @@ def test_a_deadline_past_the_files_last_entry_is_unverified_not_overdue(tmp_path
     assert days == [date(2024, 3, 1), date(2024, 3, 5), date(2024, 3, 7), date(2024, 3, 8)]
 
 
-@pytest.mark.xfail(strict=True, reason="replay-findings R8: 'shall answer or otherwise respond to "
-                                       "the petition by DATE' is not read")
 def test_courtlistener_order_date_is_one_deadline_met_by_the_answer(tmp_path: Path) -> None:
     rows = [r for r in _rows(tmp_path, _cl()) if "respon" in r.deadline.lower()
             or "answer" in r.deadline.lower()]
     assert [(r.day, r.event, r.due, r.entry) for r in rows] == [
         (date(2026, 2, 18), "deadline.set", date(2026, 4, 20), 2),
         (date(2026, 4, 13), "deadline.due_soon", date(2026, 4, 20), None),
+        # 08:00 reminder three days before; the answer is seen at noon the same day
+        (date(2026, 4, 17), "deadline.due_soon", date(2026, 4, 20), None),
         (date(2026, 4, 17), "deadline.met", date(2026, 4, 20), 7),
     ]
 
