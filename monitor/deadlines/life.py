@@ -171,12 +171,37 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
                        "suspended: the case is stayed", {"suspended_by": ref})
     _meet(session, chain, case_id, facts, event, ref, text)
     _flag_extensions(session, case_id, facts, ref)
-    _start_waiting(session, chain, case, event, text, day, zone, compute_period)
+    started = _start_waiting(session, chain, case, event, text, day, zone, compute_period)
     moved = _set_and_move(session, chain, case, event, text, facts, computed, day, today,
                           compute_period)
     _rulings(session, chain, case_id, facts, ref, moved, event)
     if facts.lifts_stay:
         _resume(session, chain, case_id, event, ref, day, moved)
+    elif facts.stays or _stayed(session, case_id, number, day):
+        # set or started while the case is stayed: it runs only once the stay is lifted
+        for row in _rows(session, case_id, ("open",)):
+            if row.id in moved | started:
+                row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
+                _set_state(session, chain, row, "suspended", "deadline.suspended", event,
+                           "suspended: the case is stayed", {"suspended_by": ref})
+
+
+def _stayed(session: Session, case_id: int, number: int | None, day: date) -> bool:
+    """Whether the case's earlier entries leave it stayed (a stay or administrative closing not
+    lifted since)."""
+    stayed = False
+    earlier = session.exec(select(Entry).where(Entry.case_id == case_id).order_by(
+        col(Entry.date_filed), col(Entry.id))).all()
+    for row in earlier:
+        if (number is not None and row.entry_number == number) or (
+                row.date_filed is not None and row.date_filed > day):
+            continue
+        facts = read_entry(row.description or row.short_description, row.entry_number)
+        if facts.lifts_stay or facts.terminates:
+            stayed = False
+        elif facts.stays:
+            stayed = True
+    return stayed
 
 
 def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts: EntryFacts,
@@ -201,6 +226,19 @@ def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts:
                 met.add(row.id or 0)
                 row.met_by = ref
                 row.extension_requested = None
+                _set_state(session, chain, row, "met", "deadline.met", event,
+                           f"met by entry {ref['entry_number'] or ref['date_filed']}",
+                           {"met_by": ref})
+    # a filing named like what an order asked for ("State Court Record" for "state court
+    # record"), when the order's act has a name of two words or more
+    if not facts.is_order:
+        lead = " ".join(text.split()[:12]).lower()
+        for row in _rows(session, case_id, OPEN):
+            what = row.label.split(" (")[0].lower()
+            if row.obligation.startswith("order:") and len(what.split()) >= 2 \
+                    and what in lead and row.id not in met:
+                met.add(row.id or 0)
+                row.met_by = ref
                 _set_state(session, chain, row, "met", "deadline.met", event,
                            f"met by entry {ref['entry_number'] or ref['date_filed']}",
                            {"met_by": ref})
@@ -321,6 +359,20 @@ def _court_specs(text: str, number: int | None, day: date, today: date
         clause = _sentence(text, at, at + len(found.text)) if at >= 0 else found.text
         party = found.party or _possessor(found.text) or served_party(text)
         label = found.label
+        if re.search(r"\bBy\s+(?:[A-Z][a-z]+day,?\s+)?\d{1,2}/", found.text):
+            # "By Friday 7/26/2019, the District Attorney shall file, ..., a copy of the
+            # state court record": the act and who owes it follow the date
+            after = text[at + len(found.text):] if at >= 0 else ""
+            stop = re.search(r"(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\bv)\.\s+[A-Z]", after)
+            after = after[:stop.start()] if stop else after
+            who = re.match(r"\s*(?:the\s+)?(?P<who>[^,]{2,80}?)(?:\s+for\s+[^,]*)?"
+                           r"(?:,[^,]*)*?\s+(?:shall|must)\b", after)
+            party = party or (who.group("who") if who else "")
+            copy = re.search(r"(?i)\bcop(?:y|ies)\s+of\s+(?:the\s+)?(?:entire\s+)?"
+                             r"(?P<what>[\w ]{3,40}?)"
+                             r"(?=[,.]|\s+(?:electronically|including|filed))", after)
+            label = copy.group("what") if copy else (_ordered_act(after) or label)
+            clause = f"shall file {label}"
         if label in _JUNK_LABELS or len(label) < 3:
             label = _ordered_act(clause) or f"filing ordered by entry {number or day.isoformat()}"
         for obligation in obligation_for(clause, label, entry_text=text,
@@ -549,7 +601,9 @@ def _wait(session: Session, case: Case, obligation: Obligation, period: Period, 
 
 
 def _start_waiting(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
-                   text: str, day: date, zone: str, compute_period: Any) -> None:
+                   text: str, day: date, zone: str, compute_period: Any) -> set[int]:
+    """Start the periods waiting for the event this entry is; their row ids."""
+    started: set[int] = set()
     number = (event.data or {}).get("entry_number")
     for row in _rows(session, case.id or 0, LIVE):
         pending: dict[str, Any] = (row.pending or {}) if row.state == "waiting" else \
@@ -569,7 +623,9 @@ def _start_waiting(session: Session, chain: Sequence[EventListener], case: Case,
                    f"the event came with entry {number or day.isoformat()} on {day.isoformat()}",
                    *result.steps))
         upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
+        started.add(row.id or 0)
         if "waits" in (row.pending or {}):
             row.pending = {k: v for k, v in (row.pending or {}).items() if k != "waits"} or None
             session.add(row)
+    return started
 
