@@ -202,3 +202,18 @@ def test_checked_entry_days_reads_the_docket_only_when_something_was_filed(
     # nobody read the docket between 3/1 and 3/20: unverified first, overdue once it is read
     assert sparse == [("deadline.unverified", date(2024, 3, 9)),
                       ("deadline.overdue", date(2024, 3, 20))]
+
+
+def test_replay_json_through_the_console_entry_point(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "user.db"}"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "replay", str(CL_FIXTURE),
+         "--json"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert "case.closed" in {r["event"] for r in rows if r["day"] == "2026-05-11"}
+    assert not (tmp_path / "user.db").exists()
