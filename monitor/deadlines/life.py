@@ -514,7 +514,7 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
         # met already, unless the window opens again (a new Rule 12 motion or answer for
         # 15(a)(1)(B); a ruling on a Rule 12 motion for 12(a)(4)(A))
         done = row is not None and row.state == "met" and kind != "amend" and not facts.is_order
-        if row is not None and (row.origin == "court-set" or done
+        if row is not None and ((row.origin == "court-set" and row.state in LIVE) or done
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock
         add(obligation, replace(spec, extra={}), {}, spec.label)
