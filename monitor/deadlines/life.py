@@ -510,6 +510,11 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
                                 served_party(text) if kind == "respond-complaint" else "")
         if kind == "respond-complaint" and _responded(session, case_id, obligation.party, number):
             continue
+        if kind == "amend":
+            # each 15(a)(1)(B) window is its own deadline; an open one (the earlier) governs
+            if any(r.obligation.split(":")[0] == "amend" for r in _rows(session, case_id, OPEN)):
+                continue
+            obligation = replace(obligation, ref=number)
         row = _resolve(session, case, obligation)
         # met already, unless the window opens again (a new Rule 12 motion or answer for
         # 15(a)(1)(B); a ruling on a Rule 12 motion for 12(a)(4)(A))
