@@ -45,9 +45,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     q.add_argument("--json", action="store_true")
     asub.add_parser("retry", help="requeue failed deliveries")
     asub.add_parser("dispatch", help="send what is due now")
-    from monitor import commands_agency
+    from monitor import commands_agency, commands_replay
 
     commands_agency.add_parsers(sub)
+    commands_replay.add_parser(sub)
 
 
 def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
@@ -56,6 +57,10 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
         from monitor.deadlines import calc
 
         return calc.run(args)
+    if args.command == "replay":
+        from monitor import commands_replay
+
+        return commands_replay.run(args)
     handlers: dict[str, Callable[[argparse.Namespace, Clock], int]] = {
         "deadlines": cmd_deadlines,
         "deadline": cmd_deadline,
