@@ -25,13 +25,13 @@ def dispatch_outbox(app: Any, notifier: Any = None) -> None:
             log.info("dispatch: %s sent, %s retrying", outcome.sent, outcome.retrying)
 
 
-def render_all_feeds(app: Any) -> None:
-    """Write Atom and ICS feeds to the feeds directory."""
-    from monitor.feeds import render_feeds, write_ics_feeds
+def render_all_feeds(app: Any, *, full: bool = False) -> None:
+    """Write the Atom and ICS feeds whose events changed since the last render (every feed
+    with `full`) to the feeds directory."""
+    from monitor.feeds.incremental import render_changed
 
-    render_feeds(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock())
-    write_ics_feeds(app.engine, app.config.feeds_dir, now=app.clock(),
-                    title=app.config.feeds.title)
+    render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
+                   title=app.config.feeds.title, full=full)
 
 
 def after_poll(app: Any, *, dispatch: bool = True) -> None:

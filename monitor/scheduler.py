@@ -4,6 +4,9 @@ APScheduler 3.x traps (design.md): an interval job first runs one interval after
 `next_run_time` is now; the default misfire grace of 1 s drops late runs, so each job gets a
 grace as long as its interval; it cannot take an injected clock, so the jobs call `(now) -> ...`
 functions that tests call directly.
+
+Feeds are rendered by the feeds job only (incrementally: `monitor.feeds.incremental`), every
+minute and as soon as a poll brought events; a poll job dispatches the alerts its events made.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from typing import Any
 
 from monitor.errors import MonitorError
 
-__all__ = ["build_scheduler", "guarded"]
+__all__ = ["build_scheduler", "guarded", "scheduler_workers"]
 
 log = logging.getLogger(__name__)
 
 DISPATCH_EVERY = timedelta(seconds=30)
-FEEDS_EVERY = timedelta(minutes=5)
+FEEDS_EVERY = timedelta(minutes=1)
 REMINDERS_EVERY = timedelta(minutes=15)
+#: job threads at most (see `scheduler_workers`)
+MAX_WORKERS = 8
 
 
 def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
@@ -39,6 +44,12 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
     return job
 
 
+def scheduler_workers(jobs: int) -> int:
+    """Threads running jobs: enough that a slow feed never holds the others back, few enough
+    that SQLite's single writer and the HTTP pool are not swamped (4 to 8)."""
+    return max(4, min(MAX_WORKERS, jobs))
+
+
 def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
                     extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None
                     ) -> Any:
@@ -48,8 +59,9 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
 
     from monitor import housekeeping
 
+    jobs = len(app.runner.sources) + 3 + len(extra_jobs or [])
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(jobs))},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )
@@ -58,8 +70,13 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
         src = app.config.source(source_id)
 
         def poll(source_id: str = source_id) -> None:
-            app.runner.poll(source_id)
-            housekeeping.after_poll(app)
+            report = app.runner.poll(source_id)
+            if report.events:
+                # Alerts leave at once; the feeds job is woken (many polls, one render).
+                housekeeping.dispatch_outbox(app)
+                feeds = scheduler.get_job("housekeeping:feeds")
+                if feeds is not None:
+                    feeds.modify(next_run_time=datetime.now(UTC))
             if on_poll is not None:
                 on_poll(source_id)
 
