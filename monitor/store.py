@@ -25,7 +25,7 @@ from sources.base import CaseObservation, EntryObservation, Observation, PageObs
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
 __all__ = ["ApplyResult", "EventListener", "Store", "case_subject", "emit", "entry_identity",
-           "known_cases", "new_entry"]
+           "entry_values", "known_cases", "new_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -372,16 +372,22 @@ def known_cases(session: Session, observations: Sequence[CaseObservation]
 
 
 def new_entry(case_id: int, obs: EntryObservation, source_id: str, now: datetime) -> Entry:
-    """The row of an entry seen for the first time (also what bulk loaders must write)."""
-    row = Entry(
+    """The row of an entry seen for the first time."""
+    return Entry(**entry_values(case_id, obs, source_id, now))
+
+
+def entry_values(case_id: int, obs: EntryObservation, source_id: str, now: datetime
+                 ) -> dict[str, Any]:
+    """The column values of a new entry's row (what bulk loaders must write too)."""
+    return dict(
         case_id=case_id, identity=entry_identity(obs), entry_number=obs.entry_number,
         pacer_doc_id=obs.pacer_doc_id, pacer_seq_no=obs.pacer_seq_no,
         date_filed=obs.date_filed, short_description=obs.short_description,
         description=obs.description, document_url=obs.document_url,
         published=obs.published, sources=[source_id], first_seen=now,
+        doc_key=normalize_pacer_doc_id(obs.pacer_doc_id) if obs.pacer_doc_id else "",
+        fingerprint=entry_fingerprint(obs.date_filed, obs.short_description),
     )
-    _index_keys(row)
-    return row
 
 
 def _index_keys(row: Entry) -> None:

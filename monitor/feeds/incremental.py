@@ -33,7 +33,7 @@ from monitor.feeds.files import write_if_changed
 from monitor.feeds.ics import OPEN_STATES, write_ics_feeds
 from monitor.models import Case, Deadline, Event, Matter
 
-__all__ = ["RENDERER_VERSION", "STATE_FILE", "render_changed"]
+__all__ = ["RENDERER_VERSION", "STATE_FILE", "mark_current", "render_changed"]
 
 #: bump whenever what `render_atom` / `render_ics` write changes: every feed is then rebuilt
 RENDERER_VERSION = "1"
@@ -64,6 +64,38 @@ def _load(path: Path) -> RenderState | None:
         return None
 
 
+def mark_current(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path) -> None:
+    """Record that the files in `feeds_dir` are current as of now, rendering nothing (a feeds
+    folder restored from a backup along with its database; the benchmarks' prebuilt data)."""
+    with read_session(engine) as session:
+        settings, tags, last_id, upto, deadlines = _current(session, feeds_config)
+    _save(feeds_dir, RenderState(renderer=RENDERER_VERSION, settings=settings,
+                                 last_event_id=last_id, events_upto_last=upto, tags=tags,
+                                 deadlines=deadlines))
+
+
+def _current(session: Session, feeds_config: FeedsConfig
+             ) -> tuple[str, dict[str, str], int, int, str]:
+    """What the feeds depend on now: settings, tag members, last event id, events up to it,
+    the calendars' signature."""
+    matters = list(session.exec(select(Matter)).all())
+    settings = _digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
+                        sorted(m.id for m in matters if m.private)])
+    members = tag_members(session, [m for m in matters if not m.private])
+    tags = {tag: _digest([sorted(cases), sorted(ids)]) for tag, (cases, ids) in members.items()}
+    last_id = session.exec(select(func.max(Event.id))).one() or 0
+    return (settings, tags, last_id, _count_upto(session, last_id),
+            _digest([_deadline_signature(session), tags]))
+
+
+def _save(feeds_dir: Path, state: RenderState) -> None:
+    try:
+        feeds_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MonitorError(f"cannot create the feeds folder {feeds_dir}: {exc.strerror}") from exc
+    write_if_changed(feeds_dir / STATE_FILE, json.dumps(asdict(state), sort_keys=True).encode())
+
+
 def render_changed(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                    now: datetime, title: str, full: bool = False) -> list[Path]:
     """Render the Atom and ICS feeds that changed since the last render (all with `full`);
@@ -71,15 +103,7 @@ def render_changed(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *
     state_path = feeds_dir / STATE_FILE
     state = None if full else _load(state_path)
     with read_session(engine) as session:
-        matters = list(session.exec(select(Matter)).all())
-        settings = _digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
-                            sorted(m.id for m in matters if m.private)])
-        members = tag_members(session, [m for m in matters if not m.private])
-        tags = {tag: _digest([sorted(cases), sorted(ids)]) for tag, (cases, ids) in
-                members.items()}
-        last_id = session.exec(select(func.max(Event.id))).one() or 0
-        upto = _count_upto(session, last_id)
-        deadlines = _digest([_deadline_signature(session), tags])
+        settings, tags, last_id, upto, deadlines = _current(session, feeds_config)
         rebuild = (state is None or state.renderer != RENDERER_VERSION
                    or state.settings != settings or state.last_event_id > last_id
                    or (state.events_upto_last != _count_upto(session, state.last_event_id)))
@@ -89,13 +113,9 @@ def render_changed(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *
         written += render_feeds(engine, feeds_config, feeds_dir, now=now, scope=scope)
     if rebuild or state is None or state.deadlines != deadlines:
         written += write_ics_feeds(engine, feeds_dir, now=now, title=title)
-    new_state = RenderState(renderer=RENDERER_VERSION, settings=settings, last_event_id=last_id,
-                            events_upto_last=upto, tags=tags, deadlines=deadlines)
-    try:
-        feeds_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MonitorError(f"cannot create the feeds folder {feeds_dir}: {exc.strerror}") from exc
-    write_if_changed(state_path, json.dumps(asdict(new_state), sort_keys=True).encode())
+    _save(feeds_dir, RenderState(renderer=RENDERER_VERSION, settings=settings,
+                                 last_event_id=last_id, events_upto_last=upto, tags=tags,
+                                 deadlines=deadlines))
     return written
 
 
