@@ -5,7 +5,8 @@
   district docket numbers shifted, so no two feeds carry the same cases.
 - `FeedServer`: a threaded HTTP server on 127.0.0.1 serving them at `/<court>/rss` (no ETag:
   an unchanged feed is downloaded in full and recognised by its hash, the costlier case); with
-  `churn`, some feeds gain one new item a minute (for the daemon run).
+  `churn`, some feeds gain one new item a minute (for the daemon run). `ServerProcess` runs it
+  in a process of its own.
 - `build_database`: a SQLite database of N tracked cases with their entries and the events they
   raised, written in bulk from the store's own row builders (`monitor.store.entry_values`,
   the store's event data), with explicit ids so the rows are what `Store.apply` would have written.
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -25,14 +28,18 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from monitor.db import make_engine
-from monitor.migrate import upgrade
-from monitor.models import Case, Entry, Event
-from monitor.store import _case_data, _entry_data, case_subject, entry_values
-from sources.base import EntryObservation
-from sources.identity import docket_key, normalize_docket_number
+from sqlalchemy import insert  # noqa: E402
+
+from monitor.db import make_engine  # noqa: E402
+from monitor.migrate import upgrade  # noqa: E402
+from monitor.models import Case, Entry, Event  # noqa: E402
+from monitor.store import _case_data, _entry_data, case_subject, entry_values  # noqa: E402
+from sources.base import EntryObservation  # noqa: E402
+from sources.identity import docket_key, normalize_docket_number  # noqa: E402
 
 #: bump when `build_database` writes different rows (cached databases are rebuilt)
 BUILD_VERSION = "1"
@@ -40,14 +47,15 @@ BUILD_VERSION = "1"
 CACHE_HOURS = 3
 
 # Real CourtListener ids of the district courts, and the circuits.
-DISTRICTS = (
+_DISTRICT_IDS = (
     "almd alnd alsd akd azd ared arwd cacd caed cand casd cod ctd ded dcd flmd flnd flsd gamd "
     "gand gasd hid idd ilcd ilnd ilsd innd insd iand iasd ksd kyed kywd laed lamd lawd med mdd "
     "mad mied miwd mnd msnd mssd moed mowd mtd ned nvd nhd njd nmd nyed nynd nysd nywd nced ncmd "
     "ncwd ndd ohnd ohsd oked oknd okwd ord paed pamd pawd prd rid scd sdd tned tnmd tnwd txed "
     "txnd txsd txwd utd vtd vaed vawd waed wawd wvnd wvsd wied wiwd wyd gud nmid vid"
-).split()
-CIRCUITS = "ca1 ca2 ca3 ca4 ca6 ca7 ca8 ca9 ca10 ca11 cadc cafc".split()
+)
+DISTRICTS = tuple(_DISTRICT_IDS.split(" "))
+CIRCUITS = ("ca1", "ca2", "ca3", "ca4", "ca6", "ca7", "ca8", "ca9", "ca10", "ca11", "cadc", "cafc")
 BANKRUPTCY = [d[:-1] + "b" for d in DISTRICTS if d.endswith("d")]
 
 _DOCKET = re.compile(rb"(\d{2}-[a-z]{1,4}-)(\d{5})")
@@ -125,6 +133,9 @@ class FeedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go in two writes: without this, Nagle's algorithm and delayed
+            # ACKs add 40 ms to every response on loopback
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:  # noqa: N802
                 path = self.path.split("?")[0]
@@ -294,3 +305,46 @@ def cached_database(folder: Path, spec: DatabaseSpec, *, now: datetime) -> tuple
 def now_utc() -> datetime:
     """The wall clock (a benchmark, not the monitor: it may read it)."""
     return datetime.now(UTC)
+
+
+class ServerProcess:
+    """`FeedServer` in a process of its own (as a real server is: it must not share this
+    process's interpreter lock with the poller being measured)."""
+
+    def __init__(self, corpus: Path, count: int, *, churn_every: int = 0) -> None:
+        self.argv = [sys.executable, str(Path(__file__).resolve()), "serve", str(corpus),
+                     str(count), str(churn_every)]
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    def url(self, court: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{court}/rss"
+
+    def __enter__(self) -> ServerProcess:
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # the server stops when its stdin closes
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _serve(corpus: str, count: str, churn_every: str) -> None:
+    feeds = derive_feeds(Path(corpus), int(count))
+    with FeedServer(feeds, churn_every=int(churn_every)) as server:
+        print(server.httpd.server_address[1], flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "serve":
+        _serve(*sys.argv[2:])

@@ -49,4 +49,21 @@ def reminders(app: Any) -> None:
 
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
-    run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+    if _anything_to_remind(app.engine):
+        run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+
+
+def _anything_to_remind(engine: Any) -> bool:
+    """An open deadline or an open matter exists (else reminders would only take the write
+    lock for nothing)."""
+    from sqlmodel import col, select
+
+    from monitor.db import read_session
+    from monitor.models import Deadline, Matter
+
+    with read_session(engine) as session:
+        deadline = session.exec(select(Deadline.id).where(
+            col(Deadline.state).in_(["open", "overdue"])).limit(1)).first()
+        matter = session.exec(select(Matter.id).where(
+            col(Matter.closed).is_(False)).limit(1)).first()
+    return deadline is not None or matter is not None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, tuple_
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.db import write_session
@@ -29,7 +29,7 @@ __all__ = ["ApplyResult", "EventListener", "Store", "case_subject", "emit", "ent
 
 log = logging.getLogger(__name__)
 
-#: (court, docket key) pairs per lookup query (well under every database's parameter limit)
+#: docket keys per lookup query (well under every database's parameter limit)
 _KEY_BATCH = 500
 
 #: Called inside the transaction for every new event (routing to the outbox, deadlines...).
@@ -358,16 +358,20 @@ class Store:
 
 def known_cases(session: Session, observations: Sequence[CaseObservation]
                 ) -> dict[tuple[str, str], Case]:
-    """The stored cases the observations name, by (court, docket key): one query per batch of
-    500 keys, so an untracked item costs no round trip of its own."""
-    keys = list(dict.fromkeys((o.court, docket_key(o.docket_number))
-                              for o in observations if o.docket_number))
+    """The stored cases the observations name, by (court, docket key): one indexed query per
+    court and batch of 500 docket keys, so an untracked item costs no round trip of its own."""
+    by_court: dict[str, dict[str, None]] = {}
+    for obs in observations:
+        if obs.docket_number:
+            by_court.setdefault(obs.court, {})[docket_key(obs.docket_number)] = None
     found: dict[tuple[str, str], Case] = {}
-    for start in range(0, len(keys), _KEY_BATCH):
-        chunk = keys[start:start + _KEY_BATCH]
-        for case in session.exec(
-                select(Case).where(tuple_(col(Case.court), col(Case.docket_key)).in_(chunk))):
-            found[(case.court, case.docket_key)] = case
+    for court, keys in by_court.items():
+        ordered = list(keys)
+        for start in range(0, len(ordered), _KEY_BATCH):
+            chunk = ordered[start:start + _KEY_BATCH]
+            for case in session.exec(select(Case).where(
+                    Case.court == court, col(Case.docket_key).in_(chunk))):
+                found[(case.court, case.docket_key)] = case
     return found
 
 
