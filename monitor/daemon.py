@@ -7,6 +7,8 @@ each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is rest
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import signal
 import threading
@@ -20,6 +22,25 @@ __all__ = ["run_daemon"]
 
 log = logging.getLogger(__name__)
 
+#: glibc's mallopt parameter for the number of malloc arenas
+_M_ARENA_MAX = -8
+#: arenas the daemon's threads share (glibc's default, 8 per core, holds on to freed memory in
+#: every one of them: ~20 MB more resident with 8 job threads)
+MALLOC_ARENAS = 2
+
+
+def fewer_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas before the job threads start (as `MALLOC_ARENA_MAX` would);
+    False where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
+
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
@@ -30,6 +51,7 @@ def run_daemon(config: Config) -> int:
         return datetime.now(UTC)
 
     logging.getLogger().setLevel(config.logging.level)
+    fewer_malloc_arenas()
     app = App(config=config, clock=clock)
     app.engine  # migrate before READY  # noqa: B018
     polls = {"count": 0}
