@@ -35,6 +35,8 @@ from monitor.matching import Matcher, any_of
 from monitor.models import Case, Entry, Event
 from monitor.store import Store, emit
 from sources.base import CaseObservation, EntryObservation
+from tests.cli_helpers import run, write_config
+from tests.conftest import FixedClock
 
 WATCH = WatchConfig(name="mandamus", tags=["287g"], entry_text=[r"(?i)writ of mandamus"])
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -231,3 +233,17 @@ def test_combined_patterns_match_where_one_does(text: str) -> None:
     assert combined is not None
     assert bool(combined.search(text)) == any(re.search(p, text) for p in patterns)
     assert any_of([r"(a)\1"]) is None  # back-references keep the slow path
+
+
+def test_feeds_command_renders_and_rebuilds(tmp_path: Path, clock: FixedClock,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path, "http://127.0.0.1:9")
+    assert run(["--config", config, "feeds"], clock) == 0
+    feeds_dir = tmp_path / "feeds"
+    assert (feeds_dir / STATE_FILE).is_file() and (feeds_dir / "all.atom").is_file()
+    (feeds_dir / "all.atom").unlink()
+    assert run(["--config", config, "feeds"], clock) == 0
+    assert not (feeds_dir / "all.atom").exists()  # nothing changed: nothing rendered
+    assert run(["--config", config, "feeds", "--rebuild"], clock) == 0
+    assert (feeds_dir / "all.atom").is_file()
+    assert "rebuilt" in capsys.readouterr().out
