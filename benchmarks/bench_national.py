@@ -389,6 +389,9 @@ def part_daemon(ws: Workspace, large: Path, feeds: Sequence[Feed], seconds: floa
         with log_path.open("w") as log:
             proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config),
                                      "run"], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        # Stop half a minute before the last full minute ends: no run is caught mid-way, and
+        # every source was due once per minute begun (600 s: 570 s, 10 runs each).
+        stop_after = seconds - 30 if seconds >= 60 else seconds
         ready = None
         peak_rss = 0
         started = time.monotonic()
@@ -399,7 +402,7 @@ def part_daemon(ws: Workspace, large: Path, feeds: Sequence[Feed], seconds: floa
                 if ready is None and "court-monitor running" in log_path.read_text():
                     ready = time.monotonic()
                 peak_rss = max(peak_rss, _rss_kb(proc.pid, "VmRSS"))
-                if ready is not None and time.monotonic() - ready >= seconds:
+                if ready is not None and time.monotonic() - ready >= stop_after:
                     break
                 time.sleep(1.0)
             stopped = time.monotonic()
@@ -417,7 +420,7 @@ def part_daemon(ws: Workspace, large: Path, feeds: Sequence[Feed], seconds: floa
     missed = len(re.findall(r"Run time of job \"poll s\d{3}.*was missed", text))
     skipped = len(re.findall(r"Execution of job \"poll s\d{3}.*skipped: maximum number", text))
     per_source = {s: polls.count(s) for s in set(polls)}
-    due = len(feeds) * (int(ran // 60) + 1)
+    due = len(feeds) * (int(ran // 60) + 1)  # runs at 0, 60, ... up to `ran`
     return {"daemon_sources": len(feeds), "daemon_seconds": round(ran, 1),
             "daemon_runs_due": due, "daemon_runs_done": len(polls),
             "daemon_runs_missed": missed, "daemon_runs_skipped_max_instances": skipped,
@@ -497,13 +500,23 @@ def rows_of(r: dict[str, Any]) -> Iterator[tuple[str, str, str, bool | None]]:
                r["daemon_peak_rss_mb"] <= 150)
     if "parse" in r:
         p = r["parse"]
+        sides = [(name, p[name]["items_per_sec"]) for name in
+                 ("ours", "ours_warm", "floor", "juriscraper")
+                 if isinstance(p.get(name), dict) and "items_per_sec" in p[name]]
+        yield ("parse: items/s (CPU) " + " / ".join(n for n, _ in sides),
+               " / ".join(f"{v:,.0f}" for _, v in sides), "", None)
+        if "floor_over_ours" in p:
+            yield ("parse: floor / ours", f(float(p["floor_over_ours"])), "<= 2.5",
+                   float(p["floor_over_ours"]) <= 2.5)
         for key, value in p.items():
-            if isinstance(value, (int, float)) and ("ratio" in key or "over" in key
-                                                    or "per_s" in key or "/" in key):
+            if "juriscraper" in key and isinstance(value, (int, float)):
                 yield (f"parse: {key}", f(float(value)), "", None)
     if "courtlistener_day" in r:
-        for line in r["courtlistener_day"][:8]:
-            yield ("CourtListener day", line.strip()[:70], "", None)
+        for line in r["courtlistener_day"]:
+            if line.startswith(("requests made", "429s", "busiest")):
+                good = None if not line.startswith("429s") else line.strip().endswith(": 0")
+                yield ("CourtListener day", line.strip()[:70], "0" if good is not None else "",
+                       good)
 
 
 def print_table(results: dict[str, Any]) -> bool:
