@@ -7,40 +7,21 @@ each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is rest
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
 from monitor.config import Config
+from monitor.memory import fewer_malloc_arenas, release_free_memory
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
 
 log = logging.getLogger(__name__)
-
-#: glibc's mallopt parameter for the number of malloc arenas
-_M_ARENA_MAX = -8
-#: arenas the daemon's threads share (glibc's default, 8 per core, holds on to freed memory in
-#: every one of them: ~20 MB more resident with 8 job threads)
-MALLOC_ARENAS = 2
-
-
-def fewer_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas before the job threads start (as `MALLOC_ARENA_MAX` would);
-    False where the C library is not glibc."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
-
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
@@ -65,6 +46,8 @@ def run_daemon(config: Config) -> int:
     if ping:
         extra.append(("watchdog", timedelta(seconds=max(1.0, ping)), lambda: notify("WATCHDOG=1")))
     scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
+    # Memory freed by a job goes back to the system before the next one.
+    scheduler.add_listener(release_free_memory, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     server = _start_server(app)
     stopping = threading.Event()
 
