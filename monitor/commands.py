@@ -171,7 +171,8 @@ def cmd_cases(args: argparse.Namespace, clock: Clock) -> int:
 
     app = _app(args, clock)
     try:
-        rows = [_case_row(c, n) for c, n in queries.cases(app.engine, include_all=args.all)]
+        rows = [_case_row(c, n) for c, n in queries.cases(
+            app.engine, include_all=args.all, limit=args.limit, offset=args.offset)]
     finally:
         app.close()
     if args.json:
@@ -313,7 +314,8 @@ def cmd_events(args: argparse.Namespace, clock: Clock) -> int:
     since = parse_since(args.since, clock()) if args.since else None
     app = _app(args, clock)
     try:
-        events = queries.events(app.engine, since=since, after=args.after, kinds=args.kind)
+        events = queries.events(app.engine, since=since, after=args.after, kinds=args.kind,
+                                limit=args.limit)
     finally:
         app.close()
     rows = [event_row(e) for e in events]

@@ -1,4 +1,4 @@
-"""Command groups of the larger parts: calc, deadlines, alerts, matters, agreements."""
+"""Command groups of the larger parts: calc, deadlines, alerts, feeds, matters, agreements."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     q.add_argument("--json", action="store_true")
     asub.add_parser("retry", help="requeue failed deliveries")
     asub.add_parser("dispatch", help="send what is due now")
+    p = sub.add_parser("feeds", help="render the Atom and ICS feeds whose events changed")
+    p.add_argument("--rebuild", action="store_true", help="render every feed again")
     from monitor import commands_agency, commands_replay
 
     commands_agency.add_parsers(sub)
@@ -65,6 +67,7 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
         "deadlines": cmd_deadlines,
         "deadline": cmd_deadline,
         "alerts": cmd_alerts,
+        "feeds": cmd_feeds,
     }
     if args.command in handlers:
         return handlers[args.command](args, clock)
@@ -157,6 +160,20 @@ def _add_deadline(app: Any, args: argparse.Namespace, clock: Clock) -> int:
                                 steps=(f"Entered by hand. {args.note}".strip(),))
         event = upsert_deadline(session, app.store.listeners, spec, now=now, source_id="cli")
     print(event.summary if event is not None else "deadline unchanged")
+    return EXIT_OK
+
+
+def cmd_feeds(args: argparse.Namespace, clock: Clock) -> int:
+    """`feeds [--rebuild]`: what the daemon's feeds job does, now."""
+    from monitor.commands import _app
+    from monitor.housekeeping import render_all_feeds
+
+    app = _app(args, clock)
+    try:
+        render_all_feeds(app, full=args.rebuild)
+        print(f"feeds {'rebuilt' if args.rebuild else 'up to date'} in {app.config.feeds_dir}")
+    finally:
+        app.close()
     return EXIT_OK
 
 

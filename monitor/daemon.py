@@ -17,15 +17,17 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
 from monitor.cluster import Coordinator
 from monitor.config import Config
 from monitor.logs import quiet_libraries
+from monitor.memory import fewer_malloc_arenas, release_free_memory
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
 
 log = logging.getLogger(__name__)
-
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
@@ -37,6 +39,7 @@ def run_daemon(config: Config) -> int:
 
     logging.getLogger().setLevel(config.logging.level)
     quiet_libraries(logging.getLogger().level)
+    fewer_malloc_arenas()
     app = App(config=config, clock=clock)
     app.engine  # migrate before READY  # noqa: B018
     polls = {"count": 0}
@@ -54,6 +57,8 @@ def run_daemon(config: Config) -> int:
         source_id: app.config.source(source_id).interval_td for source_id in app.runner.sources})
     coordinator.beat()  # counted by the other daemons before the first round
     scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra, coordinator=coordinator)
+    # Memory freed by a job goes back to the system before the next one.
+    scheduler.add_listener(release_free_memory, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     server = _start_server(app)
     stopping = threading.Event()
 

@@ -38,13 +38,13 @@ def dispatch_outbox(app: Any, notifier: Any = None, *,
     return report
 
 
-def render_all_feeds(app: Any) -> None:
-    """Write Atom and ICS feeds to the feeds directory."""
-    from monitor.feeds import render_feeds, write_ics_feeds
+def render_all_feeds(app: Any, *, full: bool = False) -> None:
+    """Write the Atom and ICS feeds whose events changed since the last render (every feed
+    with `full`) to the feeds directory."""
+    from monitor.feeds.incremental import render_changed
 
-    render_feeds(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock())
-    write_ics_feeds(app.engine, app.config.feeds_dir, now=app.clock(),
-                    title=app.config.feeds.title)
+    render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
+                   title=app.config.feeds.title, full=full)
 
 
 def after_poll(app: Any, *, dispatch: bool = True,
@@ -64,4 +64,21 @@ def reminders(app: Any) -> None:
 
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
-    run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+    if _anything_to_remind(app.engine):
+        run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+
+
+def _anything_to_remind(engine: Any) -> bool:
+    """An open deadline or an open matter exists (else reminders would only take the write
+    lock for nothing)."""
+    from sqlmodel import col, select
+
+    from monitor.db import read_session
+    from monitor.models import Deadline, Matter
+
+    with read_session(engine) as session:
+        deadline = session.exec(select(Deadline.id).where(
+            col(Deadline.state).in_(["open", "overdue"])).limit(1)).first()
+        matter = session.exec(select(Matter.id).where(
+            col(Matter.closed).is_(False)).limit(1)).first()
+    return deadline is not None or matter is not None

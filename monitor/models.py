@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -42,7 +42,8 @@ def _json(default: Any = None) -> Any:
 class Case(SQLModel, table=True):
     """A court case we track (or tracked: `tracked=False` after `untrack`, history kept)."""
 
-    __table_args__ = (UniqueConstraint("court", "docket_key", name="uq_case_identity"),)
+    __table_args__ = (UniqueConstraint("court", "docket_key", name="uq_case_identity"),
+                      Index("ix_case_listing", "first_seen", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     court: str = Field(index=True)
@@ -64,12 +65,16 @@ class Case(SQLModel, table=True):
     #: CourtListener sync bookkeeping
     cl_last_synced: datetime | None = None
     cl_date_modified: str = ""
+    #: how many entries the case has, kept by the store (`cases` never counts the entry table)
+    entry_count: int = 0
 
 
 class Entry(SQLModel, table=True):
     """One docket entry of a case; the same entry from two sources is one row."""
 
-    __table_args__ = (UniqueConstraint("case_id", "identity", name="uq_entry_identity"),)
+    __table_args__ = (UniqueConstraint("case_id", "identity", name="uq_entry_identity"),
+                      Index("ix_entry_case_doc", "case_id", "doc_key"),
+                      Index("ix_entry_case_fingerprint", "case_id", "fingerprint"))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -84,6 +89,10 @@ class Entry(SQLModel, table=True):
     published: datetime | None = None
     sources: list[str] = _json(list)
     first_seen: datetime
+    #: lookup keys kept by the store so an entry is found by index, never by loading its case:
+    #: the normalized PACER document id ("" when none) and `entry_fingerprint(date, text)`
+    doc_key: str = ""
+    fingerprint: str = ""
 
 
 class Event(SQLModel, table=True):

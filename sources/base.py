@@ -271,6 +271,11 @@ class Source(ABC):
     Options: ClassVar[type[SourceOptions]]
     #: skip `parse` when a response's bytes equal the last ones (false: always parse)
     skip_unchanged: ClassVar[bool] = True
+    #: the core may run this source's fetches of one round in parallel (within the per-host
+    #: limit); false for a source whose fetches depend on one another (a request budget)
+    parallel_fetch: ClassVar[bool] = False
+    #: the source reads `Plan.tracked` (false spares the core loading every tracked case)
+    reads_tracked: ClassVar[bool] = True
 
     def __init__(
         self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock
