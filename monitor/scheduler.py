@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 DISPATCH_EVERY = timedelta(seconds=30)
 DISPATCH_TICK = timedelta(seconds=1)
 FEEDS_EVERY = timedelta(minutes=1)
-FEEDS_TICK = timedelta(seconds=5)
+FEEDS_TICK = timedelta(seconds=1)
 REMINDERS_EVERY = timedelta(minutes=15)
 #: job threads at most (see `scheduler_workers`)
 MAX_WORKERS = 8
