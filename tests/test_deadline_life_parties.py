@@ -105,8 +105,11 @@ def test_a_party_alias_picks_the_deadline_when_one_motion_asked_for_two(
               (date(2024, 3, 21), 10, "ORDER granting 9 Motion for Extension of Time to Answer. "
                                       "Sprocket's answer is due 4/15/2024. Signed by Judge X.")]
     store, _ = replay(tmp_path, docket, until=date(2024, 3, 22), aliases=aliases)
-    answers = {r.party: r.due_date for r in rows(store) if r.obligation == "respond-complaint"}
-    assert answers == {"Acme Widgets Inc": date(2024, 4, 15), "Bolt Tools LLC": date(2024, 3, 26)}
+    answers = {r.party: r for r in rows(store) if r.obligation == "respond-complaint"}
+    assert {p: r.due_date for p, r in answers.items()} == {
+        "Acme Widgets Inc": date(2024, 4, 15), "Bolt Tools LLC": date(2024, 3, 26)}
+    # the order said whose time it extends: Bolt's reminders carry no "extension granted"
+    assert answers["Bolt Tools LLC"].extension_requested is None
 
 
 def test_an_order_naming_several_defendants_gives_each_its_deadline(tmp_path: Path) -> None:

@@ -327,12 +327,16 @@ def _rulings(session: Session, chain: Sequence[EventListener], case_id: int, fac
                 continue
             _set_state(session, chain, row, "vacated", "deadline.vacated", event,
                        f"vacated: the court decided motion [{number}]", {"vacated_by": ref})
-    for row in _rows(session, case_id, OPEN):
+    flagged = _rows(session, case_id, OPEN)
+    # motions whose grant moved some deadline: the order said whose time it extends
+    dated = {(r.extension_requested or {}).get("entry_number") for r in flagged if r.id in moved}
+    for row in flagged:
         asked = row.extension_requested or {}
         motion = asked.get("entry_number")
         if motion is None:
             continue
-        if motion in facts.denied or (motion in facts.granted and row.id in moved):
+        if motion in facts.denied or (motion in facts.granted and (
+                row.id in moved or motion in dated)):
             row.extension_requested = None
         elif motion in facts.granted:
             row.extension_requested = {**asked, "granted": ref}
@@ -628,12 +632,15 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock
         add(obligation, replace(spec, extra={}), {}, spec.label)
+    # the docket's own words in the steps, when party aliases were read into the text
+    quoted = {found.due: found.text for found in extract_court_dates(shown)} \
+        if shown and shown != text else {}
     for obligation, due, label, phrase in _court_specs(text, number, day, today):
         if obligation.kind == "respond-complaint" and not facts.is_order and _responded(
                 session, case_id, obligation.party, number):
             continue  # a clerk's "answer due" on a return for a defendant who already answered
         row = _resolve(session, case, obligation)
-        steps = [f'Set by the court in the docket text: "{phrase}"']
+        steps = [f'Set by the court in the docket text: "{quoted.get(due, phrase)}"']
         computed_due, citation, rule_id = None, "", ""
         if row is not None and row.origin == "computed":
             computed_due, citation, rule_id = row.due_date, row.citation, row.rule_id
