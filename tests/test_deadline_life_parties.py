@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from monitor.config import WatchConfig, load_config
 from monitor.db import make_engine, read_session
+from monitor.deadlines.docket_text import with_party_aliases
 from monitor.deadlines.service import make_deadline_listener, run_reminders
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
@@ -157,3 +158,12 @@ def test_a_denial_without_prejudice_to_renewal_by_a_date_is_a_window_that_lapses
     seen2 = [(k[0], k[1]) for k in kinds(events2, "renewal")]
     assert (date(2024, 2, 20), "deadline.met") in seen2
     assert not [k for k in seen2 if k[0] > date(2024, 2, 20)]
+
+
+def test_aliases_are_read_as_their_party_unless_two_parties_share_one() -> None:
+    aliases = (("Sprocket LLC", "Acme Widgets Inc"), ("Gear Co", "Acme Widgets Inc"),
+               ("Gear Co", "Bolt Tools LLC"), ("Acme", "Acme Widgets Inc"))
+    assert with_party_aliases("Sprocket's answer is due 4/15/2024.", aliases) \
+        == "Acme Widgets Inc's answer is due 4/15/2024."
+    assert with_party_aliases("Gear Co's answer is due", aliases) == "Gear Co's answer is due"
+    assert with_party_aliases("Sprockets are due", aliases) == "Sprockets are due"

@@ -200,10 +200,16 @@ def with_party_aliases(text: str, aliases: Sequence[tuple[str, str]]) -> str:
     def words(name: str) -> list[str]:
         return [w for w in re.findall(r"[a-z0-9!]+", name.lower())
                 if w not in _CORPORATE and w not in _GENERIC_PARTY]
+    def core_of(alias: str) -> str:
+        return re.sub(r"(?i)" + _SUFFIX + r"\s*$", "", alias).strip(" ,")
+    owners: dict[str, set[str]] = {}
+    for alias, party in aliases:
+        owners.setdefault(core_of(alias).lower(), set()).add(party)
     for alias, party in sorted(aliases, key=lambda pair: -len(pair[0])):
-        core = re.sub(r"(?i)" + _SUFFIX + r"\s*$", "", alias).strip(" ,")
-        if not words(core) or set(words(core)) <= set(words(party)):
-            continue
+        core = core_of(alias)
+        if not words(core) or set(words(core)) <= set(words(party)) \
+                or len(owners[core.lower()]) > 1:
+            continue  # no new word, or another name of two parties: it tells nothing
         text = re.sub(r"(?i)(?<![\w!])" + re.escape(core) + _SUFFIX + r"(?![\w!])",
                       party.replace("\\", "\\\\"), text)
     return text
