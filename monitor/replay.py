@@ -104,7 +104,8 @@ def replay(docket: ReplayDocket, config: Config, workdir: Path,
         matcher = Matcher(scratch.watches)
         zone = ZoneInfo(court_timezone(case.court))
         clock = _Clock(datetime.min.replace(tzinfo=UTC))
-        store = Store(engine, matcher, build_listeners(scratch, matcher, clock))
+        store = Store(engine, matcher, build_listeners(scratch, matcher, clock,
+                                                       docket.party_aliases))
         driver = _Driver(store, scratch, docket, zone, options, clock)
         return driver.run()
     finally:

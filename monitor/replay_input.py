@@ -16,6 +16,7 @@ entries by the reader of their shape. No I/O here: `read_docket_file` takes the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -26,7 +27,7 @@ from sources.base import CaseObservation, EntryObservation
 from sources.courtlistener_json import as_date, field_text, parse_docket, parse_docket_entries
 from sources.identity import normalize_docket_number
 
-__all__ = ["ReplayDocket", "read_docket"]
+__all__ = ["ReplayDocket", "party_aliases", "read_docket"]
 
 _CL_ENTRY_KEYS = ("entry_number", "recap_documents", "pacer_sequence_number")
 
@@ -39,6 +40,8 @@ class ReplayDocket:
     entries: tuple[EntryObservation, ...]
     shape: str  # "juriscraper" | "courtlistener"
     undated: int = 0  # entries without a filing date (placed on the day before them)
+    #: (alias, party) from the parties' "doing business as"/"formerly known as" lines
+    party_aliases: tuple[tuple[str, str], ...] = ()
 
 
 def read_docket(data: Any, *, court: str = "", source: str = "replay") -> ReplayDocket:
@@ -58,7 +61,34 @@ def read_docket(data: Any, *, court: str = "", source: str = "replay") -> Replay
     entries = parse_docket_entries(raw_entries) if shape == "courtlistener" \
         else tuple(_juriscraper_entry(e) for e in raw_entries if isinstance(e, Mapping))
     dated, undated = _place_undated(entries)
-    return ReplayDocket(case=case, entries=dated, shape=shape, undated=undated)
+    return ReplayDocket(case=case, entries=dated, shape=shape, undated=undated,
+                        party_aliases=party_aliases(docket.get("parties")))
+
+
+_ALIAS_INTRO = re.compile(r"(?i)^\s*(?:doing\s+business\s+as|d/b/a|formerly\s+known\s+as|"
+                          r"f/k/a|also\s+known\s+as|a/k/a|formerly|successor\s+to|"
+                          r"sued\s+as|incorrectly\s+sued\s+as)\s*:?\s*$")
+
+
+def party_aliases(parties: Any) -> tuple[tuple[str, str], ...]:
+    """(alias, party) pairs from a parsed docket's `parties`: the line after "doing business
+    as", "formerly known as", "also known as" (and their abbreviations) in `extra_info` names
+    another name of that party ("Time Warner Inc" d/b/a "AOL LLC"). None or junk -> ()."""
+    if not isinstance(parties, Sequence) or isinstance(parties, str):
+        return ()
+    out: list[tuple[str, str]] = []
+    for party in parties:
+        if not isinstance(party, Mapping):
+            continue
+        name = " ".join(str(party.get("name") or "").split())
+        lines = [" ".join(line.split()) for line in str(party.get("extra_info") or "")
+                 .splitlines()]
+        for intro, alias in zip(lines, lines[1:], strict=False):
+            if name and alias and _ALIAS_INTRO.match(intro) \
+                    and not alias.upper().startswith("TERMINATED") \
+                    and (alias, name) not in out and alias.lower() != name.lower():
+                out.append((alias, name))
+    return tuple(out)
 
 
 def _entry_list(value: Any) -> Sequence[Any]:

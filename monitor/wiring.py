@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -14,12 +15,15 @@ from sources.base import Clock
 __all__ = ["build_listeners", "source_runtime"]
 
 
-def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[EventListener]:
-    """The listeners for `Store`: derived deadlines, then routing to subscriptions."""
+def build_listeners(config: Config, matcher: Matcher, clock: Clock,
+                    party_aliases: Sequence[tuple[str, str]] = ()) -> list[EventListener]:
+    """The listeners for `Store`: derived deadlines, then routing to subscriptions.
+
+    `party_aliases` ((other name, party) pairs) when the parties are known, as in `replay`."""
     listeners: list[EventListener] = []
     from monitor.deadlines.service import make_deadline_listener
 
-    listeners.append(make_deadline_listener(config))
+    listeners.append(make_deadline_listener(config, party_aliases))
     from monitor.alerts.routing import make_router
 
     watch_tags = {w.name: list(w.tags) for w in config.watches}

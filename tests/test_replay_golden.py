@@ -41,11 +41,7 @@ REPLAYS = Path(__file__).resolve().parent / "replays"
 GOLDEN = sorted(REPLAYS.glob("*.expected.json"))
 
 #: dockets whose replay still differs because the deadline engine is wrong: the finding it waits on
-XFAIL: dict[str, str] = {
-    "ohsd_170541": "replay-findings R4 (renewal of the class motion by 12/1/2014 not read)",
-    "txed": "replay-findings R4 (#11 'AOL's answer' must move Time Warner's), R7 (AOL overdue)",
-    "vaed": "replay-findings R4 (#10: one deadline per named defendant, each met by its own)",
-}
+XFAIL: dict[str, str] = {}
 
 
 def _params() -> list[Any]:

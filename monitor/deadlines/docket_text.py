@@ -18,6 +18,7 @@ status-report, brief, appeal, and `order:<slug>` for another act the court order
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -187,6 +188,31 @@ def same_party(a: str, b: str) -> bool:
     if is_government(a) and is_government(b):
         return True  # the United States, its agencies and officers answer together
     return bool(words(a) & words(b))
+
+
+_SUFFIX = r"(?:,?\s+(?:Inc|LLC|L\.L\.C|Corp|Corporation|Co|Company|Ltd|LP|LLP|N\.A|PLC)\.?)*"
+
+
+def with_party_aliases(text: str, aliases: Sequence[tuple[str, str]]) -> str:
+    """`text` with each party's other names ("AOL LLC", d/b/a of "Time Warner Inc") written as
+    that party's name, for reading who owes or did what ("AOL's answer is due" -> "Time Warner
+    Inc's answer is due"). An alias whose words are all in its party's name changes nothing."""
+    def words(name: str) -> list[str]:
+        return [w for w in re.findall(r"[a-z0-9!]+", name.lower())
+                if w not in _CORPORATE and w not in _GENERIC_PARTY]
+    def core_of(alias: str) -> str:
+        return re.sub(r"(?i)" + _SUFFIX + r"\s*$", "", alias).strip(" ,")
+    owners: dict[str, set[str]] = {}
+    for alias, party in aliases:
+        owners.setdefault(core_of(alias).lower(), set()).add(party)
+    for alias, party in sorted(aliases, key=lambda pair: -len(pair[0])):
+        core = core_of(alias)
+        if not words(core) or set(words(core)) <= set(words(party)) \
+                or len(owners[core.lower()]) > 1:
+            continue  # no new word, or another name of two parties: it tells nothing
+        text = re.sub(r"(?i)(?<![\w!])" + re.escape(core) + _SUFFIX + r"(?![\w!])",
+                      party.replace("\\", "\\\\"), text)
+    return text
 
 
 def party_token(party: str) -> str:

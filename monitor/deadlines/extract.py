@@ -79,6 +79,9 @@ _PHRASES: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p
     rf"(?:file|submit|serve|answer|respond|produce)\b[^.;]{{0,160}}?\bby\s+{_DATE}",
     # "shall have ..., until August 8, 2019, to file their answers"
     rf"\buntil\s+{_DATE},?\s+(?:to|in\s+which\s+to)\s+(?:file|submit|serve|answer|respond)\b",
+    # "motion ... is DENIED without prejudice to renewal by December 1, 2014"
+    rf"\bwithout\s+prejudice\s+to\s+(?:its\s+|their\s+)?(?:renewal|re-?filing|renewing\s+it)"
+    rf"\s+(?:by|on\s+or\s+before)\s+{_DATE}",
     # "By Friday 7/26/2019, the District Attorney shall file ..."
     rf"(?:^|[.:;]\s*)By\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?{_DATE},?\s+"
     rf"(?=[^.;]{{1,120}}?\b(?:shall|must)\s+(?:file|submit|serve)\b)",

@@ -46,6 +46,7 @@ from monitor.deadlines.docket_text import (
     read_entry,
     same_party,
     served_party,
+    with_party_aliases,
 )
 from monitor.deadlines.extract import extract_court_dates, normalize_label
 from monitor.deadlines.periods import Period, anchor_matches, read_periods
@@ -144,17 +145,21 @@ def close_case(session: Session, chain: Sequence[EventListener], case: Case, eve
 
 def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
                 text: str, computed: Sequence[Any], zone: str, today: date,
-                compute_period: Any) -> None:
+                compute_period: Any, aliases: Sequence[tuple[str, str]] = ()) -> None:
     """Apply one new entry to the case's deadlines (see the module docstring).
 
     `computed` are the rule-computed DeadlineSpecs of the entry (from `derive_from_entry`);
-    `compute_period(trigger, days, unit)` counts an order's period with the court's calendar.
+    `compute_period(trigger, days, unit)` counts an order's period with the court's calendar;
+    `aliases` are (other name, party) pairs of the case's parties when known ("AOL LLC",
+    "Time Warner Inc"): the text is read with each party under one name.
     """
     data = event.data or {}
     number = data.get("entry_number")
     day = date.fromisoformat(data["date_filed"]) if data.get("date_filed") else today
+    shown = text
+    text = with_party_aliases(text, aliases) if aliases else text
     facts = read_entry(text, number)
-    ref = entry_ref(number, day, text)
+    ref = entry_ref(number, day, shown)
     case_id = case.id or 0
     if facts.terminates:
         close_case(session, chain, case, event, ref)
@@ -173,7 +178,7 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
     _flag_extensions(session, case_id, facts, ref)
     started = _start_waiting(session, chain, case, event, text, day, zone, compute_period)
     moved = _set_and_move(session, chain, case, event, text, facts, computed, day, today,
-                          compute_period)
+                          compute_period, shown)
     _rulings(session, chain, case_id, facts, ref, moved, event)
     if facts.lifts_stay:
         _resume(session, chain, case_id, event, ref, day, moved)
@@ -242,6 +247,20 @@ def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts:
                 _set_state(session, chain, row, "met", "deadline.met", event,
                            f"met by entry {ref['entry_number'] or ref['date_filed']}",
                            {"met_by": ref})
+    # a renewed motion meets the date to renew it ("renewal of motion to certify a class [2]"
+    # by "Renewed MOTION to Certify Class"): a word of the motion's object in common
+    if not facts.is_order and re.match(r"(?i)^\s*(?:\S+\s+){0,3}MOTION\b", text):
+        opening = set(re.findall(r"[a-z]{4,}", " ".join(text.split()[:14]).lower()))
+        for row in _rows(session, case_id, OPEN):
+            if not row.obligation.startswith("order:renew") or row.id in met:
+                continue
+            wanted = set(re.findall(r"[a-z]{4,}", row.label.lower())) - _RENEW_NOISE
+            if wanted & opening:
+                met.add(row.id or 0)
+                row.met_by = ref
+                _set_state(session, chain, row, "met", "deadline.met", event,
+                           f"met by entry {ref['entry_number'] or ref['date_filed']}",
+                           {"met_by": ref})
     # a filing "re N" that answers an order's own deadline ("RESPONSE re 17 Order")
     if facts.refs and not facts.is_order and re.match(
             r"(?i)^\s*(?:\S+\s+){0,3}(?:response|reply|status\s+report|notice\s+of\s+compliance|"
@@ -253,6 +272,10 @@ def _meet(session: Session, chain: Sequence[EventListener], case_id: int, facts:
                 _set_state(session, chain, row, "met", "deadline.met", event,
                            f"met by entry {ref['entry_number'] or ref['date_filed']}",
                            {"met_by": ref})
+
+
+_RENEW_NOISE = frozenset({"renewal", "motion", "with", "leave", "plaintiff", "plaintiffs",
+                          "defendant", "defendants", "their", "this", "that", "court"})
 
 
 def _responded(session: Session, case_id: int, party: str, number: int | None) -> bool:
@@ -304,12 +327,16 @@ def _rulings(session: Session, chain: Sequence[EventListener], case_id: int, fac
                 continue
             _set_state(session, chain, row, "vacated", "deadline.vacated", event,
                        f"vacated: the court decided motion [{number}]", {"vacated_by": ref})
-    for row in _rows(session, case_id, OPEN):
+    flagged = _rows(session, case_id, OPEN)
+    # motions whose grant moved some deadline: the order said whose time it extends
+    dated = {(r.extension_requested or {}).get("entry_number") for r in flagged if r.id in moved}
+    for row in flagged:
         asked = row.extension_requested or {}
         motion = asked.get("entry_number")
         if motion is None:
             continue
-        if motion in facts.denied or (motion in facts.granted and row.id in moved):
+        if motion in facts.denied or (motion in facts.granted and (
+                row.id in moved or motion in dated)):
             row.extension_requested = None
         elif motion in facts.granted:
             row.extension_requested = {**asked, "granted": ref}
@@ -359,6 +386,10 @@ def _court_specs(text: str, number: int | None, day: date, today: date
         clause = _sentence(text, at, at + len(found.text)) if at >= 0 else found.text
         party = found.party or _possessor(found.text) or served_party(text)
         label = found.label
+        renewal = _renewal(text[:at] if at >= 0 else "", found.text, label)
+        if renewal is not None:
+            out.append((renewal[0], found.due, renewal[1], found.text))
+            continue
         if re.search(r"\bBy\s+(?:[A-Z][a-z]+day,?\s+)?\d{1,2}/", found.text):
             # "By Friday 7/26/2019, the District Attorney shall file, ..., a copy of the
             # state court record": the act and who owes it follow the date
@@ -375,10 +406,66 @@ def _court_specs(text: str, number: int | None, day: date, today: date
             clause = f"shall file {label}"
         if label in _JUNK_LABELS or len(label) < 3:
             label = _ordered_act(clause) or f"filing ordered by entry {number or day.isoformat()}"
-        for obligation in obligation_for(clause, label, entry_text=text,
-                                         entry_number=number, party=party):
-            out.append((obligation, found.due, label, found.text))
+        named = [] if party or at < 0 else _subject_parties(text[:at] + found.text)
+        for owner in named or [party]:
+            for obligation in obligation_for(clause, label, entry_text=text,
+                                             entry_number=number, party=owner):
+                out.append((obligation, found.due, label, found.text))
     return out
+
+
+_RENEWABLE = re.compile(
+    r"(?P<motion>motion\s+(?:to|for)\s+[^,.;]{3,80}?)\s*,?\s*(?:\(?(?:ECF|Doc(?:ument)?|Dkt\.?|"
+    r"Docket)\s*(?:No\.?\s*)?#?\s*(?P<ref>\d+)\)?\s*,?\s*)?(?:\[(?P<bracket>\d+)\]\s*,?\s*)?"
+    r"(?:is|are|be)\s+(?:hereby\s+)?DENIED\s*$", re.IGNORECASE)
+
+
+def _renewal(before: str, phrase: str, label: str) -> tuple[Obligation, str] | None:
+    """"Plaintiff's motion to certify a class, ECF 2, is DENIED without prejudice to renewal by
+    December 1, 2014": the date by which the movant may renew the motion - an obligation
+    `order:renew[:N]` labelled "Renewal of motion to ... [N]", which lapses silently (a right,
+    like the amendment window: reminders, never overdue)."""
+    cut = re.search(r"(?i)\bwithout\s+prejudice\s+to\b", phrase)
+    if not cut:
+        return None
+    found = _RENEWABLE.search((before + phrase[:cut.start()])[-200:].rstrip())
+    if not found:
+        return None
+    number = found.group("ref") or found.group("bracket")
+    ref = int(number) if number else None
+    motion = " ".join(found.group("motion").split()) or label
+    label = f"renewal of {motion}" + (f" [{ref}]" if ref is not None else "")
+    return Obligation("order:renew", ref), label
+
+
+_SUBJECT = re.compile(
+    r"(?:^|(?<!\bInc)(?<!\bCo)(?<!\bCorp)(?<!\bLtd)(?<!\bNo)(?<!\bv)(?<!\bL\.L\.C)(?<!\bN\.A)"
+    r"[.;:]\s+)(?:(?:it\s+is\s+)?(?:further\s+)?ordered\s+that\s+)?(?:the\s+)?"
+    r"(?:defendants|respondents|plaintiffs|petitioners)\s+(?P<names>[^;:]{3,300}?)\s+"
+    r"(?:shall|must|(?:is|are)\s+(?:hereby\s+)?(?:directed|ordered|granted))\b[^.;]*$",
+    re.IGNORECASE)
+_SUFFIX_PIECE = re.compile(r"(?i)^(?:inc|llc|l\.l\.c|corp|co|ltd|lp|llp|n\.a|plc|p\.c|pllc)\.?$")
+
+
+def _subject_parties(before: str) -> list[str]:
+    """The parties an order's sentence names as its subject, when it names two or more
+    ("Defendants WP Company, LLC, NBCUniversal Media, LLC, and Dow Jones & Company, Inc.
+    shall have ... until August 8, 2019, to file their answers" -> the three companies)."""
+    found = _SUBJECT.search(before)
+    if not found:
+        return []
+    names: list[str] = []
+    for piece in re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", found.group("names")):
+        piece = piece.strip(" ,")
+        if not piece:
+            continue
+        if _SUFFIX_PIECE.match(piece) and names:
+            names[-1] = f"{names[-1]}, {piece}"
+        else:
+            names.append(piece)
+    names = [n.rstrip(" .") for n in names if party_token(n) and not re.search(
+        r"(?i)\b(?:shall|must|motion|order|court)\b", n)]
+    return names if len(names) >= 2 else []
 
 
 _JUNK_LABELS = frozenset({"order", "he", "she", "it", "they", "them", "defendants", "defendant",
@@ -459,6 +546,22 @@ def _resolve(session: Session, case: Case, obligation: Obligation) -> Deadline |
     return unnamed[0] if unnamed else None
 
 
+def _granted_row(session: Session, case_id: int, obligation: Obligation,
+                 facts: EntryFacts) -> Deadline | None:
+    """The open deadline of this obligation whose extension a motion granted by this order
+    asked for ("ORDER granting 19 Motion for Extension of Time ... answer is due 10/1/07"):
+    the one of the party the order names, else the only one the motion flagged."""
+    if not facts.granted or obligation.kind in ("oppose", "reply"):
+        return None
+    rows = [r for r in _rows(session, case_id, OPEN)
+            if (r.extension_requested or {}).get("entry_number") in facts.granted
+            and r.obligation.split(":")[0] == obligation.kind]
+    mine = [r for r in rows if obligation.party and same_party(r.party, obligation.party)]
+    if len(mine) == 1:
+        return mine[0]
+    return rows[0] if len(rows) == 1 and not mine else None
+
+
 def _label(session: Session, case_id: int, obligation: Obligation, label: str) -> str:
     motion = ""
     if obligation.ref is not None:
@@ -470,7 +573,7 @@ def _label(session: Session, case_id: int, obligation: Obligation, label: str) -
 
 def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, event: Event,
                   text: str, facts: EntryFacts, computed: Sequence[Any], day: date,
-                  today: date, compute_period: Any) -> set[int]:
+                  today: date, compute_period: Any, shown: str = "") -> set[int]:
     case_id = case.id or 0
     data = event.data or {}
     number = data.get("entry_number")
@@ -480,6 +583,12 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
     def add(obligation: Obligation, spec: DeadlineSpec, extra: dict[str, Any],
             label: str) -> None:
         row = _resolve(session, case, obligation)
+        if spec.origin != "computed":
+            linked = _granted_row(session, case_id, obligation, facts)
+            if linked is not None:
+                # the order grants the motion that asked for this deadline's extension: that
+                # deadline moves, whatever name the order gives its party
+                row, obligation = linked, replace(obligation, party=linked.party)
         if row is not None and obligation.ref is None and row.obligation != obligation.kind:
             ref = row.obligation.rsplit(":", 1)[-1]
             obligation = replace(obligation, ref=int(ref) if ref.isdigit() else None)
@@ -523,12 +632,15 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
                                 or (spec.trigger_estimated and row.state in OPEN)):
             continue  # the court's date stands; an undated return starts no second clock
         add(obligation, replace(spec, extra={}), {}, spec.label)
+    # the docket's own words in the steps, when party aliases were read into the text
+    quoted = {found.due: found.text for found in extract_court_dates(shown)} \
+        if shown and shown != text else {}
     for obligation, due, label, phrase in _court_specs(text, number, day, today):
         if obligation.kind == "respond-complaint" and not facts.is_order and _responded(
                 session, case_id, obligation.party, number):
             continue  # a clerk's "answer due" on a return for a defendant who already answered
         row = _resolve(session, case, obligation)
-        steps = [f'Set by the court in the docket text: "{phrase}"']
+        steps = [f'Set by the court in the docket text: "{quoted.get(due, phrase)}"']
         computed_due, citation, rule_id = None, "", ""
         if row is not None and row.origin == "computed":
             computed_due, citation, rule_id = row.due_date, row.citation, row.rule_id
@@ -541,7 +653,7 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             key="", subject=f"{case.court}:{case.docket_number}",
             label=label, due_date=due,
             origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
-            trigger_text=text[:500], steps=tuple(steps), computed_due=computed_due,
+            trigger_text=(shown or text)[:500], steps=tuple(steps), computed_due=computed_due,
             citation=citation, rule_id=rule_id), {"explicit": True}, label)
     for obligation, period, label in _period_specs(text, facts):
         if period.anchor == "event":
@@ -555,7 +667,7 @@ def _set_and_move(session: Session, chain: Sequence[EventListener], case: Case, 
             key="", subject=f"{case.court}:{case.docket_number}",
             label=label, due_date=due,
             origin="court-set", case_id=case_id, timezone=_zone(case), trigger_date=day,
-            trigger_text=text[:500],
+            trigger_text=(shown or text)[:500],
             steps=(f'Ordered: "{period.phrase}", counted from the order of {day.isoformat()}',
                    *result.steps)), {"order_entry": number}, label)
     moved: set[int] = set()

@@ -109,9 +109,12 @@ def _rules(extra_key: str) -> list[Any]:
     return load_rules(json.loads(extra_key) if extra_key else None)
 
 
-def make_deadline_listener(config: Config) -> EventListener:
+def make_deadline_listener(config: Config,
+                           party_aliases: Sequence[tuple[str, str]] = ()) -> EventListener:
     """A Store listener: each `entry.added` moves the case's deadlines through their life
-    (`monitor.deadlines.life`); `case.closed` vacates what is still open."""
+    (`monitor.deadlines.life`); `case.closed` vacates what is still open. `party_aliases`
+    ((other name, party) pairs, e.g. a d/b/a) are known only when a docket lists its parties."""
+    aliases = tuple(party_aliases)
     extra_key = json.dumps(list(config.deadline_rules), default=str, sort_keys=True)
     closures = {court: tuple(days) for court, days in config.deadlines.closures.items()}
 
@@ -139,7 +142,7 @@ def make_deadline_listener(config: Config) -> EventListener:
             return compute(trigger, days, cast(Unit, unit), "after", service="n/a",
                            state=state, closures=court_closures, timezone=zone)
 
-        apply_entry(session, chain, case, event, text, computed, zone, today, count)
+        apply_entry(session, chain, case, event, text, computed, zone, today, count, aliases)
 
     return listener
 
@@ -314,7 +317,7 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
 
 
 #: cut-offs of a scheduling order and rights (amendment as of course): they lapse, never overdue
-_CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pro-hac|"
+_CUTOFF = re.compile(r"^order:.*(?:joinder|amend|renew|expert|discovery|dispositive|pro-hac|"
                      r"consent|declination|mediation|settlement|moving-papers|objection|"
                      r"summary-judgment|cross-motions)")
 
