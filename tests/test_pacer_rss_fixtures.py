@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -87,12 +86,12 @@ def _project(got: Any, expected: Any) -> Any:
 # ---------------------------------------------------------------------------- hostile input
 
 
-def test_entity_bomb_is_refused_fast() -> None:
+def test_entity_bomb_is_refused() -> None:
+    """Refused as an attack, naming why. How fast is a ratio in benchmarks/bench_pacer_rss.py
+    (refusing it per byte vs parsing real feeds), never a timed assert here."""
     content = (RSS_FIXTURES / "entity_bomb.xml").read_bytes()
-    start = time.perf_counter()
-    with pytest.raises(ParseError, match="entity"):
+    with pytest.raises(ParseError, match="entity declarations are refused"):
         parse_feed(content, court="dcd")
-    assert time.perf_counter() - start < 0.5
 
 
 def test_undeclared_entities_are_not_expanded_from_outside(tmp_path: Path) -> None:
@@ -275,21 +274,3 @@ def test_parse_refuses_a_non_2xx_response() -> None:
     fetched = Fetched(target=target, content=b"<html>Moved</html>", status=302)
     with pytest.raises(ParseError, match="HTTP 302"):
         _source().parse(fetched)
-
-
-def test_observation_field_order_the_parser_relies_on() -> None:
-    """The parser builds observations positionally (it is twice as fast): if base.py reorders
-    or inserts fields, this says so before the goldens fail in confusing ways."""
-    from sources.base import EntryObservation
-
-    entry_fields = [f.name for f in dataclasses.fields(EntryObservation)]
-    assert entry_fields[:8] == [
-        "entry_number", "date_filed", "short_description", "description", "document_url",
-        "pacer_doc_id", "pacer_seq_no", "published",
-    ]
-    case_fields = [f.name for f in dataclasses.fields(CaseObservation)]
-    assert case_fields[:12] == [
-        "court", "docket_number", "docket_number_raw", "case_name", "pacer_case_id",
-        "cl_docket_id", "cause", "nature_of_suit", "date_filed", "date_terminated", "entries",
-        "url",
-    ]
