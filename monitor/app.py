@@ -66,7 +66,7 @@ class App:
 
     @cached_property
     def client(self) -> httpx.Client:
-        from monitor.http import make_client
+        from monitor.http_client import make_client
 
         return make_client(self.config.http, stop=self.stop)
 
