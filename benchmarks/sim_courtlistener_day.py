@@ -34,12 +34,9 @@ from sqlmodel import SQLModel  # noqa: E402
 from monitor.db import make_engine  # noqa: E402
 from monitor.quota import Quota  # noqa: E402
 from sources.base import CaseObservation, Plan, TargetState, TrackedCase  # noqa: E402
-from sources.courtlistener import (  # noqa: E402
-    CourtListener,
-    QuotaDeferred,
-    QuotaLimits,
-    docket_sync,
-)
+from sources.courtlistener import CourtListener  # noqa: E402
+from sources.courtlistener._sync import docket_sync  # noqa: E402
+from sources.request_budget import QuotaDeferred, QuotaLimits  # noqa: E402
 from tests.fakes.courtlistener_server import FakeCourtListener  # noqa: E402
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)

@@ -40,7 +40,7 @@ def accept_webhook(app: Any, body: bytes, idempotency_key: str, *, now: datetime
 
     from monitor.db import write_session
     from monitor.models import WebhookReceipt
-    from sources.courtlistener_json import parse_webhook
+    from sources.courtlistener._json import parse_webhook
 
     if not idempotency_key:
         return WebhookOutcome(400, "missing Idempotency-Key")

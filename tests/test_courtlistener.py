@@ -16,20 +16,16 @@ from pydantic import ValidationError
 
 from monitor.errors import FetchError, ParseError
 from sources.base import CaseObservation, Fetched, Plan, Target, TargetState, TrackedCase
-from sources.courtlistener import (
-    CourtListener,
-    MemoryGate,
-    QuotaDeferred,
-    QuotaLimits,
-    admit_request,
-    deadline_weight,
-    docket_sync,
+from sources.courtlistener import CourtListener
+from sources.courtlistener._json import (
     parse_docket,
     parse_docket_entries,
     parse_listing,
     parse_webhook,
-    sync_interval,
 )
+from sources.courtlistener._schedule import deadline_weight, sync_interval
+from sources.courtlistener._sync import docket_sync
+from sources.request_budget import MemoryGate, QuotaDeferred, QuotaLimits, admit_request
 from tests.conftest import FixedClock
 from tests.fakes.courtlistener_server import FakeCourtListener
 

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 from monitor.db import make_engine, read_session
 from monitor.models import ApiRequest, SourceState
 from monitor.quota import Quota
-from sources.courtlistener import QuotaLimits
+from sources.request_budget import QuotaLimits
 
 FREE = QuotaLimits(per_minute=5, per_hour=50, per_day=125)
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
