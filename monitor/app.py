@@ -17,8 +17,9 @@ from sqlalchemy import Engine
 
 from monitor.config import Config
 from monitor.db import make_engine
+from monitor.events import EventListener
 from monitor.matching import Matcher
-from monitor.store import EventListener, Store
+from monitor.store import Store
 from sources.base import Clock
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from sqlmodel import Session, select
 from monitor.config import Config, MatterConfig
 from monitor.db import write_session
 from monitor.errors import ConfigError
+from monitor.events import EventListener, emit
 from monitor.models import Deadline, Event, Matter
-from monitor.store import EventListener, emit
 
 __all__ = [
     "ClockRule",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from monitor.db import write_session
+from monitor.events import EventListener, emit, emitted
 from monitor.matching import Matcher
 from monitor.models import Case, Entry, Event, Matter, PageState
 from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
@@ -27,10 +28,6 @@ from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_
 __all__ = ["ApplyResult", "EventListener", "Store", "emit", "entry_identity", "case_subject"]
 
 log = logging.getLogger(__name__)
-
-#: Called inside the transaction for every new event (routing to the outbox, deadlines...).
-EventListener = Callable[[Session, Event], None]
-
 
 @dataclass
 class ApplyResult:
@@ -62,41 +59,6 @@ def entry_identity(entry: EntryObservation) -> str:
     return f"h:{entry_fingerprint(entry.date_filed, entry.short_description)}"
 
 
-def emit(
-    session: Session,
-    listeners: Sequence[EventListener],
-    *,
-    kind: str,
-    at: datetime,
-    subject: str,
-    summary: str,
-    dedupe_key: str,
-    data: dict[str, Any] | None = None,
-    case_id: int | None = None,
-    matter_id: str | None = None,
-    source_id: str = "",
-    private: bool = False,
-) -> Event | None:
-    """Append one event unless its dedupe key exists; run the listeners on it."""
-    exists = session.exec(select(Event.id).where(Event.dedupe_key == dedupe_key)).first()
-    if exists is not None:
-        return None
-    event = Event(
-        kind=kind, at=at, subject=subject, summary=summary, data=data or {},
-        dedupe_key=dedupe_key, case_id=case_id, matter_id=matter_id, source_id=source_id,
-        private=private,
-    )
-    session.add(event)
-    session.flush()
-    # Listeners that emit events of their own (derived deadlines) route them through the same
-    # chain: they find it here.
-    session.info["listeners"] = listeners
-    session.info.setdefault("emitted", []).append(event)
-    for listener in listeners:
-        listener(session, event)
-    return event
-
-
 class Store:
     """Applies observations; `listeners` see each new event inside the same transaction."""
 
@@ -119,7 +81,7 @@ class Store:
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.
-            result.events = list(session.info.get("emitted", []))
+            result.events = emitted(session)
         return result
 
     def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,

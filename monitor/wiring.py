@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from monitor.config import Config, SourceConfig
+from monitor.events import EventListener
 from monitor.matching import Matcher
-from monitor.store import EventListener
 from sources.base import Clock
 
 __all__ = ["build_listeners", "source_runtime"]

@@ -14,10 +14,11 @@ from sqlmodel import SQLModel, select
 
 from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
 from monitor.feeds import render_feeds, render_ics, safe_name, write_ics_feeds
 from monitor.matching import Matcher
 from monitor.models import Case, Deadline, Matter
-from monitor.store import Store, emit
+from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 from tests.conftest import FixedClock
 
