@@ -155,11 +155,10 @@ def _never_ok(row: SourceState | None) -> bool:
 
 
 def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
-    if src.kind != "courtlistener":
-        return None
     from monitor.quota import quota_for_source
 
-    return quota_for_source(engine, src).remaining(now)
+    quota = quota_for_source(engine, src)
+    return None if quota is None else quota.remaining(now)
 
 
 def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:

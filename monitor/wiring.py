@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine
 
 from monitor.config import Config, SourceConfig
 from monitor.events import EventListener
 from monitor.matching import Matcher
-from sources.base import Clock
+from monitor.quota import quota_for_source
+from sources.base import Clock, Runtime
 
 __all__ = ["build_listeners", "source_runtime"]
 
@@ -27,11 +26,9 @@ def build_listeners(config: Config, matcher: Matcher, clock: Clock) -> list[Even
     return listeners
 
 
-def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> dict[str, Any]:
-    """Constructor arguments a source needs beyond the contract's (secrets, a request gate)."""
-    if src.kind != "courtlistener":
-        return {}
-    from monitor.quota import quota_for_source
-
-    return {"token": src.secrets.get("token"),
-            "gate": quota_for_source(engine, src).gate(clock)}
+def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> dict[str, Runtime]:
+    """The `runtime` a source is constructed with: its resolved secrets, and a gate on the
+    shared request budget when its kind declares one (`Source.request_budget`)."""
+    quota = quota_for_source(engine, src)
+    gate = quota.gate(clock) if quota is not None else None
+    return {"runtime": Runtime(secrets=dict(src.secrets), gate=gate)}

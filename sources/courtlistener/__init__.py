@@ -25,9 +25,10 @@ then discovery (moved to the front when it has not run since start or has waited
 `DISCOVERY_MAX_WAIT`: one request per query that must not starve), then a few dockets not yet
 due (nearest to due first), so budget left idle by the pacing is still spent on freshness.
 
-Construction: ``CourtListener(source_id, options, client, clock, *, token=None, gate=None)``.
-`token` is the secret the core resolved from `token_env` / `token_file` (None: anonymous); it is
-kept as a `SecretStr` and only ever put in the Authorization header, never in a message or repr.
+Construction: ``CourtListener(source_id, options, client, clock, *, runtime=None)``. The token is
+the secret ``runtime.secrets["token"]`` the core resolved from `token_env` / `token_file` (absent:
+anonymous); it is kept as a `SecretStr` and only ever put in the Authorization header, never in a
+message or repr. ``runtime.gate`` is the shared budget (`request_budget` declares it).
 
 What the core learns from a docket sync: `docket_sync(fetched)` returns a `DocketSync` (the
 CourtListener id, the docket's `date_modified` to store as `last_modified_seen` once the sync is
@@ -69,6 +70,9 @@ from sources.base import (
     Fetched,
     Observation,
     Plan,
+    QuotaLimits,
+    RequestGate,
+    Runtime,
     Source,
     SourceOptions,
     Target,
@@ -109,11 +113,7 @@ from sources.courtlistener._sync import (
     parse_sync,
 )
 from sources.fetching import conditional_get
-from sources.request_budget import (
-    MemoryGate,
-    QuotaDeferred,
-    RequestGate,
-)
+from sources.request_budget import MemoryGate, QuotaDeferred
 
 __all__ = ["CourtListener"]
 
@@ -141,6 +141,7 @@ class CourtListener(Source):
     """Discovers cases through search queries and syncs tracked dockets, within the quota."""
 
     kind: ClassVar[str] = "courtlistener"
+    accepts_push: ClassVar[bool] = True
     #: a docket check must reach the store even when unchanged (it records the sync time)
     skip_unchanged: ClassVar[bool] = False
     Options: ClassVar[type[CourtListenerOptions]] = CourtListenerOptions
@@ -153,18 +154,25 @@ class CourtListener(Source):
         client: httpx.Client,
         clock: Clock,
         *,
-        token: str | None = None,
-        gate: RequestGate | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
-        super().__init__(source_id, options, client, clock)
+        super().__init__(source_id, options, client, clock, runtime=runtime)
+        token = self.runtime.secrets.get("token")
         self._token = SecretStr(token) if token else None
-        self.gate: RequestGate = gate or MemoryGate(self.options.limits(), clock)
+        self.gate: RequestGate = self.runtime.gate or MemoryGate(self.options.limits(), clock)
+        self.runtime = Runtime(gate=self.runtime.gate)  # the token lives only in `_token`
         self._continuations: dict[str, Continuation] = {}
         self._discovered_at: dict[str, datetime] = {}
         self._lookup_misses: dict[str, datetime] = {}
         #: the memory as the core keeps it (text by key), to hand over only what changed
         self._kept: dict[str, str] = {}
         self._deferred = False
+
+    @classmethod
+    def request_budget(cls, options: SourceOptions) -> QuotaLimits | None:
+        """The free API's quota, or the one `[source.quota]` sets."""
+        assert isinstance(options, CourtListenerOptions)
+        return options.limits()
 
     def __repr__(self) -> str:
         auth = "token" if self._token else "anonymous"
