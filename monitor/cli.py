@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cases", help="list tracked cases")
     p.add_argument("--json", action="store_true")
     p.add_argument("--all", action="store_true", help="include untracked cases")
+    p.add_argument("--limit", type=int, metavar="N", help="at most N cases (a page)")
+    p.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N cases")
     p = sub.add_parser("case", help="one case and its timeline")
     p.add_argument("court")
     p.add_argument("docket")
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="ISO date/time, or 24h, 7d")
     p.add_argument("--after", type=int, metavar="ID", help="events after this id")
     p.add_argument("--kind", action="append", help="only these kinds (globs)")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="at most N events (next page: --after the last id)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("status", help="sources and outbox health (exit 3 when unhealthy)")
     p.add_argument("--json", action="store_true")

@@ -129,9 +129,12 @@ def cmd_poll(args: argparse.Namespace, clock: Clock) -> int:
             for line in report.would_track:
                 print(f"  would track: {line}")
         if not args.dry_run:
-            from monitor.housekeeping import after_poll
+            from monitor.housekeeping import DRAIN_BUDGET, after_poll
 
-            after_poll(app, dispatch=not args.no_dispatch)
+            sent = after_poll(app, dispatch=not args.no_dispatch, budget=DRAIN_BUDGET)
+            if sent is not None:
+                print(f"outbox: {sent.sent} sent, {sent.retrying + sent.gave_up} failed, "
+                      f"{sent.unanswered} unanswered, {sent.left} left")
     finally:
         app.close()
     return EXIT_OK
@@ -168,7 +171,8 @@ def cmd_cases(args: argparse.Namespace, clock: Clock) -> int:
 
     app = _app(args, clock)
     try:
-        rows = [_case_row(c, n) for c, n in queries.cases(app.engine, include_all=args.all)]
+        rows = [_case_row(c, n) for c, n in queries.cases(
+            app.engine, include_all=args.all, limit=args.limit, offset=args.offset)]
     finally:
         app.close()
     if args.json:
@@ -230,7 +234,9 @@ def cmd_case(args: argparse.Namespace, clock: Clock) -> int:
     for reason in case.matched_by:
         print(f"matched by watch {reason['watch']}: {reason['field']} ~ {reason['pattern']}")
     for d in obj["deadlines"]:
-        print(f"deadline {d['due']} {d['label']} ({d['rule']}; {d['origin']}, {d['state']})")
+        note = queries.deadline_note(d)
+        print(f"deadline {d['due']} {d['label']} ({d['rule']}; {d['origin']}, {d['state']})"
+              + (f" - {note}" if note else ""))
     for e in obj["entries"]:
         number = e["entry_number"] if e["entry_number"] is not None else "-"
         print(f"  {e['date_filed'] or '?':10} #{number:<5} {e['description']}")
@@ -308,7 +314,8 @@ def cmd_events(args: argparse.Namespace, clock: Clock) -> int:
     since = parse_since(args.since, clock()) if args.since else None
     app = _app(args, clock)
     try:
-        events = queries.events(app.engine, since=since, after=args.after, kinds=args.kind)
+        events = queries.events(app.engine, since=since, after=args.after, kinds=args.kind,
+                                limit=args.limit)
     finally:
         app.close()
     rows = [event_row(e) for e in events]

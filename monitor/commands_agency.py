@@ -51,6 +51,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--state", help="two-letter state, e.g. TX")
     p.add_argument("--county")
     p.add_argument("--status", choices=["participating", "pending", "removed"])
+    p.add_argument("--history", metavar="AGENCY",
+                   help="an agreement's life across snapshots: names, models, dates, absences")
+    p.add_argument("--snapshots", action="store_true",
+                   help="every list file fetched: applied, baseline or quarantined, and notes")
+    p.add_argument("--accept-quarantined", choices=["participating", "pending"], metavar="LIST",
+                   help="apply LIST's quarantined snapshot as it is (ICE really shrank it)")
     p.add_argument("--json", action="store_true")
 
 
@@ -224,14 +230,20 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
     from monitor.commands import print_json
     from monitor.db import read_session
     from monitor.models import Agreement
+    from sources.agreement_identity import state_code
 
+    if args.history or args.snapshots:
+        return _agreement_history(app, args)
+    if args.accept_quarantined:
+        return _accept_quarantined(app, args.accept_quarantined)
     with read_session(app.engine) as session:
         query = select(Agreement).order_by(col(Agreement.state), col(Agreement.agency))
-        if args.state:
-            query = query.where(Agreement.state == args.state.upper())
         if args.status:
             query = query.where(Agreement.status == args.status)
-        rows = [agreement_row_json(a) for a in session.exec(query).all()]
+        found = session.exec(query).all()
+        if args.state:  # "TX" finds rows ICE publishes as "TEXAS"
+            found = [a for a in found if state_code(a.state) == state_code(args.state)]
+        rows = [agreement_row_json(a) for a in found]
     if args.county:
         rows = [r for r in rows if args.county.lower() in (r["county"] or "").lower()]
     if args.json:
@@ -243,3 +255,62 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
     if not rows:
         print("no agreements yet (configure an ice_287g source and poll)")
     return EXIT_OK
+
+
+def _accept_quarantined(app: Any, list_kind: str) -> int:
+    from monitor.agreement_store import quarantined_snapshot
+    from monitor.db import read_session
+
+    with read_session(app.engine) as session:
+        held = quarantined_snapshot(session, list_kind)
+    if held is None:
+        print(f"the {list_kind} list is not quarantined")
+        return EXIT_RUNTIME
+    source_id, snapshot = held
+    result = app.store.apply([snapshot], source_id=source_id, now=app.clock())
+    print(f"applied the quarantined {list_kind} list ({len(snapshot.rows)} rows): "
+          f"{len(result.events)} events")
+    return EXIT_OK
+
+
+def _agreement_history(app: Any, args: argparse.Namespace) -> int:
+    from monitor.agreement_history import agreement_history, snapshot_records
+    from monitor.commands import print_json
+    from monitor.db import read_session
+
+    with read_session(app.engine) as session:
+        if args.snapshots:
+            rows = snapshot_records(session, args.status if args.status != "removed" else None)
+        else:
+            rows = agreement_history(session, args.history, args.state)
+    if args.json:
+        print_json(rows)
+    elif args.snapshots:
+        for r in rows:
+            print(f"#{r['id']} {r['fetched_at']} {r['list']:13} {r['status']:11} "
+                  f"{r['rows']:5} rows  {r['url']}")
+            for note in r["notes"]:
+                print(f"    note: {note}")
+    else:
+        for h in rows:
+            _print_history(h)
+        if not rows:
+            print(f"no agreement named like {args.history!r}")
+    return EXIT_OK
+
+
+def _print_history(h: dict[str, Any]) -> None:
+    print(f"{h['agency']} ({h['state']}, {h['support_type']}): {h['status']}, "
+          f"signed {h['signed'] or '-'}, seen {h['first_seen']} .. {h['last_seen']}")
+    print(f"  names:  {' | '.join(h['names'])}")
+    print(f"  models: {' | '.join(h['models'])}; SIGNED as published: "
+          f"{', '.join(h['signed_dates']) or '-'}")
+    for v in h["versions"]:
+        what = "ABSENT" if v["kind"] == "absent" else f"{v['agency']} [{v['support_type']}]"
+        print(f"  {v['first']['fetched_at']} .. {v['last']['fetched_at']} "
+              f"({v['snapshots']} snapshot{'s' if v['snapshots'] != 1 else ''}, {v['list']}) "
+              f"{what} signed {v['signed'] or '-'}")
+        print(f"      from {v['first']['url']}" + (
+            f" .. {v['last']['url']}" if v['last']['url'] != v['first']['url'] else ""))
+    for e in h["events"]:
+        print(f"  event #{e['id']} {e['at']} {e['kind']}: {e['summary']}")

@@ -1,4 +1,4 @@
-"""Command groups of the larger parts: calc, deadlines, alerts, matters, agreements."""
+"""Command groups of the larger parts: calc, deadlines, alerts, feeds, matters, agreements."""
 
 from __future__ import annotations
 
@@ -45,9 +45,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     q.add_argument("--json", action="store_true")
     asub.add_parser("retry", help="requeue failed deliveries")
     asub.add_parser("dispatch", help="send what is due now")
-    from monitor import commands_agency
+    p = sub.add_parser("feeds", help="render the Atom and ICS feeds whose events changed")
+    p.add_argument("--rebuild", action="store_true", help="render every feed again")
+    from monitor import commands_agency, commands_replay
 
     commands_agency.add_parsers(sub)
+    commands_replay.add_parser(sub)
 
 
 def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
@@ -56,10 +59,15 @@ def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
         from monitor.deadlines import calc
 
         return calc.run(args)
+    if args.command == "replay":
+        from monitor import commands_replay
+
+        return commands_replay.run(args)
     handlers: dict[str, Callable[[argparse.Namespace, Clock], int]] = {
         "deadlines": cmd_deadlines,
         "deadline": cmd_deadline,
         "alerts": cmd_alerts,
+        "feeds": cmd_feeds,
     }
     if args.command in handlers:
         return handlers[args.command](args, clock)
@@ -74,14 +82,15 @@ def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
     from monitor.commands import _app, print_json
     from monitor.db import read_session
     from monitor.models import Deadline
-    from monitor.queries import deadline_row
+    from monitor.queries import deadline_note, deadline_row
 
     app = _app(args, clock)
     try:
         with read_session(app.engine) as session:
             query = select(Deadline).order_by(col(Deadline.due_date))
             if not args.all:
-                query = query.where(col(Deadline.state).in_(["open", "overdue"]))
+                query = query.where(col(Deadline.state).in_(
+                    ["open", "overdue", "unverified", "suspended"]))
             if args.days is not None:
                 query = query.where(Deadline.due_date <= clock().date() + timedelta(days=args.days))
             rows = [deadline_row(d) for d in session.exec(query).all()]
@@ -92,8 +101,9 @@ def cmd_deadlines(args: argparse.Namespace, clock: Clock) -> int:
         return EXIT_OK
     for d in rows:
         alt = f" (alternative {d['alternative']['due']})" if d["alternative"] else ""
+        note = deadline_note(d)
         print(f"{d['id']:5} {d['due']:10} {d['state']:8} {d['subject']:28} {d['label']}"
-              f" [{d['rule'] or d['origin']}]{alt}")
+              f" [{d['rule'] or d['origin']}]{alt}" + (f" - {note}" if note else ""))
     if not rows:
         print("no open deadlines")
     return EXIT_OK
@@ -153,6 +163,20 @@ def _add_deadline(app: Any, args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
+def cmd_feeds(args: argparse.Namespace, clock: Clock) -> int:
+    """`feeds [--rebuild]`: what the daemon's feeds job does, now."""
+    from monitor.commands import _app
+    from monitor.housekeeping import render_all_feeds
+
+    app = _app(args, clock)
+    try:
+        render_all_feeds(app, full=args.rebuild)
+        print(f"feeds {'rebuilt' if args.rebuild else 'up to date'} in {app.config.feeds_dir}")
+    finally:
+        app.close()
+    return EXIT_OK
+
+
 def cmd_alerts(args: argparse.Namespace, clock: Clock) -> int:
     from monitor.alerts.channels import AppriseNotifier
     from monitor.commands import print_json
@@ -194,9 +218,11 @@ def cmd_alerts(args: argparse.Namespace, clock: Clock) -> int:
 
             print(f"requeued {retry_failed(app.engine)} deliveries")
             return EXIT_OK
-        from monitor.housekeeping import dispatch_outbox
+        from monitor.housekeeping import DRAIN_BUDGET, dispatch_outbox
 
-        dispatch_outbox(app)
+        sent = dispatch_outbox(app, budget=DRAIN_BUDGET)
+        print(f"outbox: {sent.sent} sent, {sent.retrying + sent.gave_up} failed, "
+              f"{sent.unanswered} unanswered, {sent.left} left")
         return EXIT_OK
     finally:
         app.close()

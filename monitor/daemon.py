@@ -4,7 +4,9 @@ SIGTERM and SIGINT set the app's stop event: a fetch in flight is abandoned with
 (its target waits for the next start, not counted as a failure), the round ends, and the
 process exits 0 within seconds. Under systemd (Type=notify) the
 daemon reports READY once the database is migrated and the jobs are scheduled, a STATUS line after
-each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted).
+each poll, and WATCHDOG pings from a scheduler job (so a stuck scheduler is restarted). Several
+daemons may share one database (`monitor.cluster`): they split the sources, and a daemon that
+stops hands its sources over.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+from monitor.cluster import Coordinator
 from monitor.config import Config
 from monitor.logs import quiet_libraries
+from monitor.memory import fewer_malloc_arenas, release_free_memory
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
 
 log = logging.getLogger(__name__)
-
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
@@ -34,6 +39,7 @@ def run_daemon(config: Config) -> int:
 
     logging.getLogger().setLevel(config.logging.level)
     quiet_libraries(logging.getLogger().level)
+    fewer_malloc_arenas()
     app = App(config=config, clock=clock)
     app.engine  # migrate before READY  # noqa: B018
     polls = {"count": 0}
@@ -47,7 +53,12 @@ def run_daemon(config: Config) -> int:
     if ping:
         extra.append(("watchdog ping", timedelta(seconds=max(1.0, ping)),
                       lambda: notify("WATCHDOG=1")))
-    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra)
+    coordinator = Coordinator(app.engine, clock, {
+        source_id: app.config.source(source_id).interval_td for source_id in app.runner.sources})
+    coordinator.beat()  # counted by the other daemons before the first round
+    scheduler = build_scheduler(app, on_poll=on_poll, extra_jobs=extra, coordinator=coordinator)
+    # Memory freed by a job goes back to the system before the next one.
+    scheduler.add_listener(release_free_memory, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
     server = _start_server(app)
     stopping = threading.Event()
 
@@ -72,6 +83,7 @@ def run_daemon(config: Config) -> int:
     finally:
         if server is not None:
             server.shutdown()
+        coordinator.leave()
         app.close()
     log.info("court-monitor stopped")
     return 0

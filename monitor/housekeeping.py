@@ -3,45 +3,58 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+if TYPE_CHECKING:
+    from monitor.alerts.outbox import DispatchReport
+
+__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+
+#: How long `poll --once` keeps sending what the outbox holds before it says what is left.
+DRAIN_BUDGET = timedelta(minutes=2)
 
 log = logging.getLogger(__name__)
 
 
-def dispatch_outbox(app: Any, notifier: Any = None) -> None:
-    """Send due deliveries and digests whose time has come."""
+def dispatch_outbox(app: Any, notifier: Any = None, *,
+                    budget: timedelta | None = None) -> DispatchReport:
+    """Send due deliveries and digests whose time has come, for at most `budget` of wall time
+    (default: one daemon round, `ROUND_BUDGET`); the report's `left` says what is still due."""
     from monitor.alerts.channels import AppriseNotifier
-    from monitor.alerts.outbox import dispatch_pending, send_digests
+    from monitor.alerts.outbox import ROUND_BUDGET, dispatch_pending, send_digests
 
     notifier = notifier or AppriseNotifier()
     now = app.clock()
-    report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier)
+    report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier,
+                              clock=app.clock, budget=budget or ROUND_BUDGET)
     digests = send_digests(app.engine, app.config.subscriptions, now=now, notifier=notifier,
-                           timezone=app.config.deadlines.timezone)
-    busy = any(o.sent or o.retrying or o.gave_up or o.errors for o in (report, digests))
-    # One line per dispatch that did something; an idle one (every 30 s) only at DEBUG.
-    log.log(logging.INFO if busy else logging.DEBUG,
-            "dispatch: %d sent, %d retrying, %d gave up; digests: %d sent, %d retrying",
-            report.sent, report.retrying, report.gave_up, digests.sent, digests.retrying)
+                           timezone=app.config.deadlines.timezone, clock=app.clock)
+    for name, outcome in (("dispatch", report), ("digests", digests)):
+        if outcome.sent or outcome.retrying or outcome.errors or outcome.unanswered:
+            log.info("%s: %s sent, %s retrying, %s unanswered, %s gave up, %s left", name,
+                     outcome.sent, outcome.retrying, outcome.unanswered, outcome.gave_up,
+                     outcome.left)
+    return report
 
 
-def render_all_feeds(app: Any) -> None:
-    """Write Atom and ICS feeds to the feeds directory."""
-    from monitor.feeds import render_feeds, write_ics_feeds
+def render_all_feeds(app: Any, *, full: bool = False) -> None:
+    """Write the Atom and ICS feeds whose events changed since the last render (every feed
+    with `full`) to the feeds directory."""
+    from monitor.feeds.incremental import render_changed
 
-    render_feeds(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock())
-    write_ics_feeds(app.engine, app.config.feeds_dir, now=app.clock(),
-                    title=app.config.feeds.title)
+    render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
+                   title=app.config.feeds.title, full=full)
 
 
-def after_poll(app: Any, *, dispatch: bool = True) -> None:
-    """What `poll --once` does after the round: reminders, the outbox, the feeds."""
+def after_poll(app: Any, *, dispatch: bool = True,
+               budget: timedelta | None = None) -> DispatchReport | None:
+    """What `poll --once` does after the round: reminders, the outbox (within `budget`),
+    the feeds. Returns the dispatch report (None without dispatch)."""
     reminders(app)
-    if dispatch:
-        dispatch_outbox(app)
+    report = dispatch_outbox(app, budget=budget) if dispatch else None
     render_all_feeds(app)
+    return report
 
 
 def reminders(app: Any) -> None:
@@ -51,4 +64,21 @@ def reminders(app: Any) -> None:
 
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
-    run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+    if _anything_to_remind(app.engine):
+        run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+
+
+def _anything_to_remind(engine: Any) -> bool:
+    """An open deadline or an open matter exists (else reminders would only take the write
+    lock for nothing)."""
+    from sqlmodel import col, select
+
+    from monitor.db import read_session
+    from monitor.models import Deadline, Matter
+
+    with read_session(engine) as session:
+        deadline = session.exec(select(Deadline.id).where(
+            col(Deadline.state).in_(["open", "overdue"])).limit(1)).first()
+        matter = session.exec(select(Matter.id).where(
+            col(Matter.closed).is_(False)).limit(1)).first()
+    return deadline is not None or matter is not None

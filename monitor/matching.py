@@ -18,7 +18,7 @@ from monitor.config import WatchConfig
 from sources.base import CaseObservation
 from sources.identity import docket_key, parse_tracked_docket
 
-__all__ = ["MatchReason", "Matcher"]
+__all__ = ["MatchReason", "Matcher", "any_of"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,30 @@ class _CompiledWatch:
     causes: tuple[tuple[str, str], ...]  # (normalized key, as written)
     dockets: frozenset[tuple[str, str]]  # (court, docket key)
     courts: frozenset[str]
+    #: all patterns of a field as one alternation (None: they cannot be combined): a text no
+    #: pattern matches is rejected in one search
+    entry_text_any: re.Pattern[str] | None = None
+    case_name_any: re.Pattern[str] | None = None
+
+
+_LEADING_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+_BACKREFERENCE = re.compile(r"\\\d|\(\?P=")
+
+
+def any_of(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """One regex that matches where any of `patterns` does (their leading inline flags scoped
+    to their own alternative); None when they cannot be combined (back-references, clashing
+    group names) or there are none."""
+    if not patterns or any(_BACKREFERENCE.search(p) for p in patterns):
+        return None
+    parts = []
+    for pattern in patterns:
+        m = _LEADING_FLAGS.match(pattern)
+        parts.append(f"(?{m[1]}:{pattern[m.end():]})" if m else f"(?:{pattern})")
+    try:
+        return re.compile("|".join(parts))
+    except re.error:
+        return None
 
 
 class Matcher:
@@ -77,6 +101,8 @@ class Matcher:
             causes=causes,
             dockets=frozenset(dockets),
             courts=frozenset(c.lower() for c in watch.courts),
+            entry_text_any=any_of(watch.entry_text),
+            case_name_any=any_of(watch.case_name),
         )
 
     def tags_for(self, watch_names: Sequence[str]) -> list[str]:
@@ -103,9 +129,11 @@ class Matcher:
         results: list[tuple[bool, list[MatchReason]]] = []  # (judged, hits) per criterion
         texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
         if w.entry_text:
-            results.append(self._regex(name, "entry_text", w.entry_text, texts))
+            results.append(self._regex(name, "entry_text", w.entry_text, texts,
+                                       w.entry_text_any))
         if w.case_name:
-            results.append(self._regex(name, "case_name", w.case_name, [obs.case_name]))
+            results.append(self._regex(name, "case_name", w.case_name, [obs.case_name],
+                                       w.case_name_any))
         if w.causes:
             results.append(self._cause(name, w.causes, obs.cause))
         if w.config.nature_of_suit:
@@ -119,11 +147,14 @@ class Matcher:
 
     @staticmethod
     def _regex(
-        watch: str, field: str, patterns: Sequence[re.Pattern[str]], texts: Sequence[str]
+        watch: str, field: str, patterns: Sequence[re.Pattern[str]], texts: Sequence[str],
+        combined: re.Pattern[str] | None = None,
     ) -> tuple[bool, list[MatchReason]]:
         present = [t for t in texts if t]
         if not present:
             return False, []
+        if combined is not None and not any(combined.search(t) for t in present):
+            return True, []
         hits = [
             MatchReason(watch, field, p.pattern)
             for p in patterns

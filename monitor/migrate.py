@@ -14,6 +14,8 @@ from monitor.errors import StoreError
 
 __all__ = ["current_revision", "head_revision", "upgrade"]
 
+_MIGRATION_LOCK = 287_0001  # any constant: the advisory lock key of schema upgrades
+
 
 def _config(connection: object | None = None) -> Config:
     from alembic.config import Config
@@ -31,6 +33,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Daemons starting together on one PostgreSQL migrate one after the other.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
             command.upgrade(_config(connection), revision)
     except Exception as exc:  # alembic and drivers raise many kinds
         raise StoreError(f"database migration failed: {type(exc).__name__}: {exc}") from exc

@@ -11,19 +11,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
     "Agreement",
     "AgreementHold",
     "AgreementList",
+    "AgreementSnapshotRecord",
+    "AgreementVersion",
     "ApiRequest",
     "Case",
     "Deadline",
     "Delivery",
     "Entry",
     "Event",
+    "Lease",
     "Matter",
     "PageState",
     "SourceState",
@@ -39,7 +42,8 @@ def _json(default: Any = None) -> Any:
 class Case(SQLModel, table=True):
     """A court case we track (or tracked: `tracked=False` after `untrack`, history kept)."""
 
-    __table_args__ = (UniqueConstraint("court", "docket_key", name="uq_case_identity"),)
+    __table_args__ = (UniqueConstraint("court", "docket_key", name="uq_case_identity"),
+                      Index("ix_case_listing", "first_seen", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     court: str = Field(index=True)
@@ -61,12 +65,16 @@ class Case(SQLModel, table=True):
     #: CourtListener sync bookkeeping
     cl_last_synced: datetime | None = None
     cl_date_modified: str = ""
+    #: how many entries the case has, kept by the store (`cases` never counts the entry table)
+    entry_count: int = 0
 
 
 class Entry(SQLModel, table=True):
     """One docket entry of a case; the same entry from two sources is one row."""
 
-    __table_args__ = (UniqueConstraint("case_id", "identity", name="uq_entry_identity"),)
+    __table_args__ = (UniqueConstraint("case_id", "identity", name="uq_entry_identity"),
+                      Index("ix_entry_case_doc", "case_id", "doc_key"),
+                      Index("ix_entry_case_fingerprint", "case_id", "fingerprint"))
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id", index=True)
@@ -81,6 +89,10 @@ class Entry(SQLModel, table=True):
     published: datetime | None = None
     sources: list[str] = _json(list)
     first_seen: datetime
+    #: lookup keys kept by the store so an entry is found by index, never by loading its case:
+    #: the normalized PACER document id ("" when none) and `entry_fingerprint(date, text)`
+    doc_key: str = ""
+    fingerprint: str = ""
 
 
 class Event(SQLModel, table=True):
@@ -118,6 +130,9 @@ class Delivery(SQLModel, table=True):
     last_error: str = ""
     created_at: datetime
     sent_at: datetime | None = None
+    #: who is sending it now (`monitor.leases` owner token; "" when nobody) and until when
+    claimed_by: str = ""
+    claimed_until: datetime | None = None
 
 
 class SourceState(SQLModel, table=True):
@@ -166,7 +181,8 @@ class Deadline(SQLModel, table=True):
     rule_id: str = ""
     citation: str = ""
     origin: str = "computed"  # court-set | computed | manual
-    state: str = Field(default="open", index=True)  # open | met | vacated | overdue
+    state: str = Field(default="open", index=True)
+    # open | overdue | unverified | met | vacated | suspended | waiting
     trigger_date: date | None = None
     trigger_text: str = ""
     trigger_estimated: bool = False
@@ -181,6 +197,16 @@ class Deadline(SQLModel, table=True):
     private: bool = False
     created_at: datetime
     updated_at: datetime
+    #: the obligation, by kind ("respond-complaint", "oppose", "reply", "serve", "order", ...)
+    obligation: str = ""
+    #: the party bound, when the docket names one ("AOL", "USA")
+    party: str = ""
+    #: the entry that met it: {entry_number, date_filed, text}
+    met_by: dict[str, Any] | None = _json(None)
+    #: the entry asking for more time, while the court has not ruled
+    extension_requested: dict[str, Any] | None = _json(None)
+    #: a relative period waiting for its anchor or paused by a stay: {days, unit, anchor, ...}
+    pending: dict[str, Any] | None = _json(None)
 
 
 class Matter(SQLModel, table=True):
@@ -224,6 +250,11 @@ class Agreement(SQLModel, table=True):
     extra: dict[str, str] = _json(dict)
     first_seen: datetime
     last_seen: datetime
+    #: SIGNED as last published (`signed` keeps the earliest: the signing date)
+    signed_published: date | None = None
+    #: consecutive good snapshots of its list without it, since `absent_since`
+    absences: int = 0
+    absent_since: datetime | None = None
 
 
 class AgreementHold(SQLModel, table=True):
@@ -259,3 +290,48 @@ class AgreementList(SQLModel, table=True):
     row_count: int = 0
     rejected_count: int = 0
     url: str = ""
+
+
+class AgreementSnapshotRecord(SQLModel, table=True):
+    """One fetched 287(g) list file: applied, the baseline, or quarantined (and why)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = ""
+    list_kind: str = Field(index=True)
+    url: str = ""
+    fetched_at: datetime
+    status: str = "applied"  # baseline | applied | quarantined
+    row_count: int = 0
+    rejected_count: int = 0
+    #: data-quality notes (duplicate rows merged, dates repaired) and quarantine reasons
+    notes: list[str] = _json(list)
+
+
+class AgreementVersion(SQLModel, table=True):
+    """A run of snapshots in which an agreement looked the same (or was absent: `kind`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: int = Field(index=True)
+    kind: str = "seen"  # seen | absent
+    list_kind: str = ""
+    agency: str = ""
+    support_type: str = ""
+    county: str = ""
+    signed: date | None = None
+    moa_url: str = ""
+    first_snapshot_id: int
+    last_snapshot_id: int
+    snapshots: int = 1
+
+
+class Lease(SQLModel, table=True):
+    """A named lease held by one process (`monitor.leases`): a source it polls, a daemon alive.
+
+    `owner` is a process token (host, boot id, pid, start time); a lease is free when its owner
+    is "", it has expired, or its owner is a process on this host that no longer runs.
+    """
+
+    name: str = Field(primary_key=True)
+    owner: str = ""
+    expires_at: datetime | None = None
+    acquired_at: datetime | None = None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.config import Config
@@ -15,7 +15,7 @@ from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
 from sources.identity import docket_key
 
-__all__ = ["case_detail", "cases", "deadline_row", "events", "status"]
+__all__ = ["case_detail", "cases", "deadline_row", "events", "first_event_since", "status"]
 
 
 def _iso(value: Any) -> str | None:
@@ -24,16 +24,20 @@ def _iso(value: Any) -> str | None:
     return iso(value)
 
 
-def cases(engine: Engine, *, include_all: bool = False) -> list[tuple[Case, int]]:
-    """Tracked cases (all with `include_all`) with their entry counts, oldest first."""
+def cases(engine: Engine, *, include_all: bool = False, limit: int | None = None,
+          offset: int = 0) -> list[tuple[Case, int]]:
+    """Tracked cases (all with `include_all`) with their entry counts, oldest first; a page of
+    `limit` rows after skipping `offset` when given. The counts are the cases' own
+    (`Case.entry_count`, kept by the store): the entry table is never counted."""
     with read_session(engine) as session:
-        counts = dict(
-            session.exec(select(Entry.case_id, func.count()).group_by(col(Entry.case_id))).all()
-        )
         query = select(Case).order_by(col(Case.first_seen), col(Case.id))
         if not include_all:
             query = query.where(Case.tracked == True)  # noqa: E712
-        return [(c, counts.get(c.id or 0, 0)) for c in session.exec(query).all()]
+        if offset:
+            query = query.offset(offset)
+        if limit is not None:
+            query = query.limit(limit)
+        return [(c, c.entry_count or 0) for c in session.exec(query).all()]
 
 
 def find_case(session: Session, court: str, docket: str) -> Case | None:
@@ -91,7 +95,33 @@ def deadline_row(d: Deadline) -> dict[str, Any]:
         "computed_due": _iso(d.computed_due),
         "steps": list(d.steps),
         "alternative": d.alternative,
+        "obligation": d.obligation,
+        "party": d.party,
+        "met_by": d.met_by,
+        "extension_requested": d.extension_requested,
+        "waiting_for": (d.pending or {}).get("anchor") if d.state == "waiting" else None,
     }
+
+
+def deadline_note(row: dict[str, Any]) -> str:
+    """A deadline's life in a few words for listings: met by, extension requested, waiting."""
+    def entry(ref: dict[str, Any]) -> str:
+        number = ref.get("entry_number")
+        return f"#{number}" if number is not None else str(ref.get("date_filed") or "")
+
+    notes: list[str] = []
+    if row.get("met_by"):
+        notes.append(f"met by {entry(row['met_by'])} {row['met_by'].get('date_filed') or ''}"
+                     .rstrip())
+    asked = row.get("extension_requested")
+    if asked:
+        notes.append(f"extension requested ({entry(asked)})" + (
+            f", granted by {entry(asked['granted'])}" if asked.get("granted") else ""))
+    if row.get("waiting_for"):
+        notes.append(f"waiting for {row['waiting_for']}")
+    if row.get("state") == "suspended":
+        notes.append("suspended by a stay")
+    return "; ".join(notes)
 
 
 def events(
@@ -100,18 +130,37 @@ def events(
     since: datetime | None = None,
     after: int | None = None,
     kinds: Sequence[str] | None = None,
+    limit: int | None = None,
 ) -> list[Event]:
-    """Events oldest first, optionally since a time or after an id, filtered by kind globs."""
+    """Events oldest first, optionally since a time or after an id, filtered by kind globs, at
+    most `limit` of them (page on with `after` = the last id shown).
+
+    `since` first finds the smallest id at or after that time through the index on `at`, then
+    reads by id from there (`WHERE at >= ? ORDER BY id` alone scans the whole table)."""
     with read_session(engine) as session:
         query = select(Event).order_by(col(Event.id))
         if since is not None:
-            query = query.where(Event.at >= since)
+            first = first_event_since(session, since)
+            if first is None:
+                return []
+            query = query.where(col(Event.id) >= first, Event.at >= since)
         if after is not None:
             query = query.where(col(Event.id) > after)
-        rows = list(session.exec(query).all())
-    if kinds:
-        rows = [e for e in rows if any(fnmatch.fnmatchcase(e.kind, k) for k in kinds)]
-    return rows
+        if not kinds:
+            return list(session.exec(query.limit(limit) if limit is not None else query).all())
+        rows = []
+        for event in session.exec(query.execution_options(yield_per=500)):
+            if any(fnmatch.fnmatchcase(event.kind, k) for k in kinds):
+                rows.append(event)
+                if limit is not None and len(rows) >= limit:
+                    break
+        return rows
+
+
+def first_event_since(session: Session, since: datetime) -> int | None:
+    """The smallest id of an event at or after `since`, read from the index on `at` alone."""
+    ids = session.exec(select(col(Event.id)).where(Event.at >= since)).all()
+    return min((i for i in ids if i is not None), default=None)
 
 
 def status(engine: Engine, config: Config, *, now: datetime,

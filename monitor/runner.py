@@ -13,21 +13,32 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor.config import Config, SourceConfig
 from monitor.db import read_session, write_session
 from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
+from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.models import Case, Deadline, SourceState
 from monitor.store import ApplyResult, Store, emit
 from sources import source_class
-from sources.base import Clock, Observation, Plan, Source, Target, TargetState, TrackedCase
+from sources.base import (
+    Clock,
+    Fetched,
+    Observation,
+    Plan,
+    Source,
+    Target,
+    TargetState,
+    TrackedCase,
+)
 
 __all__ = ["PollReport", "Runner"]
 
@@ -67,14 +78,16 @@ class Runner:
     def __init__(self, config: Config, engine: Engine, store: Store, client: httpx.Client,
                  clock: Clock, *, stop: threading.Event | None = None) -> None:
         self.config = config
-        #: set when the process is stopping: no further target is fetched this round
-        self.stop = stop or threading.Event()
         self.engine = engine
         self.store = store
         self.client = client
         self.clock = clock
+        #: set when the process is stopping: no further target is fetched this round
+        self.stop = stop or threading.Event()
         self.sources: dict[str, Source] = {}
         self._matters_synced = False
+        #: one semaphore per host, shared by every source of this process
+        self.limiter = HostLimiter(config.http.per_host_connections)
         for src in config.sources:
             if src.enabled:
                 self.sources[src.id] = self._build(src)
@@ -90,28 +103,16 @@ class Runner:
         """One round of every enabled source (for `poll --once`)."""
         return [self.poll(source_id, dry_run=dry_run) for source_id in self.sources]
 
-    def plan(self, source_id: str, now: datetime) -> Plan:
-        """What the core tells a source: tracked cases with their nearest deadline, when each
-        target last succeeded, and what the source asked to keep (`Plan.cursors`)."""
+    def plan(self, source_id: str, now: datetime,
+             rows: Sequence[SourceState] | None = None) -> Plan:
+        """What the core tells a source: tracked cases with their nearest deadline (only to a
+        source that reads them), when each target last succeeded, and what the source asked to
+        keep (`Plan.cursors`). `rows`: the source's state rows when already read."""
+        source = self.sources.get(source_id)
         with read_session(self.engine) as session:
-            due = dict(
-                session.exec(
-                    select(col(Deadline.case_id), func.min(Deadline.due_date))
-                    .where(Deadline.state == "open", col(Deadline.case_id).is_not(None))
-                    .group_by(col(Deadline.case_id))
-                ).all()
-            )
-            cases = session.exec(select(Case).where(Case.tracked == True)).all()  # noqa: E712
-            tracked = tuple(
-                TrackedCase(
-                    court=c.court, docket_number=c.docket_number, cl_docket_id=c.cl_docket_id,
-                    next_due=due.get(c.id), last_activity=c.last_activity,
-                    last_synced=c.cl_last_synced, last_modified_seen=c.cl_date_modified,
-                )
-                for c in cases
-            )
-            rows = session.exec(
-                select(SourceState).where(SourceState.source_id == source_id)).all()
+            tracked = _tracked_cases(session) if source is None or source.reads_tracked else ()
+            if rows is None:
+                rows = _state_rows(session, source_id)
         whole = next((r for r in rows if r.target == ""), None)
         fetched_at = {r.target: r.last_success for r in rows
                       if r.target and r.last_success is not None}
@@ -120,31 +121,54 @@ class Runner:
                     fetched_at=fetched_at, cursors=cursors)
 
     def poll(self, source_id: str, *, dry_run: bool = False) -> PollReport:
-        """One round of one source. Never raises for a source's own failure."""
+        """One round of one source. Never raises for a source's own failure.
+
+        The round's fetches run in parallel (when the source allows it) within the per-host
+        limit; their results are parsed and stored in target order, each fetch's observations in
+        one transaction; what the round learnt about its targets (ETags, failures, cursors) is
+        written at the end in one bookkeeping transaction.
+        """
         source = self.sources[source_id]
         src_cfg = self.config.source(source_id)
         now = self.clock()
         report = PollReport(source_id)
         if not dry_run:
             self._sync_matters(now)
+        with read_session(self.engine) as session:
+            rows = _state_rows(session, source_id)
+        states = {r.target: r for r in rows}
         try:
-            targets = source.targets(self.plan(source_id, now))
+            targets = source.targets(self.plan(source_id, now, rows))
         except MonitorError as exc:
             report.errors.append(str(exc))
             targets = []
         report.targets = len(targets)
         round_failed = bool(report.errors)
+        due = []
         for target in targets:
-            if self.stop.is_set():
-                report.round_deferred = True
-            elif not self._poll_target(source, src_cfg, target, report, dry_run):
-                round_failed = True
-            if report.round_deferred:
-                report.deferred += report.targets - report.fetched - report.failed \
-                    - report.not_modified - report.deferred
-                break
+            state = states.get(target.key)
+            if state is not None and state.retry_not_before and state.retry_not_before > now:
+                report.deferred += 1
+            else:
+                due.append(target)
+        book: list[_Booked] = []
+        outcomes = fetch_in_order(
+            due, lambda t: self._fetch(source, t, states), url=_target_url,
+            limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1)
+        try:
+            for outcome in outcomes:
+                if self.stop.is_set():
+                    report.round_deferred = True
+                elif not self._take(source, src_cfg, outcome, states, report, dry_run, book):
+                    round_failed = True
+                if report.round_deferred:
+                    report.deferred += report.targets - report.fetched - report.failed \
+                        - report.not_modified - report.deferred
+                    break
+        finally:
+            outcomes.close()
         if not dry_run:
-            self._finish_round(source_id, src_cfg.kind, now, round_failed, report)
+            self._finish_round(src_cfg, now, round_failed, report, book)
         log.info(report.line())
         return report
 
@@ -158,30 +182,36 @@ class Runner:
         sync_config_matters(self.engine, self.config, now=now, listeners=self.store.listeners)
         self._matters_synced = True
 
-    def _poll_target(self, source: Source, src_cfg: SourceConfig, target: Target,
-                     report: PollReport, dry_run: bool) -> bool:
+    def _fetch(self, source: Source, target: Target,
+               states: Mapping[str, SourceState]) -> Fetched:
+        """One target's fetch, unless the process is stopping (then the round is deferred)."""
+        if self.stop.is_set():
+            raise DeferredError("stopping: the rest of the round waits for the next start",
+                                source=source.source_id, url=target.url)
+        return source.fetch(target, _previous(states.get(target.key)))
+
+    def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, Fetched],
+              states: Mapping[str, SourceState], report: PollReport, dry_run: bool,
+              book: list[_Booked]) -> bool:
+        """Parse and store one fetch's outcome; note what to remember of its target."""
         now = self.clock()
-        state = self._target_state(src_cfg.id, target.key)
-        if state is not None and state.retry_not_before and state.retry_not_before > now:
-            report.deferred += 1
-            return True
-        previous = TargetState(
-            etag=state.etag if state else "",
-            last_modified=state.last_modified if state else "",
-            content_hash=state.content_hash if state else "",
-        )
+        target = outcome.item
+        previous = _previous(states.get(target.key))
         try:
-            fetched = source.fetch(target, previous)
+            if outcome.error is not None:
+                raise outcome.error
+            fetched = outcome.value
+            assert fetched is not None
             if fetched.not_modified:
                 report.not_modified += 1
                 if not dry_run:
-                    self._target_ok(src_cfg, target, previous, now, report, fetched.keep)
+                    book.append(_Booked(target, now, previous, fetched.keep))
                 return True
             report.fetched += 1
             digest = hashlib.sha256(fetched.content).hexdigest()
             if digest == previous.content_hash and not dry_run and source.skip_unchanged:
                 report.unchanged += 1
-                self._target_ok(src_cfg, target, previous, now, report, fetched.keep)
+                book.append(_Booked(target, now, previous, fetched.keep))
                 return True
             observations = source.parse(fetched)
         except DeferredError as exc:
@@ -194,7 +224,7 @@ class Runner:
             report.errors.append(str(exc))
             log.warning("%s", exc)
             if not dry_run:
-                self._target_failed(src_cfg, target, exc, now, report)
+                book.append(_Booked(target, now, error=exc))
             return False
         report.observations += len(observations)
         if dry_run:
@@ -212,7 +242,7 @@ class Runner:
             # not stop at 304 or "unchanged" (that would hold it forever).
             new_state = TargetState()
         # What the source keeps across processes is saved only now that the fetch is stored.
-        self._target_ok(src_cfg, target, new_state, now, report, fetched.keep)
+        book.append(_Booked(target, now, new_state, fetched.keep))
         return True
 
     def _dry_run(self, observations: list[Observation], report: PollReport) -> None:
@@ -222,77 +252,19 @@ class Runner:
             if isinstance(obs, CaseObservation) and self.store.matcher.match(obs):
                 report.would_track.append(f"{obs.court}:{obs.docket_number} {obs.case_name}")
 
-    def _target_state(self, source_id: str, key: str) -> SourceState | None:
-        with read_session(self.engine) as session:
-            return _state_row(session, source_id, key)
-
-    def _target_ok(self, src_cfg: SourceConfig, target: Target, state: TargetState,
-                   now: datetime, report: PollReport, keep: Mapping[str, str]) -> None:
+    def _finish_round(self, src_cfg: SourceConfig, now: datetime, failed: bool,
+                      report: PollReport, book: Sequence[_Booked]) -> None:
+        """The round's bookkeeping, every target's and the source's, in one transaction."""
         with write_session(self.engine) as session:
-            _save_cursors(session, src_cfg, keep)
-            row = _state_row(session, src_cfg.id, target.key) or SourceState(
-                source_id=src_cfg.id, target=target.key, kind=src_cfg.kind
-            )
-            was_failing = row.failing
-            row.etag, row.last_modified = state.etag, state.last_modified
-            row.content_hash = state.content_hash
-            row.last_poll = row.last_success = now
-            row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
-            row.last_error = ""
-            session.add(row)
-            if was_failing:
-                event = emit(
-                    session, self.store.listeners, kind="source.recovered", at=now,
-                    subject=f"source:{src_cfg.id}/{target.key}",
-                    summary=f"{src_cfg.id} ({target.key}) works again",
-                    dedupe_key=f"source.recovered:{src_cfg.id}:{target.key}:{now.isoformat()}",
-                    data={"source": src_cfg.id, "target": target.key, "url": target.url},
-                    source_id=src_cfg.id,
-                )
-                if event is not None:
-                    report.events.append(event.kind)
-
-    def _target_failed(self, src_cfg: SourceConfig, target: Target, exc: SourceError,
-                       now: datetime, report: PollReport) -> None:
-        with write_session(self.engine) as session:
-            row = _state_row(session, src_cfg.id, target.key) or SourceState(
-                source_id=src_cfg.id, target=target.key, kind=src_cfg.kind
-            )
+            rows = {r.target: r for r in _state_rows(session, src_cfg.id)}
+            for booked in book:
+                if booked.error is None:
+                    self._target_ok(session, rows, src_cfg, booked, report)
+                else:
+                    self._target_failed(session, rows, src_cfg, booked, booked.error, report)
+            row = _row(rows, src_cfg, "")
             row.last_poll = now
-            row.consecutive_failures += 1
-            row.last_error = str(exc)[:500]
-            if isinstance(exc, FetchError) and exc.retry_after:
-                row.retry_not_before = now + timedelta(seconds=exc.retry_after)
-            if row.consecutive_failures >= src_cfg.fail_after and not row.failing:
-                row.failing = True
-                event = emit(
-                    session, self.store.listeners, kind="source.failing", at=now,
-                    subject=f"source:{src_cfg.id}/{target.key}",
-                    summary=f"{src_cfg.id} ({target.key}) failed {row.consecutive_failures} "
-                    f"times in a row: {exc.detail}",
-                    dedupe_key=f"source.failing:{src_cfg.id}:{target.key}:{now.isoformat()}",
-                    data={"source": src_cfg.id, "target": target.key, "url": target.url,
-                          "error": exc.detail, "failures": row.consecutive_failures},
-                    source_id=src_cfg.id,
-                )
-                if event is not None:
-                    report.events.append(event.kind)
-            session.add(row)
-
-    def _finish_round(self, source_id: str, kind: str, now: datetime, failed: bool,
-                      report: PollReport) -> None:
-        with write_session(self.engine) as session:
-            row = _state_row(session, source_id, "") or SourceState(
-                source_id=source_id, target="", kind=kind
-            )
-            row.last_poll = now
-            failing_targets = session.exec(
-                select(func.count()).select_from(SourceState).where(
-                    SourceState.source_id == source_id, SourceState.target != "",
-                    SourceState.failing == True,  # noqa: E712
-                )
-            ).one()
-            row.failing = failing_targets > 0
+            row.failing = any(r.failing for key, r in rows.items() if key)
             if failed:
                 row.consecutive_failures += 1
                 row.last_error = report.errors[-1][:500] if report.errors else row.last_error
@@ -302,26 +274,128 @@ class Runner:
                 row.last_error = ""
             session.add(row)
 
+    def _target_ok(self, session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+                   booked: _Booked, report: PollReport) -> None:
+        target, state, now = booked.target, booked.state, booked.at
+        _save_cursors(session, rows, src_cfg, booked.keep)
+        row = _row(rows, src_cfg, target.key)
+        was_failing = row.failing
+        if (row.etag, row.last_modified, row.content_hash) != (
+                state.etag, state.last_modified, state.content_hash):
+            row.etag, row.last_modified = state.etag, state.last_modified
+            row.content_hash = state.content_hash
+        row.last_poll = row.last_success = now
+        row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
+        row.last_error = ""
+        session.add(row)
+        if was_failing:
+            event = emit(
+                session, self.store.listeners, kind="source.recovered", at=now,
+                subject=f"source:{src_cfg.id}/{target.key}",
+                summary=f"{src_cfg.id} ({target.key}) works again",
+                dedupe_key=f"source.recovered:{src_cfg.id}:{target.key}:{now.isoformat()}",
+                data={"source": src_cfg.id, "target": target.key, "url": target.url},
+                source_id=src_cfg.id,
+            )
+            if event is not None:
+                report.events.append(event.kind)
 
-def _save_cursors(session: Session, src_cfg: SourceConfig, keep: Mapping[str, str]) -> None:
+    def _target_failed(self, session: Session, rows: dict[str, SourceState],
+                       src_cfg: SourceConfig, booked: _Booked, exc: SourceError,
+                       report: PollReport) -> None:
+        target, now = booked.target, booked.at
+        row = _row(rows, src_cfg, target.key)
+        row.last_poll = now
+        row.consecutive_failures += 1
+        row.last_error = str(exc)[:500]
+        if isinstance(exc, FetchError) and exc.retry_after:
+            row.retry_not_before = now + timedelta(seconds=exc.retry_after)
+        if row.consecutive_failures >= src_cfg.fail_after and not row.failing:
+            row.failing = True
+            event = emit(
+                session, self.store.listeners, kind="source.failing", at=now,
+                subject=f"source:{src_cfg.id}/{target.key}",
+                summary=f"{src_cfg.id} ({target.key}) failed {row.consecutive_failures} "
+                f"times in a row: {exc.detail}",
+                dedupe_key=f"source.failing:{src_cfg.id}:{target.key}:{now.isoformat()}",
+                data={"source": src_cfg.id, "target": target.key, "url": target.url,
+                      "error": exc.detail, "failures": row.consecutive_failures},
+                source_id=src_cfg.id,
+            )
+            if event is not None:
+                report.events.append(event.kind)
+        session.add(row)
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """What a round learnt about one target, written in the round's bookkeeping transaction."""
+
+    target: Target
+    at: datetime
+    state: TargetState = TargetState()
+    keep: Mapping[str, str] = field(default_factory=dict)
+    error: SourceError | None = None
+
+
+def _target_url(target: Target) -> str:
+    return target.url
+
+
+def _previous(row: SourceState | None) -> TargetState:
+    """What was remembered of a target (empty when never fetched)."""
+    if row is None:
+        return TargetState()
+    return TargetState(etag=row.etag, last_modified=row.last_modified,
+                       content_hash=row.content_hash)
+
+
+def _tracked_cases(session: Session) -> tuple[TrackedCase, ...]:
+    """The tracked cases with their nearest open deadline, read as plain columns."""
+    due = dict(
+        session.exec(
+            select(col(Deadline.case_id), func.min(Deadline.due_date))
+            .where(Deadline.state == "open", col(Deadline.case_id).is_not(None))
+            .group_by(col(Deadline.case_id))
+        ).all()
+    )
+    rows = session.connection().execute(
+        sa_select(col(Case.id), col(Case.court), col(Case.docket_number), col(Case.cl_docket_id),
+                  col(Case.last_activity), col(Case.cl_last_synced), col(Case.cl_date_modified))
+        .where(col(Case.tracked).is_(True))
+    ).all()
+    return tuple(
+        TrackedCase(court=court, docket_number=number, cl_docket_id=cl_id,
+                    next_due=due.get(case_id), last_activity=activity,
+                    last_synced=synced, last_modified_seen=modified)
+        for case_id, court, number, cl_id, activity, synced, modified in rows
+    )
+
+
+def _state_rows(session: Session, source_id: str) -> list[SourceState]:
+    return list(session.exec(select(SourceState).where(SourceState.source_id == source_id)))
+
+
+def _row(rows: dict[str, SourceState], src_cfg: SourceConfig, key: str) -> SourceState:
+    """The state row of a target ("" is the source as a whole), created when missing."""
+    row = rows.get(key)
+    if row is None:
+        row = rows[key] = SourceState(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
+    return row
+
+
+def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+                  keep: Mapping[str, str]) -> None:
     """Keep what a source asked to keep (`Fetched.keep`), by target key; "" forgets a key."""
     for key, text in keep.items():
         if not key:
             continue  # "" is the source as a whole, not a target
-        row = _state_row(session, src_cfg.id, key)
-        if row is None and not text:
+        if key not in rows and not text:
             continue
-        row = row or SourceState(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
+        row = _row(rows, src_cfg, key)
         if row.cursor != text:
             row.cursor = text
             session.add(row)
-            session.flush()
-
-
-def _state_row(session: Session, source_id: str, key: str) -> SourceState | None:
-    return session.exec(
-        select(SourceState).where(SourceState.source_id == source_id, SourceState.target == key)
-    ).first()
 
 
 def summarize(results: list[ApplyResult]) -> dict[str, int]:

@@ -4,25 +4,35 @@ APScheduler 3.x traps (design.md): an interval job first runs one interval after
 `next_run_time` is now; the default misfire grace of 1 s drops late runs, so each job gets a
 grace as long as its interval; it cannot take an injected clock, so the jobs call `(now) -> ...`
 functions that tests call directly.
+
+Feeds are rendered by the feeds job only (incrementally: `monitor.feeds.incremental`), every
+minute and as soon as a poll brought events; such a poll also wakes the dispatch job.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from monitor.cluster import BEAT_EVERY, Coordinator
 from monitor.errors import MonitorError
 from monitor.logs import one_line
 
-__all__ = ["build_scheduler", "guarded"]
+__all__ = ["build_scheduler", "guarded", "scheduler_workers"]
 
 log = logging.getLogger(__name__)
 
 DISPATCH_EVERY = timedelta(seconds=30)
-FEEDS_EVERY = timedelta(minutes=5)
+DISPATCH_TICK = timedelta(seconds=1)
+FEEDS_EVERY = timedelta(minutes=1)
+FEEDS_TICK = timedelta(seconds=1)
 REMINDERS_EVERY = timedelta(minutes=15)
+#: job threads at most (see `scheduler_workers`)
+MAX_WORKERS = 8
 
 
 def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
@@ -42,27 +52,78 @@ def guarded(name: str, fn: Callable[[], Any]) -> Callable[[], None]:
     return job
 
 
+class _Wakeable:
+    """A job that runs every `every`, and right away when a poll asks for it (`wake`): the
+    dispatch of new deliveries, the render of changed feeds. The job ticks often and runs only
+    when one is due; a poll never calls into the scheduler (its locks are held while it shuts
+    down)."""
+
+    def __init__(self, run: Callable[[], Any], every: timedelta,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._run, self._every, self._monotonic = run, every, monotonic
+        self._wanted = threading.Event()
+        self._wanted.set()
+        self._last = monotonic()
+
+    def tick(self) -> None:
+        """Run when woken or when a round is due."""
+        if not self._wanted.is_set() and \
+                self._monotonic() - self._last < self._every.total_seconds():
+            return
+        self._wanted.clear()
+        self._last = self._monotonic()
+        self._run()
+
+    def wake(self) -> None:
+        """Ask for a round at the next tick."""
+        self._wanted.set()
+
+
+def scheduler_workers(jobs: int) -> int:
+    """Threads running jobs: enough that a slow feed never holds the others back, few enough
+    that SQLite's single writer and the HTTP pool are not swamped (4 to 8)."""
+    return max(4, min(MAX_WORKERS, jobs))
+
+
 def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
-                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None
-                    ) -> Any:
-    """A BlockingScheduler with the source jobs and housekeeping of `app`."""
+                    extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None,
+                    coordinator: Coordinator | None = None) -> Any:
+    """A BlockingScheduler with the source jobs and housekeeping of `app`.
+
+    With a `coordinator` (several daemons on one database) a source job polls only while this
+    daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
+    """
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     from monitor import housekeeping
 
+    jobs = len(app.runner.sources) + 3 + len(extra_jobs or [])
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(jobs))},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )
     now = datetime.now(UTC)
+    outbox = _Wakeable(lambda: housekeeping.dispatch_outbox(app), DISPATCH_EVERY)
+    feeds = _Wakeable(lambda: housekeeping.render_all_feeds(app), FEEDS_EVERY)
     for source_id in app.runner.sources:
         src = app.config.source(source_id)
 
         def poll(source_id: str = source_id) -> None:
-            app.runner.poll(source_id)
-            housekeeping.after_poll(app)
+            if coordinator is None:
+                report = app.runner.poll(source_id)
+            else:
+                with coordinator.polling(source_id) as mine:
+                    if not mine:
+                        log.debug("%s is polled by another daemon", source_id)
+                        return
+                    report = app.runner.poll(source_id)
+            if report.events:
+                # The outbox is the dispatch job's: woken now, so this source's next round never
+                # waits behind a slow channel; the feeds job too (many polls, one render).
+                outbox.wake()
+                feeds.wake()
             if on_poll is not None:
                 on_poll(source_id)
 
@@ -75,11 +136,13 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
             next_run_time=now, misfire_grace_time=max(1, int(interval.total_seconds())),
         )
     housekeeping_jobs: list[tuple[str, timedelta, Callable[[], Any]]] = [
-        ("dispatch alerts", DISPATCH_EVERY, lambda: housekeeping.dispatch_outbox(app)),
-        ("render feeds", FEEDS_EVERY, lambda: housekeeping.render_all_feeds(app)),
+        ("dispatch alerts", DISPATCH_TICK, outbox.tick),
+        ("render feeds", FEEDS_TICK, feeds.tick),
         ("deadline reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
         *(extra_jobs or []),
     ]
+    if coordinator is not None:
+        housekeeping_jobs.append(("heartbeat", BEAT_EVERY, coordinator.beat))
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
             guarded(name, fn), "interval", id=f"housekeeping:{name}", name=name,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor.db import write_session
 from monitor.events import EventListener, emit, emitted
@@ -25,9 +25,14 @@ from monitor.models import Case, Entry, Event, Matter, PageState
 from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
-__all__ = ["ApplyResult", "EventListener", "Store", "emit", "entry_identity", "case_subject"]
+__all__ = ["ApplyResult", "EventListener", "Store", "case_subject", "emit", "entry_identity",
+           "entry_values", "known_cases", "new_entry"]
 
 log = logging.getLogger(__name__)
+
+#: docket keys per lookup query (well under every database's parameter limit)
+_KEY_BATCH = 500
+
 
 @dataclass
 class ApplyResult:
@@ -73,9 +78,11 @@ class Store:
         """Apply observations in one transaction; return the new events."""
         result = ApplyResult()
         with write_session(self.engine) as session:
+            known = known_cases(session, [o for o in observations
+                                          if isinstance(o, CaseObservation)])
             for obs in observations:
                 if isinstance(obs, CaseObservation):
-                    self._apply_case(session, obs, source_id, now, result)
+                    self._apply_case(session, obs, source_id, now, result, known)
                 elif isinstance(obs, PageObservation):
                     self._apply_page(session, obs, source_id, now, result)
                 else:
@@ -101,7 +108,7 @@ class Store:
     # ------------------------------------------------------------------ cases and entries
 
     def _apply_case(self, session: Session, obs: CaseObservation, source_id: str, now: datetime,
-                    result: ApplyResult) -> None:
+                    result: ApplyResult, known: dict[tuple[str, str], Case]) -> None:
         if not obs.docket_number:
             # A pushed docket alert names only CourtListener's docket id: ours or nothing.
             case = session.exec(select(Case).where(Case.cl_docket_id == obs.cl_docket_id)).first() \
@@ -111,16 +118,16 @@ class Store:
                 return
             key = case.docket_key
         else:
+            # Looked up in bulk for the whole batch (`known_cases`): no query per observation.
             key = docket_key(obs.docket_number)
-            case = session.exec(
-                select(Case).where(Case.court == obs.court, Case.docket_key == key)
-            ).first()
+            case = known.get((obs.court, key))
         if case is None:
             reasons = self.matcher.match(obs)
             if not reasons:
                 result.dropped += 1
                 return
             case = self._discover(session, obs, key, reasons, source_id, now, result)
+            known[(case.court, key)] = case
             backfill = False
         elif not case.tracked:
             result.dropped += 1
@@ -235,24 +242,26 @@ class Store:
         session.add(case)
 
     def _find_entry(self, session: Session, case: Case, obs: EntryObservation) -> Entry | None:
-        identity = entry_identity(obs)
-        rows = session.exec(select(Entry).where(Entry.case_id == case.id)).all()
-        by_identity = {r.identity: r for r in rows}
-        if identity in by_identity:
-            return by_identity[identity]
+        """The stored entry `obs` is, found by index (identity, document id, fingerprint)."""
+        in_case = Entry.case_id == case.id
+        row = session.exec(
+            select(Entry).where(in_case, Entry.identity == entry_identity(obs))).first()
+        if row is not None:
+            return row
         doc = normalize_pacer_doc_id(obs.pacer_doc_id) if obs.pacer_doc_id else ""
-        fingerprint = entry_fingerprint(obs.date_filed, obs.short_description)
-        for row in rows:
-            if doc and row.pacer_doc_id and normalize_pacer_doc_id(row.pacer_doc_id) == doc:
+        if doc:
+            row = session.exec(select(Entry).where(in_case, Entry.doc_key == doc)
+                               .order_by(col(Entry.id))).first()
+            if row is not None:
                 return row
-        for row in rows:
-            # An entry seen first without a number merges with the numbered one of the same
-            # case, day and text when the number arrives (contracts.md).
-            unnumbered_pair = row.entry_number is None or obs.entry_number is None
-            if unnumbered_pair and entry_fingerprint(row.date_filed,
-                                                     row.short_description) == fingerprint:
-                return row
-        return None
+        # An entry seen first without a number merges with the numbered one of the same case,
+        # day and text when the number arrives (contracts.md).
+        query = select(Entry).where(
+            in_case, Entry.fingerprint == entry_fingerprint(obs.date_filed,
+                                                            obs.short_description))
+        if obs.entry_number is not None:
+            query = query.where(col(Entry.entry_number).is_(None))
+        return session.exec(query.order_by(col(Entry.id))).first()
 
     def _apply_entry(self, session: Session, case: Case, obs: EntryObservation, source_id: str,
                      now: datetime, backfill: bool, result: ApplyResult) -> None:
@@ -261,18 +270,13 @@ class Store:
             _enrich(row, obs, source_id)
             session.add(row)
             return
-        row = Entry(
-            case_id=case.id or 0, identity=entry_identity(obs), entry_number=obs.entry_number,
-            pacer_doc_id=obs.pacer_doc_id, pacer_seq_no=obs.pacer_seq_no,
-            date_filed=obs.date_filed, short_description=obs.short_description,
-            description=obs.description, document_url=obs.document_url,
-            published=obs.published, sources=[source_id], first_seen=now,
-        )
+        row = new_entry(case.id or 0, obs, source_id, now)
         session.add(row)
         session.flush()
+        case.entry_count = (case.entry_count or 0) + 1
         if not backfill:
             case.last_activity = now
-            session.add(case)
+        session.add(case)
         text = obs.description or obs.short_description
         number = f"#{obs.entry_number} " if obs.entry_number is not None else ""
         self._emit(
@@ -315,6 +319,50 @@ class Store:
                               source_id=source_id, baseline=before is None)
 
 
+def known_cases(session: Session, observations: Sequence[CaseObservation]
+                ) -> dict[tuple[str, str], Case]:
+    """The stored cases the observations name, by (court, docket key): one indexed query per
+    court and batch of 500 docket keys, so an untracked item costs no round trip of its own."""
+    by_court: dict[str, dict[str, None]] = {}
+    for obs in observations:
+        if obs.docket_number:
+            by_court.setdefault(obs.court, {})[docket_key(obs.docket_number)] = None
+    found: dict[tuple[str, str], Case] = {}
+    for court, keys in by_court.items():
+        ordered = list(keys)
+        for start in range(0, len(ordered), _KEY_BATCH):
+            chunk = ordered[start:start + _KEY_BATCH]
+            for case in session.exec(select(Case).where(
+                    Case.court == court, col(Case.docket_key).in_(chunk))):
+                found[(case.court, case.docket_key)] = case
+    return found
+
+
+def new_entry(case_id: int, obs: EntryObservation, source_id: str, now: datetime) -> Entry:
+    """The row of an entry seen for the first time."""
+    return Entry(**entry_values(case_id, obs, source_id, now))
+
+
+def entry_values(case_id: int, obs: EntryObservation, source_id: str, now: datetime
+                 ) -> dict[str, Any]:
+    """The column values of a new entry's row (what bulk loaders must write too)."""
+    return dict(
+        case_id=case_id, identity=entry_identity(obs), entry_number=obs.entry_number,
+        pacer_doc_id=obs.pacer_doc_id, pacer_seq_no=obs.pacer_seq_no,
+        date_filed=obs.date_filed, short_description=obs.short_description,
+        description=obs.description, document_url=obs.document_url,
+        published=obs.published, sources=[source_id], first_seen=now,
+        doc_key=normalize_pacer_doc_id(obs.pacer_doc_id) if obs.pacer_doc_id else "",
+        fingerprint=entry_fingerprint(obs.date_filed, obs.short_description),
+    )
+
+
+def _index_keys(row: Entry) -> None:
+    """Keep the lookup columns `_find_entry` searches in step with the row's fields."""
+    row.doc_key = normalize_pacer_doc_id(row.pacer_doc_id) if row.pacer_doc_id else ""
+    row.fingerprint = entry_fingerprint(row.date_filed, row.short_description)
+
+
 def _enrich(row: Entry, obs: EntryObservation, source_id: str) -> None:
     """Fill what a second sighting adds (a number, a longer text, a link); never an event."""
     if row.entry_number is None and obs.entry_number is not None:
@@ -333,6 +381,7 @@ def _enrich(row: Entry, obs: EntryObservation, source_id: str) -> None:
         row.date_filed = obs.date_filed
     if source_id not in row.sources:
         row.sources = [*row.sources, source_id]
+    _index_keys(row)
 
 
 def _norm_name(name: str) -> str:

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "AgreementRow",
     "AgreementSnapshot",
+    "SnapshotRules",
     "CaseObservation",
     "Clock",
     "EntryObservation",
@@ -153,6 +154,22 @@ class RejectedRow:
 
 
 @dataclass(frozen=True)
+class SnapshotRules:
+    """How much evidence a list snapshot needs (the `ice_287g` source's settings, carried along).
+
+    A row absent from `confirm_absences` consecutive good snapshots spanning at least
+    `confirm_after` is ended (`agreement.removed`); until then it is only `agreement.missing`.
+    A snapshot that lost more than `max_loss` of its list's rows, or has fewer than `min_rows`
+    rows (participating list only), or no header, is quarantined until a normal one follows.
+    """
+
+    confirm_absences: int = 3
+    confirm_after: timedelta = timedelta(days=2)
+    max_loss: float = 0.2
+    min_rows: int = 0
+
+
+@dataclass(frozen=True)
 class AgreementSnapshot:
     """A whole ICE list as fetched: the store diffs it against the previous one."""
 
@@ -161,6 +178,12 @@ class AgreementSnapshot:
     rows: tuple[AgreementRow, ...]
     rejected: tuple[RejectedRow, ...] = ()
     header_ok: bool = True
+    #: data-quality notes worth keeping with the snapshot (duplicate rows merged...)
+    notes: tuple[str, ...] = ()
+    rules: SnapshotRules = field(default_factory=SnapshotRules)
+    #: the operator accepted this (quarantined) snapshot as it is: it is applied regardless
+    #: (`court-monitor agreements --accept-quarantined LIST`; sources never set it)
+    accepted: bool = False
 
 
 Observation = CaseObservation | PageObservation | AgreementSnapshot
@@ -305,6 +328,11 @@ class Source(ABC):
     Options: ClassVar[type[SourceOptions]]
     #: skip `parse` when a response's bytes equal the last ones (false: always parse)
     skip_unchanged: ClassVar[bool] = True
+    #: the core may run this source's fetches of one round in parallel (within the per-host
+    #: limit); false for a source whose fetches depend on one another (a request budget)
+    parallel_fetch: ClassVar[bool] = False
+    #: the source reads `Plan.tracked` (false spares the core loading every tracked case)
+    reads_tracked: ClassVar[bool] = True
 
     def __init__(
         self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock, *,

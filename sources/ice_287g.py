@@ -33,11 +33,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from monitor.errors import ParseError
+from sources.agreement_identity import AgreementKey, agreement_key, near_duplicate_key
 from sources.base import (
     AgreementRow,
     AgreementSnapshot,
@@ -45,11 +46,13 @@ from sources.base import (
     Observation,
     Plan,
     RejectedRow,
+    SnapshotRules,
     Source,
     SourceOptions,
     Target,
     TargetState,
 )
+from sources.durations import parse_duration
 from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 
 __all__ = [
@@ -64,6 +67,7 @@ __all__ = [
     "parse_sheet",
     "parse_signed",
     "parse_xlsx",
+    "unwrap_safelink",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,14 +130,21 @@ class SheetParse:
     data_rows: int
     blank_rows: int
 
-    def snapshot(self, list_kind: ListKind, url: str) -> AgreementSnapshot:
-        """The observation handed to the store."""
+    def snapshot(self, list_kind: ListKind, url: str,
+                 rules: SnapshotRules | None = None) -> AgreementSnapshot:
+        """The observation handed to the store (duplicate rows become its data-quality notes)."""
+        notes = tuple(
+            f"row {r.row_number}: {r.reason}: {' | '.join(r.values[:5])}"
+            for r in self.rejected if r.reason.startswith("duplicate")
+        )
         return AgreementSnapshot(
             list_kind=list_kind,
             url=url,
             rows=self.rows,
             rejected=self.rejected,
             header_ok=self.header_ok,
+            notes=notes,
+            rules=rules or SnapshotRules(),
         )
 
 
@@ -278,7 +289,7 @@ def parse_sheet(grid: Sequence[Sequence[Cell]], list_kind: ListKind) -> SheetPar
     rows: list[AgreementRow] = []
     rejected: list[RejectedRow] = []
     notes: list[RowNote] = []
-    seen: dict[tuple[str, str, str], int] = {}
+    seen = _Seen()
     blank = data = 0
     for offset, cells in enumerate(grid[header_index + 1 :]):
         number = header_index + 2 + offset
@@ -287,12 +298,49 @@ def parse_sheet(grid: Sequence[Sequence[Cell]], list_kind: ListKind) -> SheetPar
             continue
         data += 1
         outcome = _read_row(number, cells, columns, fields, list_kind, seen)
-        if isinstance(outcome, RejectedRow):
+        if isinstance(outcome, tuple) and outcome[2] is not None:
+            # a duplicate of an earlier row: one agreement, its blanks filled from the copy
+            index = outcome[2]
+            rows[index] = _merge(rows[index], outcome[0])
+            rejected.append(RejectedRow(number, f"duplicate of row {seen.numbers[index]} "
+                                        "(merged)", _values(cells)))
+        elif isinstance(outcome, RejectedRow):
             rejected.append(outcome)
         else:
             rows.append(outcome[0])
             notes.extend(outcome[1])
     return SheetParse(tuple(rows), tuple(rejected), tuple(notes), True, columns, data, blank)
+
+
+class _Seen:
+    """The agreements kept so far in one sheet: by identity, and by near-duplicate key."""
+
+    def __init__(self) -> None:
+        self.index: dict[AgreementKey, int] = {}
+        self.near: dict[tuple[str, ...], int] = {}
+        #: the sheet row number of each kept row, in order
+        self.numbers: list[int] = []
+
+    def first_of(self, key: AgreementKey, row: AgreementRow) -> int | None:
+        """The position of the kept row this one repeats (same identity, or near-duplicate)."""
+        if key in self.index:
+            return self.index[key]
+        near = near_duplicate_key(row.state, row.agency, row.support_type, row.signed,
+                                  row.county)
+        position = self.near.get(near) if near else None
+        if position is not None:
+            self.index[key] = position  # its own name is that agreement's too
+        return position
+
+    def add(self, key: AgreementKey, row: AgreementRow, number: int) -> None:
+        """Keep a row."""
+        position = len(self.numbers)
+        self.index[key] = position
+        near = near_duplicate_key(row.state, row.agency, row.support_type, row.signed,
+                                  row.county)
+        if near:
+            self.near.setdefault(near, position)
+        self.numbers.append(number)
 
 
 def _find_header(grid: Sequence[Sequence[Cell]]) -> int | None:
@@ -335,9 +383,10 @@ def _read_row(
     columns: Sequence[str],
     fields: Sequence[str],
     list_kind: ListKind,
-    seen: dict[tuple[str, str, str], int],
-) -> RejectedRow | tuple[AgreementRow, list[RowNote]]:
-    """One data row: an AgreementRow (with notes), or a RejectedRow saying why not."""
+    seen: _Seen,
+) -> RejectedRow | tuple[AgreementRow, list[RowNote], int | None]:
+    """One data row: an AgreementRow (with notes and, for a duplicate, the index of the row
+    it repeats among those kept), or a RejectedRow saying why not."""
     by_field: dict[str, Cell] = {}
     extra: dict[str, str] = {}
     for index, cell in enumerate(cells):
@@ -355,11 +404,13 @@ def _read_row(
     if missing:
         listed = ", ".join(columns[list(fields).index(name)] for name in missing)
         return RejectedRow(number, f"missing {listed}", _values(cells))
-    key = _identity(by_field)
-    if key in seen:
-        return RejectedRow(number, f"duplicate of row {seen[key]}", _values(cells))
-    seen[key] = number
-    return _build_row(number, by_field, extra, list_kind)
+    key = agreement_key(*(_text(by_field, name) for name in _REQUIRED))
+    row, notes = _build_row(number, by_field, extra, list_kind)
+    first = seen.first_of(key, row)
+    if first is not None:
+        return row, notes, first
+    seen.add(key, row, number)
+    return row, notes, None
 
 
 def _text(by_field: dict[str, Cell], name: str) -> str:
@@ -367,9 +418,19 @@ def _text(by_field: dict[str, Cell], name: str) -> str:
     return cell.text if cell else ""
 
 
-def _identity(by_field: dict[str, Cell]) -> tuple[str, str, str]:
-    state, agency, support = (_text(by_field, name).casefold() for name in _REQUIRED)
-    return state, agency.replace("\u2019", "'"), support
+def _merge(first: AgreementRow, copy: AgreementRow) -> AgreementRow:
+    """Two rows of one agreement as one: the first row's values, its blanks filled from the
+    copy, and the earlier SIGNED date (the signing date)."""
+    signed = min((d for d in (first.signed, copy.signed) if d is not None), default=None)
+    return replace(
+        first,
+        county=first.county or copy.county,
+        type=first.type or copy.type,
+        signed=signed,
+        moa_url=first.moa_url or copy.moa_url,
+        addendum_url=first.addendum_url or copy.addendum_url,
+        extra={**copy.extra, **{k: v for k, v in first.extra.items() if v}},
+    )
 
 
 def _build_row(
@@ -402,8 +463,19 @@ def _link(cell: Cell | None) -> str:
     if cell is None:
         return ""
     if cell.link:
-        return cell.link.strip()
-    return cell.text if re.match(r"https?://", cell.text, re.IGNORECASE) else ""
+        return unwrap_safelink(cell.link.strip())
+    if re.match(r"https?://", cell.text, re.IGNORECASE):
+        return unwrap_safelink(cell.text)
+    return ""
+
+
+def unwrap_safelink(url: str) -> str:
+    """The real target of an Outlook SafeLinks URL (`*.safelinks.protection.outlook.com/?url=`)."""
+    parts = urlsplit(url)
+    if not parts.hostname or not parts.hostname.endswith(".safelinks.protection.outlook.com"):
+        return url
+    target = parse_qs(parts.query).get("url", [""])[0]
+    return unwrap_safelink(target) if re.match(r"https?://", target, re.IGNORECASE) else url
 
 
 # ---------------------------------------------------------------------------- XLSX
@@ -534,6 +606,29 @@ class Ice287g(Source):
         pending_url: str = ""
         format: Literal["xlsx", "html"] = "xlsx"
         max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0)
+        #: an agreement ends after this many consecutive good snapshots without it...
+        confirm_absences: int = Field(default=3, ge=1)
+        #: ...spanning at least this long (a duration: `2d`)
+        confirm_after: str = "2d"
+        #: a snapshot losing more than this share of its list's rows is quarantined
+        max_loss: float = Field(default=0.2, gt=0, le=1)
+        #: a participating list with fewer rows than this is quarantined (0: no floor)
+        min_rows: int = Field(default=100, ge=0)
+
+        @field_validator("confirm_after")
+        @classmethod
+        def _duration(cls, value: str) -> str:
+            parse_duration(value)
+            return value
+
+        def rules(self) -> SnapshotRules:
+            """The evidence rules the store applies to this source's snapshots."""
+            return SnapshotRules(
+                confirm_absences=self.confirm_absences,
+                confirm_after=parse_duration(self.confirm_after),
+                max_loss=self.max_loss,
+                min_rows=self.min_rows,
+            )
 
     #: the page's list links, read once per round (`targets` starts a round)
     _page_links: dict[ListKind, str] | None = None
@@ -593,7 +688,7 @@ class Ice287g(Source):
         list_kind = cast(ListKind, target.context.get("list_kind", target.key))
         sheet = self._parse_content(fetched.content, list_kind, target.url)
         _log_account(self.source_id, list_kind, sheet)
-        return [sheet.snapshot(list_kind, target.url)]
+        return [sheet.snapshot(list_kind, target.url, self._options.rules())]
 
     def _parse_content(self, content: bytes, list_kind: ListKind, url: str) -> SheetParse:
         if self._options.format == "html":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from functools import lru_cache
 
 __all__ = [
     "docket_key",
@@ -46,8 +47,10 @@ def normalize_docket_number(raw: str) -> str:
     return f"{int(m['office'])}:{body}" if m["office"] else body
 
 
+@lru_cache(maxsize=65536)
 def docket_key(docket_number: str) -> str:
-    """The comparison form of a (normalized or raw) docket number: no office prefix."""
+    """The comparison form of a (normalized or raw) docket number: no office prefix (memoized:
+    the same numbers come back in every poll)."""
     normalized = normalize_docket_number(docket_number)
     _, sep, rest = normalized.partition(":")
     return rest if sep and normalized.split(":", 1)[0].isdigit() else normalized

@@ -67,6 +67,9 @@ class PacerRss(Source):
     """Polls the CM/ECF RSS feed of each configured court."""
 
     kind: ClassVar[str] = "pacer_rss"
+    #: one feed per court, independent of one another; the tracked cases are not needed
+    parallel_fetch: ClassVar[bool] = True
+    reads_tracked: ClassVar[bool] = False
 
     class Options(SourceOptions):
         """Config keys of a `pacer_rss` source (the core handles id, interval, ... itself)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +76,24 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
     for name in ("COURT_MONITOR_CONFIG", "CONFIGURATION_DIRECTORY", "STATE_DIRECTORY",
                  "NOTIFY_SOCKET", "WATCHDOG_USEC"):
         monkeypatch.delenv(name, raising=False)
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """Resolve loopback names and addresses only: no test may reach the internet (the embedded
+    defaults name real hosts: PACER courts, ICE's 287(g) page)."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    try:
+        loopback = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = name in ("localhost", "")
+    if not loopback:
+        raise socket.gaierror(socket.EAI_NONAME, f"tests do not reach the internet ({name})")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only)

@@ -40,7 +40,7 @@ def test_subscriptions_filter_by_state_county_and_agency_and_feeds_split_by_stat
             sub("sheriffs", agencies=["sheriff"]), sub("nobody", counties=["Nowhere"])]
     store = Store(engine, Matcher([]), [make_router(subs, watch_tags={})])
     rows = (row("TX", "Harris", "Harris County Sheriff's Office"),
-            row("TX", "Galveston", "Galveston County Constable"),
+            row("TEXAS", "Galveston", "Galveston County Constable"),  # as ICE writes states
             row("FL", "Lee", "Lee County Sheriff's Office"))
     result = store.apply([AgreementSnapshot("participating", "http://127.0.0.1/p.xlsx", rows)],
                          source_id="ice", now=NOW)

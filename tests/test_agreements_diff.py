@@ -7,26 +7,34 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.agreements import (
     AgreementKey,
+    Known,
+    SnapshotDiff,
     agreement_key,
-    confirm_or_hold,
-    diff_snapshot,
-    same_content,
     snapshot_from_payload,
     snapshot_to_payload,
 )
-from sources.base import AgreementRow, AgreementSnapshot
+from monitor.agreements import diff_snapshot as _diff
+from sources.base import AgreementRow, AgreementSnapshot, SnapshotRules
 from sources.ice_287g import ListKind, parse_xlsx
 
 pytestmark = pytest.mark.corpus
 
 ICE = Path("agency") / "ice_287g"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def diff_snapshot(previous: Sequence[AgreementRow] | None, snapshot: AgreementSnapshot,
+                  **kwargs: object) -> SnapshotDiff:
+    """The diff against plain rows (None: the list's baseline)."""
+    known = [Known(row) for row in previous or ()]
+    return _diff(known, snapshot, now=NOW, baseline=previous is None, **kwargs)  # type: ignore[arg-type]
 
 
 @functools.cache
@@ -59,7 +67,7 @@ def _keys(changes: tuple[object, ...]) -> set[AgreementKey]:
 
 def test_first_snapshot_is_a_baseline(participating: AgreementSnapshot) -> None:
     diff = diff_snapshot(None, participating)
-    assert diff.baseline and not diff.suspicious and not diff.hold
+    assert diff.baseline and not diff.quarantined
     assert len(diff.added) == len(participating.rows) > 500
     assert all(c.baseline and c.event_kind == "agreement.added" for c in diff.changes)
     assert not diff.changed and not diff.removed
@@ -77,7 +85,7 @@ def test_the_same_list_again_changes_nothing(
     diff = diff_snapshot(previous, participating)
     assert diff.changes == () and diff.moved == ()
     assert diff.unchanged == len(participating.rows)
-    assert not diff.suspicious
+    assert not diff.quarantined
 
 
 def test_derived_later_snapshot(
@@ -118,6 +126,7 @@ def test_derived_later_snapshot(
         if i in retyped:
             new = dataclasses.replace(new, support_type=_unused_model(rows, row))
             retyped_new.add(agreement_key(new))
+            expected_fields[agreement_key(new)] = {"support_type"}
         if i in cosmetic:
             new = dataclasses.replace(
                 new, agency=f" {row.agency.upper()}  ", county=row.county + " "
@@ -143,23 +152,25 @@ def test_derived_later_snapshot(
         f"\nderived: {n} rows, {len(diff.changed)} changed, {len(diff.added)} added, "
         f"{len(diff.removed)} removed, {diff.unchanged} unchanged"
     )
-    assert not diff.suspicious and not diff.baseline
+    assert not diff.quarantined and not diff.baseline
     # every changed row gives exactly one change, listing exactly the fields changed
     assert len(diff.changed) == len(_keys(diff.changed)) == len(expected_fields)
     assert {c.key: {f.field for f in c.fields} for c in diff.changed} == expected_fields
     assert any(len(c.fields) > 1 for c in diff.changed), "redated and linked: one change"
-    # a support-type change is a new identity: one removal and one addition
-    retyped_old = {agreement_key(rows[i]) for i in retyped}
+    # another model for the same agency on the same SIGNED date: a correction, not an ending
+    assert all(c.how == "model" for c in diff.changed if c.key in retyped_new)
     assert len(retyped_new) == len(retyped) == 3
-    assert _keys(diff.removed) == {agreement_key(rows[i]) for i in dropped} | retyped_old
+    # a dropped row is missing, not yet removed
+    assert diff.removed == ()
+    assert _keys(diff.missing) == {agreement_key(rows[i]) for i in dropped}
     added = {c.key: c for c in diff.added}
-    assert set(added) == {agreement_key(r) for r in brand_new + promoted} | retyped_new
+    assert set(added) == {agreement_key(r) for r in brand_new + promoted}
     assert all(added[agreement_key(r)].from_pending for r in promoted)
     assert not any(added[agreement_key(r)].from_pending for r in brand_new)
     # every other row: nothing (new NOTES and ADDENDUM columns, cosmetic edits, http->https)
-    touched = len(expected_fields) + len(retyped)
+    touched = len(expected_fields)
     assert diff.unchanged == n - len(dropped) - touched
-    assert diff.pending == () and diff.moved == ()
+    assert diff.pending == () and diff.moved == () and diff.renamed == ()
 
 
 def _unused_model(rows: Sequence[AgreementRow], row: AgreementRow) -> str:
@@ -200,8 +211,8 @@ def test_promotion_from_pending_reads_as_one_added(
     assert [(c.kind, c.from_pending) for c in first.changes] == [("added", True)]
     # the caller stores the participating rows, then diffs the pending list
     new_pending = _later(pending, [*pending.rows[1:], _newcomer()])
-    second = diff_snapshot([*first.rows, *pending.rows], new_pending)
-    assert second.removed == () and second.moved == (moving,)
+    second = diff_snapshot([*first.rows.values(), *pending.rows], new_pending)
+    assert second.removed == () and second.missing == () and moving in second.moved
     assert [(c.kind, c.row.agency) for c in second.changes] == [("pending", _newcomer().agency)]
 
 
@@ -216,65 +227,54 @@ def _newcomer() -> AgreementRow:
     )
 
 
-def test_a_row_leaving_pending_alone_is_removed(
+def test_a_row_leaving_pending_alone_is_missing(
     participating: AgreementSnapshot, pending: AgreementSnapshot
 ) -> None:
     previous = [*participating.rows, *pending.rows]
     diff = diff_snapshot(previous, _later(pending, list(pending.rows[1:])))
-    assert [(c.kind, c.row) for c in diff.changes] == [("removed", pending.rows[0])]
+    assert [(c.kind, c.row) for c in diff.changes] == [("missing", pending.rows[0])]
 
 
-def test_truncated_snapshot_is_held_then_confirmed(
+def test_truncated_snapshot_is_quarantined_however_often_it_comes(
     previous: list[AgreementRow], participating: AgreementSnapshot
 ) -> None:
     rows = participating.rows
     truncated = _later(participating, list(rows[: int(len(rows) * 0.7)]))
-
-    first = confirm_or_hold(previous, None, truncated)
-    assert first.action == "hold" and first.diff is None and first.held == truncated
-    assert "lost" in first.reasons[0]
-
-    again = dataclasses.replace(truncated, rows=tuple(reversed(truncated.rows)))
-    second = confirm_or_hold(previous, first.held, again)
-    assert second.action == "apply" and second.confirmed and second.held is None
-    assert second.diff is not None and not second.diff.hold and second.diff.suspicious
-    assert len(second.diff.removed) == len(rows) - len(truncated.rows)
-    assert second.diff.added == () and second.diff.changed == ()
+    for _ in range(3):  # the same truncated file again is no confirmation
+        diff = diff_snapshot(previous, truncated)
+        assert diff.quarantined and diff.changes == () and not diff.rows
+        assert "lost" in diff.reasons[0]
+    assert diff_snapshot(previous, participating).changes == ()
 
 
-def test_held_snapshot_dropped_when_the_next_fetch_is_sound(
-    previous: list[AgreementRow], participating: AgreementSnapshot
-) -> None:
-    truncated = _later(participating, list(participating.rows[:100]))
-    held = confirm_or_hold(previous, None, truncated).held
-    assert held is not None
-    decision = confirm_or_hold(previous, held, participating)
-    assert decision.action == "apply" and decision.discarded == held and not decision.confirmed
-    assert decision.diff is not None and decision.diff.changes == ()
-    # a second, different truncation replaces the hold instead of confirming it
-    other = _later(participating, list(participating.rows[200:]))
-    replaced = confirm_or_hold(previous, held, other)
-    assert replaced.action == "hold" and replaced.held == other and replaced.discarded == held
-
-
-def test_loss_threshold_is_more_than_twenty_percent(
+def test_loss_threshold_is_more_than_the_configured_share(
     previous: list[AgreementRow], participating: AgreementSnapshot
 ) -> None:
     rows = participating.rows[: len(participating.rows) // 5 * 5]
     at_limit = len(rows) // 5  # exactly 20%
     sound = diff_snapshot(rows, _later(participating, list(rows[at_limit:])))
-    assert not sound.suspicious and len(sound.removed) == at_limit
+    assert not sound.quarantined and len(sound.missing) == at_limit
     over = diff_snapshot(rows, _later(participating, list(rows[at_limit + 1 :])))
-    assert over.suspicious and over.hold
+    assert over.quarantined
+    looser = dataclasses.replace(participating, rules=SnapshotRules(max_loss=0.5))
+    assert not diff_snapshot(rows, dataclasses.replace(
+        looser, rows=tuple(rows[at_limit + 1 :]))).quarantined
 
 
-def test_lost_header_is_held(
+def test_row_count_floor_quarantines_even_a_baseline(participating: AgreementSnapshot) -> None:
+    floor = dataclasses.replace(participating, rules=SnapshotRules(min_rows=1000))
+    assert diff_snapshot(None, floor).quarantined
+    assert "under the floor" in diff_snapshot(None, floor).reasons[0]
+    assert not diff_snapshot(None, participating).quarantined
+
+
+def test_lost_header_is_quarantined(
     previous: list[AgreementRow], participating: AgreementSnapshot
 ) -> None:
     headerless = dataclasses.replace(participating, rows=(), header_ok=False)
-    decision = confirm_or_hold(previous, None, headerless)
-    assert decision.action == "hold" and "header row not found" in decision.reasons
-    assert confirm_or_hold(None, None, headerless).action == "hold"
+    diff = diff_snapshot(previous, headerless)
+    assert diff.quarantined and "header row not found" in diff.reasons
+    assert diff_snapshot(None, headerless).quarantined
 
 
 def test_identity_normalization(participating: AgreementSnapshot) -> None:
@@ -294,5 +294,5 @@ def test_payload_round_trip(participating: AgreementSnapshot) -> None:
         ),
     )
     payload = json.loads(json.dumps(snapshot_to_payload(snapshot)))
-    assert snapshot_from_payload(payload) == snapshot
-    assert same_content(snapshot_from_payload(payload), snapshot)
+    assert snapshot_from_payload(payload) == dataclasses.replace(
+        snapshot, rules=SnapshotRules())

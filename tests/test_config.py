@@ -23,11 +23,15 @@ def test_embedded_defaults_serve_the_mission(tmp_path: Path) -> None:
     env = {"XDG_CONFIG_HOME": str(tmp_path / "none")}
     config = load_config(None, env)
     assert config.path == "<embedded defaults>"
-    assert [s.kind for s in config.sources] == ["pacer_rss"]
+    assert [s.kind for s in config.sources] == ["pacer_rss", "ice_287g"]
     courts = config.sources[0].options.courts
     assert "dcd" in courts and {"flmd", "txsd", "gand", "scd", "vaed", "nced"} <= set(courts)
     assert config.watches[0].name == "287g-mandamus"
     assert "28:1361" in config.watches[0].cause
+    ice = config.sources[1].options  # 287(g) lists found from ICE's page, endings on evidence
+    assert ice.page_url == "https://www.ice.gov/identify-and-arrest/287g"
+    assert not ice.participating_url and not ice.pending_url
+    assert (ice.confirm_absences, ice.confirm_after, ice.max_loss) == (3, "2d", 0.2)
     assert config.subscriptions[0].channels == ("console://",)
     assert config.database_url.startswith("sqlite:///")
 

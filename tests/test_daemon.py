@@ -98,8 +98,9 @@ urls = ["console://"]
             health = httpx.get(f"{base}/health", timeout=10)
             assert health.status_code == 200
             assert health.json()["sources"][0]["id"] == "pacer-rss"
-            assert wait_for(lambda: httpx.get(f"{base}/feeds/all.atom", timeout=10)
-                            .status_code == 200, 30)
+            # The feeds job renders soon after a poll that brought events (it is woken).
+            assert wait_for(lambda: b"PETITION for Writ of Mandamus" in httpx.get(
+                f"{base}/feeds/all.atom", timeout=10).content, 30)
             atom = httpx.get(f"{base}/feeds/all.atom", timeout=10)
             assert atom.headers["content-type"] == "application/atom+xml"
             assert b"PETITION for Writ of Mandamus" in atom.content

@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlmodel import select
 
 from monitor.config import WatchConfig, load_config
-from monitor.db import make_engine, read_session
+from monitor.db import make_engine, read_session, write_session
 from monitor.deadlines.service import make_deadline_listener, run_reminders
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
-from monitor.models import Deadline, Event
+from monitor.models import Deadline, Event, SourceState
 from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 
@@ -59,7 +59,7 @@ def test_summons_on_us_attorney_sets_the_60_day_answer_deadline(tmp_path: Path) 
         now=now,
     )
     assert "deadline.set" in kinds(result.events)
-    answer = deadlines(store)["rule:frcp-12a2"]
+    answer = deadlines(store)["respond-complaint"]
     # Thu 2026-03-26 + 60 = Mon 2026-05-25 (Memorial Day) -> Tue 2026-05-26
     assert answer.due_date == date(2026, 5, 26)
     assert answer.trigger_date == date(2026, 3, 26) and not answer.trigger_estimated
@@ -77,7 +77,7 @@ def test_service_date_missing_runs_from_entry_date_and_says_estimated(tmp_path: 
         source_id="t",
         now=now,
     )
-    answer = deadlines(store)["rule:frcp-12a2"]
+    answer = deadlines(store)["respond-complaint"]
     assert answer.trigger_estimated and answer.trigger_date == date(2026, 3, 27)
 
 
@@ -102,11 +102,13 @@ def test_court_set_date_outranks_and_both_are_shown(tmp_path: Path) -> None:
         now=now,
     )
     rows = deadlines(store)
-    computed = rows["rule:dcd-lcvr7b"]
-    assert computed.due_date == date(2026, 4, 3)
-    court = next(d for k, d in rows.items() if k.startswith("court:"))
+    # one obligation, one deadline: the court's date, the rule's kept beside it
+    opposition = [d for k, d in rows.items() if k.startswith("oppose")]
+    assert [d.key.split(":", 2)[2] for d in opposition] == ["oppose:6"]
+    court = opposition[0]
     assert court.origin == "court-set" and court.due_date == date(2026, 4, 10)
-    assert court.computed_due == date(2026, 4, 3)
+    assert court.computed_due == date(2026, 4, 3) and court.rule_id == "dcd-lcvr7b"
+    assert court.label == "Opposition to motion to dismiss [6]"
 
 
 def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path) -> None:
@@ -118,11 +120,16 @@ def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path)
         source_id="t",
         now=start,
     )
-    due = deadlines(store)["rule:frcp-12a2"].due_date
+    due = deadlines(store)["respond-complaint"].due_date
     fired: dict[date, list[tuple[str, int | None]]] = {}
-    # Every 15 minutes for the whole run-up: what fires, on which local day.
+    # Every 15 minutes for the whole run-up: what fires, on which local day. Nobody reads the
+    # docket until 05-28: the day after the due date is "unverified", then "overdue".
     now = datetime(2026, 5, 15, 0, tzinfo=UTC)
     while now < datetime(2026, 5, 29, tzinfo=UTC):
+        if now == datetime(2026, 5, 28, 14, tzinfo=UTC):
+            with write_session(store.engine) as session:
+                session.add(SourceState(source_id="rss", target="dcd", kind="pacer_rss",
+                                        last_success=now))
         for event in run_reminders(store.engine, config, now=now, listeners=store.listeners):
             day = now.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
             fired.setdefault(day, []).append(
@@ -136,7 +143,8 @@ def test_reminders_fire_on_the_right_days_once_each_then_overdue(tmp_path: Path)
         date(2026, 5, 23): [("deadline.due_soon", 3)],
         date(2026, 5, 25): [("deadline.due_soon", 1)],
         date(2026, 5, 26): [("deadline.due_soon", 0)],
-        date(2026, 5, 27): [("deadline.overdue", 1)],
+        date(2026, 5, 27): [("deadline.unverified", 1)],
+        date(2026, 5, 28): [("deadline.overdue", 2)],
     }
 
 
@@ -170,6 +178,6 @@ def test_moved_deadline_is_changed_with_a_higher_sequence(tmp_path: Path) -> Non
         now=now + timedelta(days=5),
     )
     assert kinds(result.events) == ["entry.added", "deadline.changed"]
-    row = next(d for k, d in deadlines(store).items() if k.startswith("court:answer"))
+    row = deadlines(store)["respond-complaint"]
     assert row.due_date == date(2026, 4, 24) and row.sequence == 1
     assert result.events[1].data["before"] == "2026-04-10"

@@ -331,6 +331,8 @@ id = "ice-287g"
 kind = "ice_287g"
 participating_url = "{server.url('/participating.xlsx')}"
 pending_url = "{server.url('/pending.xlsx')}"
+min_rows = 0
+max_loss = 0.45
 """)
         poll(cfg, clock)
         first = all_events(cfg, clock, capsys)
@@ -350,7 +352,8 @@ pending_url = "{server.url('/pending.xlsx')}"
         assert [e["kind"] for e in changed] == ["agreement.changed"]
         assert changed[0]["data"]["agency"] == "Harris County Sheriff's Office"
         assert changed[0]["data"]["changes"] == [
-            {"field": "signed", "before": "2025-02-20", "after": "2025-02-27"}]
+            {"field": "signed", "before": "2025-02-20", "after": "2025-02-27",
+             "correction": True}]
         assert changed[0]["data"]["baseline"] is False
         assert len(smtp.received) == 1 and "Harris County" in smtp.received[0].part("plain")
         mark = changed[-1]["id"]
@@ -384,26 +387,56 @@ pending_url = "{server.url('/pending.xlsx')}"
             "type": "Municipality", "support_type": "Task Force Model",
             "signed": "2025-02-12",  # Excel serial 45700
             "moa_url": MOA.format("pasadenaPDTX-tfm"), "status": "participating"}
-        assert by_agency["Harris County Sheriff's Office"]["signed"] == "2025-02-27"
+        # the signing date is the earliest SIGNED published; the revision is kept beside it
+        assert by_agency["Harris County Sheriff's Office"]["signed"] == "2025-02-20"
+        assert by_agency["Harris County Sheriff's Office"]["signed_published"] == "2025-02-27"
         assert by_agency["Galveston County Sheriff's Office"]["moa_url"] is None
         assert by_agency["Montgomery County Sheriff's Office"]["signed"] == "2025-03-04"
 
-        # A truncated download (half the rows): nothing, until the same file comes again.
-        truncated = grown[:4]
+        # A truncated download (3 of 7 rows): quarantined, however often it comes; the
+        # operator is told once.
+        truncated = grown[:3]
         server.set("/participating.xlsx", workbook(truncated), XLSX)
-        clock.advance(hours=12)
-        poll(cfg, clock)
-        assert all_events(cfg, clock, capsys, after=mark) == []
+        for _ in range(2):
+            clock.advance(hours=12)
+            poll(cfg, clock)
+        held = all_events(cfg, clock, capsys, after=mark)
+        assert [e["kind"] for e in held] == ["source.failing"]
+        assert held[0]["data"]["quarantine"] is True
         assert len(run_json(["--config", cfg, "agreements", "--status", "participating"],
                             clock, capsys)) == 7
+        db = sqlite3.connect(tmp_path / "monitor.db")
+        assert db.execute("select count(*) from agreementhold").fetchone() == (1,)
+        mark = held[-1]["id"]
+
+        # The full list again ends the quarantine; then three rows really end: missing at
+        # once (not mailed), removed after three good snapshots over two days.
+        server.set("/participating.xlsx", workbook(grown), XLSX)
         clock.advance(hours=12)
-        poll(cfg, clock)  # the same bytes again: confirmed
-        removed = all_events(cfg, clock, capsys, after=mark)
-        assert sorted((e["kind"], e["data"]["agency"]) for e in removed) == sorted(
-            ("agreement.removed", row[1]) for row in grown[4:])
+        poll(cfg, clock)
+        assert [e["kind"] for e in all_events(cfg, clock, capsys, after=mark)] == [
+            "source.recovered"]
+        mails = len(smtp.received)
+        kept = grown[:4]
+        kinds = []
+        for hour, extra in ((12, 0), (24, 1), (24, 2)):
+            # each snapshot a new file (a changed MOA link), as ICE publishes them
+            relinked = [(*row[:6], f"{row[6]}-v{extra}" if row[6] else "") for row in kept]
+            server.set("/participating.xlsx", workbook(relinked), XLSX)
+            clock.advance(hours=hour)
+            poll(cfg, clock)
+            events = all_events(cfg, clock, capsys, after=mark)
+            kinds.append(sorted({e["kind"] for e in events} - {"agreement.changed",
+                                                                  "source.recovered"}))
+        assert kinds == [["agreement.missing"], ["agreement.missing"],
+                         ["agreement.missing", "agreement.removed"]]
+        removed = [e for e in all_events(cfg, clock, capsys, after=mark)
+                   if e["kind"] == "agreement.removed"]
+        assert sorted(e["data"]["agency"] for e in removed) == sorted(r[1] for r in grown[4:])
+        mailed = " ".join(str(m.message["Subject"]) for m in smtp.received[mails:])
+        assert "missing" not in mailed.lower() and "removed" in mailed.lower()
         assert len(run_json(["--config", cfg, "agreements", "--status", "participating"],
                             clock, capsys)) == 4
-        db = sqlite3.connect(tmp_path / "monitor.db")
         assert db.execute("select count(*) from agreementhold").fetchone() == (0,)
         # Applied, the list's ETag is kept again: the next identical poll is a 304.
         (etag,) = db.execute("select etag from sourcestate where target = 'participating'"

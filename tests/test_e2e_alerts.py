@@ -83,9 +83,13 @@ def test_new_entry_is_mailed_posted_and_fed_once(tmp_path: Path,
         (new_events,) = db.execute("select count(*) from event where id > ?",
                                    (events_before,)).fetchone()
         # One Atom entry per new event: two entries (the muted one is stored and fed: muting
-        # only silences alerts) and the answer deadline the summons started.
-        assert len(new) == new_events == 3
-        assert sum("SUMMONS Returned Executed" in e.title + e.get("summary", "") for e in new) == 1
+        # only silences alerts), the answer deadline the summons started, and FRCP 4(m)
+        # service met by that return of service.
+        assert len(new) == new_events == 4
+        # The summons is one entry; the deadline it met names it too.
+        naming = sorted(e.title.split(" ")[0] + " " + e.title.split(" ")[1] for e in new
+                        if "SUMMONS Returned Executed" in e.title + e.get("summary", ""))
+        assert naming == ["Deadline met", "New entry"], naming
 
         clock.advance(minutes=15)
         assert run(["--config", cfg, "poll", "--once"], clock) == 0
@@ -165,7 +169,7 @@ def test_answer_deadline_reminders_by_email_and_a_stable_ics_uid(
         # The overdue deadline stays in the calendar, dated, with its reasoning.
         ics_path = tmp_path / "feeds" / "deadlines.ics"
         cal = icalendar.Calendar.from_ical(ics_path.read_bytes())
-        answer_events = [e for e in cal.walk("VEVENT") if "frcp-12a2" in str(e["UID"])]
+        answer_events = [e for e in cal.walk("VEVENT") if "respond-complaint" in str(e["UID"])]
         assert len(answer_events) == 1
         assert answer_events[0].decoded("DTSTART") == date(2026, 5, 26)
         assert "Memorial Day" in str(answer_events[0]["DESCRIPTION"])

@@ -153,12 +153,12 @@ def test_discovery_sync_updates_and_closing(tmp_path: Path, clock: FixedClock,
     assert events(cfg, clock, capsys, after=mark) == []
     assert cl.count("docket-entries/") == entries_requests
 
-    # Terminated: case.closed.
+    # Terminated: case.closed, and the deadline still open (FRCP 4(m) service) is vacated.
     clock.advance(hours=1)
     cl.update_docket(docket, date_terminated=date(2026, 3, 2))
     poll(cfg, clock)
     closed = events(cfg, clock, capsys, after=mark)
-    assert [e["kind"] for e in closed] == ["case.closed"]
+    assert [e["kind"] for e in closed] == ["case.closed", "deadline.vacated"]
     assert "2026-03-02" in closed[0]["summary"]
     mark = closed[-1]["id"]
 

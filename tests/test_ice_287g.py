@@ -16,14 +16,18 @@ import pytest
 from openpyxl import Workbook
 
 from monitor.errors import ParseError
+from sources.agreement_identity import agreement_key
 from sources.base import AgreementSnapshot, Plan, TargetState
 from sources.ice_287g import (
     UNPARSED_SIGNED,
+    Cell,
     Ice287g,
     SheetParse,
     find_list_links,
+    parse_sheet,
     parse_signed,
     parse_xlsx,
+    unwrap_safelink,
 )
 
 ICE = Path("agency") / "ice_287g"
@@ -62,18 +66,28 @@ def test_real_participating_list_every_row_accounted_for(corpus: Path) -> None:
     assert sheet.data_rows == len(oracle)
     kept = {(r.state, r.agency, r.support_type): r for r in sheet.rows}
     rejected_values = {r.values[:5] for r in sheet.rejected}
+    # duplicates of one agreement (same identity) are merged into the first row of the group
+    groups: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for line in oracle:
+        ident = agreement_key(line["STATE"], line["LAW ENFORCEMENT AGENCY"], line["SUPPORT TYPE"])
+        groups.setdefault(ident, []).append(line)
+    assert [g[0]["LAW ENFORCEMENT AGENCY"] for g in groups.values() if len(g) > 1] == [
+        "City of St. Cloud Police Department"]  # and "St. Cloud Police Department", one day on
     for line in oracle:
         key = (_norm(line["STATE"]), _norm(line["LAW ENFORCEMENT AGENCY"]), line["SUPPORT TYPE"])
         if key not in kept:
-            assert tuple(_norm(v) for v in list(line.values())[:5]) in rejected_values
+            values = tuple("" if v == "#N/A" else _norm(v) for v in list(line.values())[:5])
+            assert values in rejected_values
             continue
         row = kept[key]
+        group = groups[agreement_key(row.state, row.agency, row.support_type)]
         assert row.status == "participating"
         assert row.type == _norm(line["TYPE"])
         assert row.county == ("" if line["COUNTY"] == "#N/A" else _norm(line["COUNTY"]))
-        assert row.moa_url == line["MOA_URL"]
-        assert row.signed == _oracle_date(line["SIGNED"]), line
-    assert sum(1 for r in sheet.rows if r.moa_url) == sum(1 for line in oracle if line["MOA_URL"])
+        assert row.moa_url == next((g["MOA_URL"] for g in group if g["MOA_URL"]), "")
+        assert row.signed == min(_oracle_date(g["SIGNED"]) for g in group), line
+    assert sum(1 for r in sheet.rows if r.moa_url) == sum(
+        1 for g in groups.values() if any(line["MOA_URL"] for line in g))
 
 
 def _oracle_date(text: str) -> date | None:
@@ -279,7 +293,7 @@ def test_generated_workbook_quirks(tmp_path: Path) -> None:
     reasons = {r.row_number: r.reason for r in sheet.rejected}
     assert reasons == {
         10: "missing LAW ENFORCEMENT AGENCY",
-        11: "duplicate of row 3",
+        11: "duplicate of row 3 (merged)",
         12: "repeated header row",
         13: "missing LAW ENFORCEMENT AGENCY, SUPPORT TYPE",
     }
@@ -499,3 +513,71 @@ def test_find_list_links_by_link_text() -> None:
         "pending": "https://www.ice.gov/files/a.xlsx",
         "participating": "https://www.ice.gov/files/b.xlsx",
     }
+
+
+def test_outlook_safelinks_are_unwrapped_in_moa_links() -> None:
+    real = "https://www.ice.gov/doclib/287gMOA/CrenshawCoAL_WSO_MOA_04.16.2025.pdf"
+    wrapped = ("https://nam12.safelinks.protection.outlook.com/?url=https%3A%2F%2Fwww.ice.gov"
+               "%2Fdoclib%2F287gMOA%2FCrenshawCoAL_WSO_MOA_04.16.2025.pdf&data=05%7C02%7C"
+               "&sdata=abc%3D&reserved=0")
+    assert unwrap_safelink(wrapped) == real
+    assert unwrap_safelink(real) == real
+    # not a SafeLinks host, or no usable target: kept as published
+    assert unwrap_safelink("https://example.org/?url=https%3A%2F%2Fx") == \
+        "https://example.org/?url=https%3A%2F%2Fx"
+    assert unwrap_safelink("https://x.safelinks.protection.outlook.com/?data=1").startswith(
+        "https://x.safelinks")
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "SUPPORT TYPE", "MOA")]
+    row = [Cell("ALABAMA", "ALABAMA"), Cell("Crenshaw County Sheriff's Office",
+                                            "Crenshaw County Sheriff's Office"),
+           Cell("Warrant Service Officer", "Warrant Service Officer"),
+           Cell("link", "link", wrapped)]
+    sheet = parse_sheet([header, row], "participating")
+    assert [r.moa_url for r in sheet.rows] == [real]
+
+
+def test_duplicate_rows_with_curly_and_straight_quotes_are_one_agreement() -> None:
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "SUPPORT TYPE", "SIGNED",
+                                   "MOA")]
+
+    def line(agency: str, signed: date, link: str) -> list[Cell]:
+        return [Cell("TEXAS", "TEXAS"), Cell(agency, agency),
+                Cell("Task Force Model", "Task Force Model"), Cell(signed, signed.isoformat()),
+                Cell("link" if link else "link pending", "link", link)]
+
+    sheet = parse_sheet([header,
+                         line("Harris County Sheriff's Office", date(2025, 3, 2), ""),
+                         line("Harris County Sheriff\u2019s Office", date(2025, 3, 1),
+                              "https://www.ice.gov/x.pdf")], "participating")
+    assert len(sheet.rows) == 1 and len(sheet.rejected) == 1
+    merged = sheet.rows[0]
+    assert merged.signed == date(2025, 3, 1) and merged.moa_url == "https://www.ice.gov/x.pdf"
+    snapshot = sheet.snapshot("participating", "http://127.0.0.1/p.xlsx")
+    assert len(snapshot.notes) == 1 and "duplicate of row 2" in snapshot.notes[0]
+
+
+def test_one_agency_listed_twice_under_two_names_is_merged() -> None:
+    header = [Cell(h, h) for h in ("STATE", "LAW ENFORCEMENT AGENCY", "COUNTY", "SUPPORT TYPE",
+                                   "SIGNED")]
+
+    def line(agency: str, county: str = "Pasco County",
+             signed: date = date(2025, 2, 26)) -> list[Cell]:
+        return [Cell("FLORIDA", "FLORIDA"), Cell(agency, agency), Cell(county, county),
+                Cell("Task Force Model", "Task Force Model"), Cell(signed, signed.isoformat())]
+
+    sheet = parse_sheet([header,
+                         line("Pasco County Sheriff's Office"),
+                         line("Pasco Sheriff's Office"),
+                         line("Pasco Police Department"),  # another body: its own agreement
+                         line("Lake Sheriff's Office", signed=date(2025, 3, 1)),
+                         line("Lake County Sheriff's Office", signed=date(2025, 3, 2)),
+                         line("Pasco Sheriffs Office", signed=date(2025, 3, 1))],
+                        "participating")
+    # another day, nothing else in common: kept apart
+    assert [r.agency for r in sheet.rows] == [
+        "Pasco County Sheriff's Office", "Pasco Police Department", "Lake Sheriff's Office",
+        "Lake County Sheriff's Office"]
+    # the last row has the identity of the second: one agreement, the earliest SIGNED kept
+    assert [r.reason for r in sheet.rejected] == ["duplicate of row 2 (merged)",
+                                                  "duplicate of row 2 (merged)"]
+    assert sheet.rows[0].signed == date(2025, 2, 26)

@@ -4,10 +4,12 @@ log at INFO is one line per poll round with counts, not library chatter."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -99,9 +101,23 @@ urls = ["mailto://court:{SECRET}@127.0.0.1:{port}?to=a@example.org&from=b@exampl
         assert run(["--config", cfg, "alerts", "pending", "--json"], clock) == 0
         rows = json.loads(capsys.readouterr().out)
     assert rows
-    errors = {str(r["last_error"]) for r in rows}
-    assert all("Connection refused" in e for e in errors), errors
+    # A channel that failed is skipped for the rest of its round: the deliveries it was not tried
+    # for carry no error yet; every one that was tried names the real cause.
+    errors = {str(r["last_error"]) for r in rows if r["last_error"]}
+    assert errors and all("Connection refused" in e for e in errors), errors
     assert not any(SECRET in e for e in errors)
+
+
+def _sent(db: Path) -> int:
+    """Deliveries the daemon has sent so far (0 while its database is not there yet)."""
+    if not db.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM delivery WHERE status = 'sent'")
+                       .fetchone()[0])
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
 
 
 @pytest.mark.e2e
@@ -118,7 +134,11 @@ def test_daemon_log_at_info_is_for_operators(tmp_path: Path) -> None:
             deadline = time.monotonic() + 30
             while server.hits.get("/dcd/rss", 0) == 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
-            time.sleep(1.5)  # the round is stored, feeds rendered, the outbox dispatched
+            # the round is stored, then the woken dispatch job sends its alerts
+            deadline = time.monotonic() + 30
+            while _sent(tmp_path / "monitor.db") == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.3)  # its log line follows the commit
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=20)
         finally:

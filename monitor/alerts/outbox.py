@@ -1,8 +1,19 @@
 """The outbox: dispatching pending deliveries, digests and test messages.
 
-At most once per (event, subscription, channel): a delivery row is claimed (its `next_try` pushed
-a lease ahead, so a second dispatcher leaves it alone), sent, and its "sent" mark committed right
-after the send. A crash between the send and that commit may resend once; nothing else does.
+No delivery is sent twice unless the process died between the channel taking it and the commit
+that marks it sent (the one window no outbox can close):
+
+- Deliveries are claimed one at a time (a digest: one channel's rows at a time), right before
+  they are sent: the row names its owner (`monitor.leases` process token) and a lease that a
+  helper thread renews while the send runs, however slow the channel. A claim of a process on
+  this host that no longer runs is void at once (a SIGKILLed daemon's sends are retried by the
+  next dispatcher); one of another host lapses with its lease. On PostgreSQL the claim reads
+  rows `FOR UPDATE SKIP LOCKED`, so dispatchers of several daemons never take the same row.
+- Every send has a total time limit (`SEND_LIMIT`). A channel that has not answered by then
+  stops holding the round up: the send keeps its claim until it ends, and its outcome is
+  recorded then; the channel's other deliveries wait for a later round. A channel that fails
+  is skipped for the rest of the round too, so a dead server costs one try per round.
+- A round stops claiming when its time budget is spent; `left` says how many are still due.
 Failures retry with capped exponential backoff and jitter, forever unless `give_up_after` is set.
 """
 
@@ -10,14 +21,17 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from monitor.alerts.channels import Notifier
 from monitor.alerts.render import (
@@ -32,13 +46,18 @@ from monitor.alerts.routing import channel_id, subscription_channels
 from monitor.config import SubscriptionConfig
 from monitor.db import read_session, write_session
 from monitor.errors import AlertError
+from monitor.leases import Owner, claim_is_live, renewing, this_process
 from monitor.models import Case, Deadline, Delivery, Event
 
 __all__ = [
+    "CLAIM_LEASE",
+    "ROUND_BUDGET",
+    "SEND_LIMIT",
     "DispatchReport",
     "backoff_delay",
     "digest_cutoff",
     "dispatch_pending",
+    "due_count",
     "load_context",
     "send_digests",
     "send_test",
@@ -48,18 +67,32 @@ log = logging.getLogger(__name__)
 
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
-CLAIM_LEASE = timedelta(minutes=5)
+#: How long a claim holds without renewal; renewed every quarter of it while the send runs.
+CLAIM_LEASE = timedelta(minutes=2)
+#: The longest a dispatcher waits for one send.
+SEND_LIMIT = timedelta(seconds=20)
+#: How long one dispatch round keeps claiming.
+ROUND_BUDGET = timedelta(seconds=60)
 GONE = "subscription or channel no longer configured"
+_CANDIDATES = 50
+
+Clock = Callable[[], datetime]
+
+#: Deliveries this process is sending now (its own claims are live exactly while listed here).
+_in_flight: set[int] = set()
+_in_flight_lock = threading.Lock()
 
 
 @dataclass
 class DispatchReport:
-    """What one dispatch round did."""
+    """What one dispatch round did; `left` counts deliveries still due when it ended."""
 
     sent: int = 0
     retrying: int = 0
     gave_up: int = 0
     orphaned: int = 0
+    unanswered: int = 0
+    left: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -69,6 +102,10 @@ class _Claim:
     subscription: SubscriptionConfig
     url: str
     event_ids: tuple[int, ...]
+
+    @property
+    def channel(self) -> tuple[str, str]:
+        return (self.subscription.name, channel_id(self.url))
 
 
 def backoff_delay(attempts: int, rng: random.Random, *, base: timedelta = BACKOFF_BASE,
@@ -97,8 +134,8 @@ def _channels(subscriptions: Iterable[SubscriptionConfig]) -> dict[tuple[str, st
     return {(s.name, channel_id(u)): u for s in subscriptions for u in subscription_channels(s)}
 
 
-def _due(session: Session, names: Sequence[str], now: datetime, limit: int | None,
-         created_by: datetime | None = None) -> list[Delivery]:
+def _due_query(names: Sequence[str], now: datetime,
+               created_by: datetime | None = None) -> SelectOfScalar[Delivery]:
     query = select(Delivery).where(
         Delivery.status == "pending",
         col(Delivery.subscription).in_(list(names)),
@@ -106,92 +143,189 @@ def _due(session: Session, names: Sequence[str], now: datetime, limit: int | Non
     )
     if created_by is not None:
         query = query.where(Delivery.created_at <= created_by)
-    query = query.order_by(col(Delivery.id))
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query).all())
+    return query.order_by(col(Delivery.id))
 
 
-def _orphan_unknown(session: Session, known: set[str]) -> int:
-    rows = session.exec(select(Delivery).where(
-        Delivery.status == "pending", col(Delivery.subscription).not_in(list(known)))).all()
+def _claimed(row: Delivery, now: datetime, me: Owner) -> bool:
+    """Whether someone is sending this row now (this process: exactly while it is in flight)."""
+    if row.claimed_by == me.token:
+        with _in_flight_lock:
+            return (row.id or 0) in _in_flight
+    return claim_is_live(row.claimed_by, row.claimed_until, now, me)
+
+
+def _take(session: Session, rows: Sequence[Delivery], now: datetime, me: Owner) -> None:
+    with _in_flight_lock:
+        for row in rows:
+            row.claimed_by, row.claimed_until = me.token, now + CLAIM_LEASE
+            _in_flight.add(row.id or 0)
+            session.add(row)
+
+
+def _orphan(session: Session, rows: Iterable[Delivery]) -> int:
+    count = 0
     for row in rows:
         row.status, row.last_error, row.next_try = "failed", GONE, None
+        row.claimed_by, row.claimed_until = "", None
         session.add(row)
-    return len(rows)
+        count += 1
+    return count
 
 
-def _claim(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: datetime,
-           limit: int | None, *, digest_zone: str | None, report: DispatchReport) -> list[_Claim]:
-    """Pick due deliveries, push their next_try a lease ahead, group them per channel."""
-    digest = digest_zone is not None
-    subs = {s.name: s for s in subscriptions if (s.mode == "digest") == digest}
-    urls = _channels(subs.values())
-    claims: dict[tuple[str, str], list[Delivery]] = {}
+def _orphan_unknown(engine: Engine, known: set[str]) -> int:
     with write_session(engine) as session:
-        report.orphaned += _orphan_unknown(session, {s.name for s in subscriptions})
-        for name, sub in subs.items():
-            cutoff = digest_cutoff(sub, now, digest_zone) if digest_zone else None
-            for row in _due(session, [name], now, limit, created_by=cutoff):
-                if (row.subscription, row.channel) not in urls:
-                    row.status, row.last_error, row.next_try = "failed", GONE, None
-                    report.orphaned += 1
-                else:
-                    row.next_try = now + CLAIM_LEASE
-                    claims.setdefault((row.subscription, row.channel), []).append(row)
+        return _orphan(session, session.exec(select(Delivery).where(
+            Delivery.status == "pending", col(Delivery.subscription).not_in(list(known)))).all())
+
+
+def _claim_next(engine: Engine, subs: dict[str, SubscriptionConfig],
+                urls: dict[tuple[str, str], str], clock: Clock, me: Owner,
+                skip: set[tuple[str, str]], report: DispatchReport) -> _Claim | None:
+    """Claim the oldest due immediate delivery nobody is sending, on a channel not skipped."""
+    with write_session(engine) as session:
+        now = as_utc(clock())
+        query = _due_query(list(subs), now)
+        rows = session.exec(query.limit(_CANDIDATES).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            key = (row.subscription, row.channel)
+            if key in skip or _claimed(row, now, me):
+                continue
+            if key not in urls:
+                report.orphaned += _orphan(session, [row])
+                continue
+            _take(session, [row], now, me)
+            return _Claim((row.id or 0,), subs[row.subscription], urls[key], (row.event_id,))
+    return None
+
+
+def _claim_digest(engine: Engine, sub: SubscriptionConfig, url: str, cutoff: datetime,
+                  clock: Clock, me: Owner) -> _Claim | None:
+    """Claim every due digest delivery of one channel (none when any is being sent)."""
+    with write_session(engine) as session:
+        now = as_utc(clock())
+        query = _due_query([sub.name], now, created_by=cutoff)
+        rows = [r for r in session.exec(query.with_for_update(skip_locked=True)).all()
+                if r.channel == channel_id(url)]
+        if not rows or any(_claimed(r, now, me) for r in rows):
+            return None
+        _take(session, rows, now, me)
+        return _Claim(tuple(r.id or 0 for r in rows), sub, url, tuple(r.event_id for r in rows))
+
+
+# ---------------------------------------------------------------------------- sending
+
+
+def _rows(session: Session, ids: Sequence[int]) -> Sequence[Delivery]:
+    return session.exec(select(Delivery).where(col(Delivery.id).in_(list(ids)))).all()
+
+
+def _renew(engine: Engine, ids: Sequence[int], clock: Clock, me: Owner) -> None:
+    with write_session(engine) as session:
+        for row in _rows(session, ids):
+            if row.claimed_by == me.token and row.status == "pending":
+                row.claimed_until = as_utc(clock()) + CLAIM_LEASE
                 session.add(row)
-        result = [
-            _Claim(tuple(r.id or 0 for r in rows), subs[key[0]], urls[key],
-                   tuple(r.event_id for r in rows))
-            for key, rows in claims.items()
-        ]
-    return result
 
 
-# ---------------------------------------------------------------------------- marking
+def _release(ids: Sequence[int]) -> None:
+    with _in_flight_lock:
+        _in_flight.difference_update(ids)
 
 
-def _mark_sent(engine: Engine, ids: Sequence[int], now: datetime) -> None:
+def _record(engine: Engine, claim: _Claim, error: AlertError | None, now: datetime,
+            rng: random.Random) -> str:
+    """Write the outcome of one send and end its claim: "sent", "retrying" or "gave_up"."""
+    outcome = "sent" if error is None else "retrying"
     with write_session(engine) as session:
-        for row in session.exec(select(Delivery).where(col(Delivery.id).in_(list(ids)))).all():
-            row.status, row.sent_at, row.next_try, row.last_error = "sent", now, None, ""
-            session.add(row)
-
-
-def _mark_failed(engine: Engine, ids: Sequence[int], now: datetime, error: str,
-                 sub: SubscriptionConfig, rng: random.Random) -> bool:
-    """Count a failed try; True when the deliveries were given up."""
-    gave_up = False
-    with write_session(engine) as session:
-        for row in session.exec(select(Delivery).where(col(Delivery.id).in_(list(ids)))).all():
-            row.attempts += 1
-            row.last_error = error[:500]
-            if sub.give_up_after is not None and row.attempts >= sub.give_up_after:
-                row.status, row.next_try, gave_up = "failed", None, True
+        for row in _rows(session, claim.ids):
+            row.claimed_by, row.claimed_until = "", None
+            if error is None:
+                row.status, row.sent_at, row.next_try, row.last_error = "sent", now, None, ""
             else:
-                row.next_try = now + backoff_delay(row.attempts, rng)
+                row.attempts += 1
+                row.last_error = str(error)[:500]
+                give_up = claim.subscription.give_up_after
+                if give_up is not None and row.attempts >= give_up:
+                    row.status, row.next_try, outcome = "failed", None, "gave_up"
+                else:
+                    row.next_try = now + backoff_delay(row.attempts, rng)
             session.add(row)
-    return gave_up
+    return outcome
 
 
-def _send_claim(engine: Engine, claim: _Claim, message: Message, notifier: Notifier,
-                now: datetime, rng: random.Random, report: DispatchReport) -> None:
-    try:
-        notifier.send(claim.url, message)
-    except AlertError as exc:
-        error = str(exc)
-        if _mark_failed(engine, claim.ids, now, error, claim.subscription, rng):
-            report.gave_up += len(claim.ids)
-        else:
-            report.retrying += len(claim.ids)
-        report.errors.append(f"{claim.subscription.name}: {error}")
-        log.warning("delivery to subscription %s failed: %s", claim.subscription.name, error)
-        return
-    _mark_sent(engine, claim.ids, now)
-    report.sent += len(claim.ids)
+@dataclass
+class _Send:
+    """One send running in its own thread; `outcome` is set when it has been recorded."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    outcome: str = ""
+    error: str = ""
+
+
+def _start_send(engine: Engine, claim: _Claim, message: Message, notifier: Notifier,
+                clock: Clock, rng: random.Random, me: Owner) -> _Send:
+    """Send in a helper thread that renews the claim until the channel answers, then records
+    the outcome (even after the dispatcher stopped waiting for it)."""
+    state = _Send()
+
+    def work() -> None:
+        error: AlertError | None = None
+        try:
+            with renewing(lambda: _renew(engine, claim.ids, clock, me), CLAIM_LEASE / 4):
+                notifier.send(claim.url, message)
+        except AlertError as exc:
+            error = exc
+        except Exception as exc:  # noqa: BLE001 - a channel bug must not strand the claim
+            error = AlertError(f"{type(exc).__name__} while sending")
+        try:
+            state.error = str(error) if error is not None else ""
+            state.outcome = _record(engine, claim, error, as_utc(clock()), rng)
+        except Exception:  # the claim lapses when this process ends
+            log.exception("could not record the outcome of deliveries %s", claim.ids)
+            state.outcome = "unrecorded"
+        finally:
+            _release(claim.ids)
+            state.done.set()
+
+    threading.Thread(target=work, name=f"send-{claim.ids[0]}", daemon=True).start()
+    return state
+
+
+def _send(engine: Engine, claim: _Claim, message: Message, notifier: Notifier, clock: Clock,
+          rng: random.Random, me: Owner, limit: timedelta, report: DispatchReport) -> bool:
+    """Send one claim, waiting at most `limit`; count the outcome. False: skip the channel."""
+    state = _start_send(engine, claim, message, notifier, clock, rng, me)
+    name = claim.subscription.name
+    if not state.done.wait(limit.total_seconds()):
+        report.unanswered += len(claim.ids)
+        report.errors.append(f"{name}: no answer within {limit.total_seconds():g}s")
+        log.warning("delivery to subscription %s: no answer within %gs; its outcome is "
+                    "recorded when the channel answers", name, limit.total_seconds())
+        return False
+    if state.outcome == "sent":
+        report.sent += len(claim.ids)
+        return True
+    if state.outcome == "gave_up":
+        report.gave_up += len(claim.ids)
+    else:
+        report.retrying += len(claim.ids)
+    report.errors.append(f"{name}: {state.error}")
+    log.warning("delivery to subscription %s failed: %s", name, state.error)
+    return False
 
 
 # ---------------------------------------------------------------------------- public
+
+
+def due_count(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: datetime,
+              *, mode: str = "immediate") -> int:
+    """Pending deliveries of `mode` subscriptions whose next try has come at `now`."""
+    names = [s.name for s in subscriptions if s.mode == mode]
+    with read_session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(Delivery).where(
+            Delivery.status == "pending", col(Delivery.subscription).in_(names),
+            (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= as_utc(now)),
+        )).one())
 
 
 def dispatch_pending(
@@ -200,27 +334,44 @@ def dispatch_pending(
     *,
     now: datetime,
     notifier: Notifier,
-    batch: int = 100,
+    batch: int | None = None,
     rng: random.Random | None = None,
+    clock: Clock | None = None,
+    budget: timedelta | None = ROUND_BUDGET,
+    send_limit: timedelta = SEND_LIMIT,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> DispatchReport:
-    """Send the due immediate deliveries (one message per delivery); mark each as it goes.
+    """Send the due immediate deliveries, one message each, claiming and marking each in turn.
 
-    At most `batch` deliveries per subscription per round; the rest wait for the next round.
+    Stops when nothing is due, after `batch` claims (None: no cap), or when `budget` (wall time;
+    None: none) is spent. `clock` gives the time of each claim (default: `now` throughout).
     Deliveries of subscriptions no longer configured are marked failed (`alerts retry` after
     restoring the subscription requeues them).
     """
     rng = rng or random.Random()
-    now = as_utc(now)
+    fixed = as_utc(now)
+    clock = clock or (lambda: fixed)
+    me = this_process()
     report = DispatchReport()
-    for claim in _claim(engine, subscriptions, now, batch, digest_zone=None, report=report):
-        # Claims from the immediate path hold one delivery each per channel group; send each.
-        for delivery_id, event_id in zip(claim.ids, claim.event_ids, strict=True):
-            single = _Claim((delivery_id,), claim.subscription, claim.url, (event_id,))
-            message = _render(engine, [event_id], digest_of=None)
-            if message is None:
-                _drop(engine, single.ids, report)
-                continue
-            _send_claim(engine, single, message, notifier, now, rng, report)
+    report.orphaned += _orphan_unknown(engine, {s.name for s in subscriptions})
+    subs = {s.name: s for s in subscriptions if s.mode != "digest"}
+    urls = _channels(subs.values())
+    skip: set[tuple[str, str]] = set()
+    started, claims = monotonic(), 0
+    while batch is None or claims < batch:
+        if budget is not None and monotonic() - started >= budget.total_seconds():
+            break
+        claim = _claim_next(engine, subs, urls, clock, me, skip, report)
+        if claim is None:
+            break
+        claims += 1
+        message = _render(engine, claim.event_ids, digest_of=None)
+        if message is None:
+            _drop(engine, claim.ids, report)
+            continue
+        if not _send(engine, claim, message, notifier, clock, rng, me, send_limit, report):
+            skip.add(claim.channel)
+    report.left = due_count(engine, subscriptions, clock())
     return report
 
 
@@ -243,6 +394,8 @@ def send_digests(
     notifier: Notifier,
     timezone: str = "UTC",
     rng: random.Random | None = None,
+    clock: Clock | None = None,
+    send_limit: timedelta = SEND_LIMIT,
 ) -> DispatchReport:
     """Send each digest subscription one message per channel with everything pending for it.
 
@@ -250,24 +403,46 @@ def send_digests(
     as often as you like (each minute, or at `digest_at`): nothing is sent twice.
     """
     rng = rng or random.Random()
-    now = as_utc(now)
+    fixed = as_utc(now)
+    clock = clock or (lambda: fixed)
+    me = this_process()
     report = DispatchReport()
-    for claim in _claim(engine, subscriptions, now, None, digest_zone=timezone,
-                        report=report):
-        message = _render(engine, claim.event_ids, digest_of=claim.subscription.name)
-        if message is None:
-            _drop(engine, claim.ids, report)
+    report.orphaned += _orphan_unknown(engine, {s.name for s in subscriptions})
+    for sub in subscriptions:
+        if sub.mode != "digest":
             continue
-        _send_claim(engine, claim, message, notifier, now, rng, report)
+        cutoff = digest_cutoff(sub, fixed, timezone)
+        for url in subscription_channels(sub):
+            claim = _claim_digest(engine, sub, url, cutoff, clock, me)
+            if claim is None:
+                continue
+            message = _render(engine, claim.event_ids, digest_of=sub.name)
+            if message is None:
+                _drop(engine, claim.ids, report)
+                continue
+            _send(engine, claim, message, notifier, clock, rng, me, send_limit, report)
+    report.orphaned += _orphan_gone_channels(engine, subscriptions)
     return report
+
+
+def _orphan_gone_channels(engine: Engine, subscriptions: Sequence[SubscriptionConfig]) -> int:
+    """Fail digest deliveries whose channel left their subscription's URLs."""
+    urls = _channels(s for s in subscriptions if s.mode == "digest")
+    names = {name for name, _ in urls} | {s.name for s in subscriptions if s.mode == "digest"}
+    with write_session(engine) as session:
+        rows = session.exec(select(Delivery).where(
+            Delivery.status == "pending", col(Delivery.subscription).in_(list(names)))).all()
+        return _orphan(session, [r for r in rows if (r.subscription, r.channel) not in urls])
 
 
 def _drop(engine: Engine, ids: Sequence[int], report: DispatchReport) -> None:
     """Fail deliveries whose events are gone (pruned): nothing left to say."""
     with write_session(engine) as session:
-        for row in session.exec(select(Delivery).where(col(Delivery.id).in_(list(ids)))).all():
+        for row in _rows(session, ids):
             row.status, row.next_try, row.last_error = "failed", None, "event no longer exists"
+            row.claimed_by, row.claimed_until = "", None
             session.add(row)
+    _release(ids)
     report.orphaned += len(ids)
 
 

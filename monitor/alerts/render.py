@@ -40,6 +40,9 @@ _HEADLINES = {
     "deadline.overdue": "Deadline overdue",
     "deadline.met": "Deadline met",
     "deadline.vacated": "Deadline vacated",
+    "deadline.suspended": "Deadline suspended",
+    "deadline.resumed": "Deadline resumed",
+    "deadline.unverified": "Deadline passed, docket not re-read",
     "matter.added": "Matter added",
     "matter.status_changed": "Matter status changed",
     "matter.escalated": "Matter escalated",
@@ -47,6 +50,8 @@ _HEADLINES = {
     "agreement.changed": "287(g) agreement changed",
     "agreement.removed": "287(g) agreement removed",
     "agreement.pending": "287(g) agreement pending",
+    "agreement.renamed": "287(g) agreement renamed",
+    "agreement.missing": "287(g) agreement missing from the list",
     "page.changed": "Watched page changed",
     "source.failing": "Source failing",
     "source.recovered": "Source recovered",
@@ -166,6 +171,43 @@ def _deadline_lines(data: Mapping[str, Any], deadline: Deadline | None) -> list[
     if isinstance(alternative, Mapping) and alternative.get("due"):
         lines.append(_Line("Alternative", f"{alternative['due']} {alternative.get('reading', '')}"
                            .strip()))
+    return lines + _life_lines(data)
+
+
+def _entry_words(entry: Mapping[str, Any]) -> str:
+    number = entry.get("entry_number")
+    head = f"#{number} " if number is not None else ""
+    return f"{head}{entry.get('date_filed') or ''} {entry.get('text') or ''}".strip()
+
+
+def _life_lines(data: Mapping[str, Any]) -> list[_Line]:
+    """Met by, vacated/suspended/resumed by, extension requested, and the overdue evidence."""
+    lines: list[_Line] = []
+    if data.get("days_left") is not None:
+        lines.append(_Line("Days left", str(data["days_left"])))
+    for key, label in (("met_by", "Met by"), ("vacated_by", "Vacated by"),
+                       ("suspended_by", "Suspended by"), ("resumed_by", "Resumed by")):
+        entry = data.get(key)
+        if isinstance(entry, Mapping):
+            lines.append(_Line(label, _entry_words(entry)))
+    if data.get("case_closed"):
+        lines.append(_Line("Vacated", f"the case was closed {data['case_closed']}"))
+    asked = data.get("extension_requested")
+    if isinstance(asked, Mapping):
+        granted = asked.get("granted")
+        text = f"requested by {_entry_words(asked)}"
+        if isinstance(granted, Mapping):
+            text += f"; granted by {_entry_words(granted)} (the new date is not in the text)"
+        lines.append(_Line("Extension", text))
+    if data.get("looked_for"):
+        lines.append(_Line("Looked for", str(data["looked_for"])))
+    if "last_checked" in data:
+        lines.append(_Line("Last checked", str(data.get("last_checked") or "never")))
+    seen = data.get("last_entry")
+    if isinstance(seen, Mapping):
+        lines.append(_Line("Last entry seen", _entry_words(seen)))
+    if data.get("reason"):
+        lines.append(_Line("Why", str(data["reason"])))
     return lines
 
 

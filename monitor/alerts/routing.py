@@ -12,6 +12,8 @@ excludes the event: a subscription narrowed to D.D.C. hears nothing else.
 - `tags`, `courts`, `cases` (`court:docket`, compared normalized), `states` (agreement events).
 - `mute`: regexes over the entry text (or the summary): the event is stored, never sent.
 - backfill, baseline and private events are skipped unless the subscription includes them.
+- quiet kinds (`agreement.missing`) are skipped unless `events` names them exactly (a glob such
+  as `*` or `agreement.*` does not).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from typing import Any
 
 from sqlmodel import Session
 
+from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
 from monitor.models import Case, Delivery, Event, Matter
 from monitor.store import EventListener
+from sources.agreement_identity import county_key, state_code
 from sources.identity import docket_key, parse_tracked_docket
 
 __all__ = [
@@ -68,14 +72,6 @@ class EventFacts:
     private: bool
 
 
-def _county(name: str) -> str:
-    """`Harris County` and `harris` compare equal."""
-    words = name.casefold().split()
-    if words and words[-1] in ("county", "parish", "borough"):
-        words = words[:-1]
-    return " ".join(words)
-
-
 def _watches_of(data: Mapping[str, Any], case: Case | None) -> set[str]:
     watches = {str(w) for w in data.get("watches") or []}
     matched = case.matched_by if case is not None else data.get("matched_by") or []
@@ -99,8 +95,8 @@ def event_facts(session: Session, event: Event) -> EventFacts:
         docket_key=docket_key(docket) if docket else "",
         tags=frozenset(tags),
         watches=frozenset(_watches_of(data, case)),
-        state=str(data.get("state") or "").upper(),
-        county=_county(str(data.get("county") or "")),
+        state=state_code(str(data.get("state") or "")) if data.get("state") else "",
+        county=county_key(str(data.get("county") or "")),
         agency=str(data.get("agency") or (matter.agency if matter else "")).casefold(),
         text=text,
         backfill=bool(data.get("backfill")),
@@ -149,6 +145,8 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
     )
     if checks:
         return False
+    if facts.kind in QUIET_EVENT_KINDS and facts.kind not in sub.events:
+        return False
     if not any(fnmatchcase(facts.kind, glob) for glob in sub.events):
         return False
     if sub.watches and not _watch_ok(rule, facts):
@@ -159,9 +157,9 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
         return False
     if rule.cases and (facts.court, facts.docket_key) not in rule.cases:
         return False
-    if sub.states and facts.state not in {s.upper() for s in sub.states}:
+    if sub.states and facts.state not in {state_code(s) for s in sub.states}:
         return False
-    if sub.counties and facts.county not in {_county(c) for c in sub.counties}:
+    if sub.counties and facts.county not in {county_key(c) for c in sub.counties}:
         return False
     if sub.agencies and not any(a.casefold() in facts.agency for a in sub.agencies if a):
         return False

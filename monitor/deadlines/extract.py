@@ -68,12 +68,20 @@ _DATE = rf"(?P<date>{DATE_PATTERN})"
 _PARTY = r"(?:for\s+(?P<party>[^.;()\[\]]{1,100}?)\s+(?:by|on)\s+)"
 #: each phrase puts the date in group `date`; the label comes from the words before it
 _PHRASES: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
-    rf"\b(?:(?:is|are|will\s+be|shall\s+be)\s+)?due\s+(?:(?:by|on)\s+)?{_PARTY}?{_DATE}",
+    rf"\b(?:(?:is|are|will\s+be|shall\s+be)\s+)?due:?\s+(?:(?:by|on)\s+)?{_PARTY}?{_DATE}",
     rf"\bdeadline\s+(?:(?:re)?set\s+)?(?:for|is|of)\s+{_DATE}",
     rf"\b(?:no|not)\s+later\s+than\s+{_DATE}",
     rf"\bon\s+or\s+before\s+{_DATE}",
     rf"\b(?:shall|should|must)\s+be\s+(?:filed|submitted|served|produced)\s+(?:by|on)\s+{_DATE}",
     rf"\bextended\s+(?:to\s+and\s+including|through|until|up\s+to|to)\s+{_DATE}",
+    # "Defendants shall file an answer or otherwise respond to [1] Complaint by 5/13/2025"
+    rf"\b(?:shall|must|(?:is|are)\s+(?:hereby\s+)?(?:directed|ordered)\s+to)\s+"
+    rf"(?:file|submit|serve|answer|respond|produce)\b[^.;]{{0,160}}?\bby\s+{_DATE}",
+    # "shall have ..., until August 8, 2019, to file their answers"
+    rf"\buntil\s+{_DATE},?\s+(?:to|in\s+which\s+to)\s+(?:file|submit|serve|answer|respond)\b",
+    # "By Friday 7/26/2019, the District Attorney shall file ..."
+    rf"(?:^|[.:;]\s*)By\s+(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?{_DATE},?\s+"
+    rf"(?=[^.;]{{1,120}}?\b(?:shall|must)\s+(?:file|submit|serve)\b)",
 ))
 
 _BOUNDARY = re.compile(r"(?<!\b[A-Z])[.;:,](?=\s|$)|[\[\]]|(?:^|(?<=\s))\(|\)(?=\s|$)|\bAND\b")

@@ -37,7 +37,7 @@ Semantics = Literal["deadline", "end_of_agency_period"]
 BUILTIN_PATH = "monitor/deadlines/rules.toml"
 _KEYS = frozenset({
     "id", "citation", "trigger", "period", "unit", "direction", "label", "trigger_date",
-    "applies", "patterns", "exclude", "overrides", "semantics", "notes",
+    "applies", "patterns", "exclude", "overrides", "semantics", "notes", "obligation",
 })
 _APPLIES_KEYS = frozenset({"courts", "levels", "nature_of_suit", "parties"})
 _REQUIRED = ("id", "citation", "trigger", "unit", "label")
@@ -72,6 +72,9 @@ class Rule:
     overrides: tuple[str, ...] = ()
     semantics: Semantics = "deadline"
     notes: str = ""
+    #: the obligation the period is for ("respond-complaint", "oppose", "reply", "serve", ...);
+    #: a computed and a court-set date of the same obligation are one deadline
+    obligation: str = ""
 
     @cached_property
     def compiled(self) -> tuple[re.Pattern[str], ...]:
@@ -179,6 +182,7 @@ def rule_from_row(raw: Mapping[str, Any], *, where: str = "deadline_rule",
         overrides=row.strings("overrides"),
         semantics=cast(Semantics, row.choice("semantics", get_args(Semantics), "deadline")),
         notes=row.text("notes", ""),
+        obligation=row.text("obligation", ""),
     )
 
 

@@ -1,23 +1,45 @@
-"""Deadlines in the database: derived from docket events, set by hand, reminded, marked met.
+"""Deadlines in the database: derived from docket events, set by hand, reminded, ended.
 
-- `make_deadline_listener(config)`: a Store listener; every `entry.added` is read for court-set
-  dates (they outrank computed ones; both are kept and shown) and for rule triggers (computed
-  with the court's calendar, zone and clerk's-office closures).
-- `upsert_deadline`: one row per deadline key; a new one is `deadline.set`, a moved one
-  `deadline.changed` (SEQUENCE raised so calendars update the same event).
+- `make_deadline_listener(config)`: a Store listener; every `entry.added` moves the case's
+  deadlines through their life (`monitor.deadlines.life`: one row per obligation, court-set dates
+  over computed ones, ordered periods, met / vacated / suspended / resumed, extension flags);
+  `case.closed` vacates what is still open.
+- `upsert_deadline` (`monitor.deadlines.rows`): one row per deadline key; a new one is
+  `deadline.set`, a moved one `deadline.changed` (SEQUENCE raised so calendars update the event).
 - `run_reminders(now)`: `deadline.due_soon` at the configured lead days (at `remind_at` local
-  time), `deadline.overdue` once the day has passed in the deadline's zone, matter escalation.
+  time); after the due day, `deadline.overdue` only when a read of the docket after that day
+  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`; matter
+  escalation. Cut-offs and rights (scheduling-order cut-offs, amendment as of course) lapse
+  silently (state `lapsed`), and so does a reply in support of a motion (the movant's right).
+
+States: open, overdue, unverified, met, vacated, suspended, waiting (a period whose anchor event
+has not come), lapsed. Keys: `case:<id>:<obligation>[@<party>]`, `matter:<id>:clock`,
+`manual:...`.
+
+Event data (every `deadline.*`; stable, extend only): deadline_id, key, deadline_key, rule_id,
+rule, label, citation, origin (court-set | computed | manual), due, due_date, timezone,
+trigger_date, trigger_estimated, computed_due, steps, alternative, matter, obligation
+("respond-complaint", "oppose:19", "order:status-report", ...), party, state, met_by,
+extension_requested ({entry_number, date_filed, text[, granted: {...}]} or null), and the case's
+court, docket_number, case_name, tags. Besides:
+- `deadline.changed`: before (the old due date);
+- `deadline.due_soon`: days_left, lead_days;
+- `deadline.met`: met_by {entry_number, date_filed, text};
+- `deadline.vacated`: vacated_by (the entry) or case_closed (the date);
+- `deadline.suspended`: suspended_by; `deadline.resumed`: resumed_by, before;
+- `deadline.overdue`: days_overdue, looked_for, last_entry, last_checked (UTC, Z);
+- `deadline.unverified`: the same plus reason.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -25,11 +47,27 @@ from sqlmodel import Session, select
 
 from monitor.config import Config
 from monitor.db import write_session
-from monitor.models import Case, Deadline, Event
+from monitor.deadlines.calendar import Computation, Unit, compute
+from monitor.deadlines.docket_text import entry_refs, motion_refs
+from monitor.deadlines.evidence import last_checked, last_entry
+from monitor.deadlines.life import OPEN, apply_entry, close_case
+from monitor.deadlines.rows import (
+    DeadlineSpec,
+    _case_fields,
+    _deadline_data,
+    deadline_event_data,
+    upsert_deadline,
+)
+from monitor.deadlines.rules import load_rules
+from monitor.deadlines.triggers import match_triggers, service_dates
+from monitor.models import Case, Deadline, Entry, Event
 from monitor.store import EventListener, emit
+from sources.courts import COURTS
 
 __all__ = [
     "DeadlineSpec",
+    "deadline_event_data",
+    "derive_from_entry",
     "make_deadline_listener",
     "mark_deadline",
     "run_reminders",
@@ -43,106 +81,6 @@ _US_PARTY = re.compile(
     r"homeland security|immigration and customs|\bsecretary\b|\bdirector\b|\battorney general\b|"
     r"\bdepartment of\b"
 )
-
-
-@dataclass(frozen=True)
-class DeadlineSpec:
-    """What a deadline should be; `key` is its identity across recomputations."""
-
-    key: str
-    subject: str
-    label: str
-    due_date: date
-    origin: str  # court-set | computed | manual
-    case_id: int | None = None
-    matter_id: str | None = None
-    rule_id: str = ""
-    citation: str = ""
-    due_at: datetime | None = None
-    timezone: str = "UTC"
-    trigger_date: date | None = None
-    trigger_text: str = ""
-    trigger_estimated: bool = False
-    steps: tuple[str, ...] = ()
-    alternative: dict[str, Any] | None = None
-    computed_due: date | None = None
-    private: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _deadline_data(d: Deadline, **extra: Any) -> dict[str, Any]:
-    return {
-        "deadline_id": d.id,
-        "key": d.key,
-        "deadline_key": d.key,
-        "rule_id": d.rule_id,
-        "label": d.label,
-        "rule": d.rule_id,
-        "citation": d.citation,
-        "origin": d.origin,
-        "due": d.due_at.isoformat() if d.due_at else d.due_date.isoformat(),
-        "due_date": d.due_date.isoformat(),
-        "timezone": d.timezone,
-        "trigger_date": d.trigger_date.isoformat() if d.trigger_date else None,
-        "trigger_estimated": d.trigger_estimated,
-        "computed_due": d.computed_due.isoformat() if d.computed_due else None,
-        "steps": list(d.steps),
-        "alternative": d.alternative,
-        "matter": d.matter_id,
-        **extra,
-    }
-
-
-def _case_fields(session: Session, case_id: int | None) -> dict[str, Any]:
-    if case_id is None:
-        return {}
-    case = session.get(Case, case_id)
-    if case is None:
-        return {}
-    return {"court": case.court, "docket_number": case.docket_number,
-            "case_name": case.case_name, "tags": list(case.tags)}
-
-
-def upsert_deadline(session: Session, listeners: Sequence[EventListener], spec: DeadlineSpec,
-                    *, now: datetime, source_id: str = "") -> Event | None:
-    """Create or move a deadline; emit `deadline.set` or `deadline.changed`."""
-    row = session.exec(select(Deadline).where(Deadline.key == spec.key)).first()
-    before: date | None = None
-    if row is None:
-        row = Deadline(key=spec.key, subject=spec.subject, due_date=spec.due_date,
-                       created_at=now, updated_at=now)
-        kind = "deadline.set"
-    else:
-        if (row.due_date == spec.due_date and row.due_at == spec.due_at
-                and row.state in ("open", "overdue")):
-            return None
-        if row.state in ("met", "vacated") and row.due_date == spec.due_date:
-            return None
-        before = row.due_date
-        kind = "deadline.changed"
-        row.sequence += 1
-        row.reminders_sent = []
-        row.state = "open"
-    for name in ("subject", "label", "due_date", "origin", "case_id", "matter_id", "rule_id",
-                 "citation", "due_at", "timezone", "trigger_date", "trigger_text",
-                 "trigger_estimated", "alternative", "computed_due", "private"):
-        setattr(row, name, getattr(spec, name))
-    row.steps = list(spec.steps)
-    row.updated_at = now
-    session.add(row)
-    session.flush()
-    data = {**_case_fields(session, spec.case_id), **_deadline_data(row), **spec.extra}
-    if before is not None:
-        data["before"] = before.isoformat()
-    verb = "set" if kind == "deadline.set" else f"moved from {before} to"
-    return emit(
-        session, listeners, kind=kind, at=now, subject=spec.subject,
-        summary=f"{spec.label} {verb} {spec.due_date.isoformat()}"
-        + (f" ({spec.citation})" if spec.citation else ""),
-        dedupe_key=f"{kind}:{spec.key}:{spec.due_date.isoformat()}:{row.sequence}",
-        data=data, case_id=spec.case_id, matter_id=spec.matter_id, source_id=source_id,
-        private=spec.private,
-    )
 
 
 def mark_deadline(engine: Engine, listeners: Sequence[EventListener], deadline_id: int,
@@ -168,41 +106,40 @@ def mark_deadline(engine: Engine, listeners: Sequence[EventListener], deadline_i
 
 @lru_cache(maxsize=8)
 def _rules(extra_key: str) -> list[Any]:
-    import json
-
-    from monitor.deadlines.rules import load_rules
-
     return load_rules(json.loads(extra_key) if extra_key else None)
 
 
-def _label_word(label: str) -> str:
-    words = re.findall(r"[a-z]+", label.lower())
-    return words[0] if words else ""
-
-
 def make_deadline_listener(config: Config) -> EventListener:
-    """A Store listener deriving deadlines from each new docket entry."""
-    import json
-
+    """A Store listener: each `entry.added` moves the case's deadlines through their life
+    (`monitor.deadlines.life`); `case.closed` vacates what is still open."""
     extra_key = json.dumps(list(config.deadline_rules), default=str, sort_keys=True)
     closures = {court: tuple(days) for court, days in config.deadlines.closures.items()}
 
     def listener(session: Session, event: Event) -> None:
-        if event.kind != "entry.added" or event.case_id is None:
+        if event.kind not in ("entry.added", "case.closed") or event.case_id is None:
             return
         case = session.get(Case, event.case_id)
         if case is None:
             return
         chain: Sequence[EventListener] = session.info.get("listeners", ())
-        known = {
-            _label_word(d.label): (d.due_date, d.citation)
-            for d in session.exec(select(Deadline).where(
-                Deadline.case_id == case.id, Deadline.origin == "computed",
-                Deadline.state.in_(["open", "overdue"]))).all()  # type: ignore[attr-defined]
-        }
-        for spec in derive_from_entry(case, event, _rules(extra_key),
-                                      closures.get(case.court, ()), known):
-            upsert_deadline(session, chain, spec, now=event.at, source_id=event.source_id)
+        if event.kind == "case.closed":
+            close_case(session, chain, case, event)
+            return
+        court = COURTS.get(case.court)
+        zone = court.timezone if court else "America/New_York"
+        state = court.state if court and court.state else None
+        today = event.at.astimezone(ZoneInfo(zone)).date()
+        court_closures = closures.get(case.court, ())
+        text = _entry_text(event.data or {})
+        siblings = _sibling_service_dates(session, case, event)
+        computed = derive_from_entry(case, event, _rules(extra_key), court_closures,
+                                     sibling_service=siblings)
+
+        def count(trigger: date, days: int, unit: str) -> Computation:
+            return compute(trigger, days, cast(Unit, unit), "after", service="n/a",
+                           state=state, closures=court_closures, timezone=zone)
+
+        apply_entry(session, chain, case, event, text, computed, zone, today, count)
 
     return listener
 
@@ -214,19 +151,28 @@ def _entry_text(data: dict[str, Any]) -> str:
     return " ".join(part for part in (short, long) if part)
 
 
+def _sibling_service_dates(session: Session, case: Case, event: Event) -> list[date]:
+    """Service dates written in the other entries of the same case and day: an undated return
+    of service takes its date from them."""
+    day = (event.data or {}).get("date_filed")
+    if not day:
+        return []
+    rows = session.exec(select(Entry).where(Entry.case_id == case.id,
+                                            Entry.date_filed == date.fromisoformat(day))).all()
+    found: list[date] = []
+    for row in rows:
+        found += service_dates(" ".join((row.short_description, row.description)))
+    return found
+
+
 def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
                       closures: Sequence[date],
-                      known: dict[str, tuple[date, str]] | None = None) -> list[DeadlineSpec]:
-    """Court-set dates and rule-computed deadlines an entry starts (pure but for the rules).
-
-    `known` maps a label word ("answer", "opposition") to an open computed deadline of the case
-    (due, citation), so a court-set date names the computed one it outranks.
-    """
-    from monitor.deadlines.calendar import compute
-    from monitor.deadlines.extract import extract_court_dates
-    from monitor.deadlines.triggers import match_triggers
-    from sources.courts import COURTS
-
+                      known: dict[str, tuple[date, str]] | None = None,
+                      sibling_service: Sequence[date] = ()) -> list[DeadlineSpec]:
+    """The rule-computed deadlines an entry starts (pure but for the rules), each naming its
+    obligation in `extra` ("obligation", "ref"). Court-set dates and ordered periods are read
+    by `monitor.deadlines.life`. `sibling_service`: service dates of same-day entries, used
+    when this entry gives none."""
     data = event.data or {}
     text = _entry_text(data)
     entry_day = date.fromisoformat(data["date_filed"]) if data.get("date_filed") else \
@@ -235,13 +181,17 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
     zone = court.timezone if court else "America/New_York"
     subject = f"{case.court}:{case.docket_number}"
     today = event.at.astimezone(ZoneInfo(zone)).date()
+    number = data.get("entry_number")
     specs: list[DeadlineSpec] = []
-    computed: dict[str, tuple[date, str]] = dict(known or {})
     parties = ["us_defendant", "us_party"] if _US_PARTY.search(case.case_name) else None
     for trig in match_triggers(text, court=case.court, nature_of_suit=case.nature_of_suit,
                                entry_date=entry_day, rules=rules, parties=parties):
         rule = trig.rule
-        result = compute(trig.trigger_date, trig.period, rule.unit, rule.direction,
+        trigger_date, estimated = trig.trigger_date, trig.trigger_estimated
+        sibling = [d for d in sibling_service if d <= entry_day]
+        if estimated and rule.trigger_date == "service" and sibling:
+            trigger_date, estimated = min(sibling), False
+        result = compute(trigger_date, trig.period, rule.unit, rule.direction,
                          service="n/a" if rule.unit != "calendar_days" else "electronic",
                          state=court.state if court and court.state else None,
                          closures=closures, timezone=zone)
@@ -250,37 +200,27 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
         if due < today:
             continue  # history: that clock ran out before we saw it
         alt = result.alternative
+        obligation = rule.obligation or f"rule:{rule.id}"
+        ref: int | None = None
+        if obligation == "oppose":
+            ref = number
+        elif obligation == "reply":
+            motions = motion_refs(text)
+            refs = entry_refs(text)
+            ref = motions[0][0] if motions else (refs[0] if refs else None)
         spec = DeadlineSpec(
             key=f"case:{case.id}:rule:{rule.id}", subject=subject, label=rule.label,
             due_date=due, due_at=result.due if isinstance(result.due, datetime) else None,
             origin="computed", case_id=case.id, rule_id=rule.id, citation=rule.citation,
-            timezone=zone, trigger_date=trig.trigger_date, trigger_text=text[:500],
-            trigger_estimated=trig.trigger_estimated,
-            steps=(f"Trigger: {rule.trigger} on {trig.trigger_date.isoformat()}"
+            timezone=zone, trigger_date=trigger_date, trigger_text=text[:500],
+            trigger_estimated=estimated,
+            steps=(f"Trigger: {rule.trigger} on {trigger_date.isoformat()}"
                    + (" (entry date; the text gives no service date)"
-                      if trig.trigger_estimated else ""), *result.steps),
+                      if estimated else ""), *result.steps),
             alternative=alt.to_json() if alt else None,
+            extra={"obligation": obligation, "ref": ref},
         )
-        computed[_label_word(rule.label)] = (spec.due_date, spec.citation)
         specs.append(spec)
-    for found in extract_court_dates(text):
-        if found.due < today:
-            continue
-        word = _label_word(found.label)
-        twin = computed.get(word)
-        party = f":{found.party.lower()}" if found.party else ""
-        steps = [f"Set by the court in the docket text: \"{found.text}\""]
-        if twin is not None and twin[0] != found.due:
-            steps.append(f"The rule ({twin[1]}) would give {twin[0].isoformat()}; "
-                         "the court's date governs.")
-        specs.append(DeadlineSpec(
-            key=f"case:{case.id}:court:{found.label.lower()}{party}", subject=subject,
-            label=f"{found.label.capitalize()} due" + (f" ({found.party})" if found.party else ""),
-            due_date=found.due, origin="court-set", case_id=case.id, timezone=zone,
-            trigger_date=entry_day, trigger_text=text[:500], steps=tuple(steps),
-            computed_due=twin[0] if twin else None,
-            citation=twin[1] if twin else "",
-        ))
     return specs
 
 
@@ -298,7 +238,7 @@ def run_reminders(engine: Engine, config: Config, *, now: datetime,
     lead_days = sorted(set(config.deadlines.reminder_days), reverse=True)
     with write_session(engine) as session:
         open_rows = session.exec(
-            select(Deadline).where(Deadline.state.in_(["open", "overdue"]))  # type: ignore[attr-defined]
+            select(Deadline).where(Deadline.state.in_(list(OPEN)))  # type: ignore[attr-defined]
         ).all()
         for row in open_rows:
             events += _remind_one(session, listeners, row, now, lead_days,
@@ -307,6 +247,88 @@ def run_reminders(engine: Engine, config: Config, *, now: datetime,
 
     events += escalate_matters(engine, config, now=now, listeners=listeners)
     return events
+
+
+def _extension_note(row: Deadline) -> str:
+    asked = row.extension_requested
+    if not asked:
+        return ""
+    which = asked.get("entry_number") or asked.get("date_filed")
+    if asked.get("granted"):
+        return f" (extension granted by the court, motion {which}; new date not in the docket)"
+    return f" (extension requested, motion {which})"
+
+
+def _looked_for(row: Deadline) -> str:
+    """The filing that would meet the deadline, in words."""
+    label = row.label.split(" (")[0]
+    return label[:1].lower() + label[1:] if label else "a filing"
+
+
+def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener], row: Deadline,
+                           now: datetime, today: date, base: dict[str, Any]) -> Event | None:
+    """`deadline.overdue` when a read of the docket after the due date shows nothing filed;
+    `deadline.unverified` (once) when no source has read it since, or when the court granted an
+    extension without a date the docket text gives."""
+    days = (today - row.due_date).days
+    if _lapses(row):
+        row.state = "lapsed"  # a right or a cut-off, not a filing anyone owes: no overdue
+        session.add(row)
+        return None
+    case = session.get(Case, row.case_id) if row.case_id is not None else None
+    if case is None:  # a matter's statutory clock: no docket to read
+        checked: datetime | None = now
+        seen = None
+    else:
+        checked = last_checked(session, case)
+        seen = last_entry(session, case.id or 0)
+    zone = ZoneInfo(row.timezone or "UTC")
+    fresh = checked is not None and _aware(checked).astimezone(zone).date() > row.due_date
+    asked = row.extension_requested or {}
+    granted = bool(asked)
+    evidence = {"looked_for": _looked_for(row), "last_entry": seen,
+                "last_checked": _aware(checked).isoformat().replace("+00:00", "Z")
+                if checked else None, "days_overdue": days}
+    if not fresh or granted:
+        if row.state == "unverified":
+            return None
+        row.state = "unverified"
+        session.add(row)
+        why = ("the docket has not been read since the due date" if not granted else
+               "the court granted an extension; the new date is not in the docket text"
+               if asked.get("granted") else "an extension was requested; the court has not ruled")
+        return emit(session, listeners, kind="deadline.unverified", at=now, subject=row.subject,
+                    summary=f"UNVERIFIED: {row.label} was due {row.due_date.isoformat()}; {why}",
+                    dedupe_key=f"deadline.unverified:{row.key}:{row.due_date.isoformat()}:"
+                               f"{row.sequence}",
+                    data={**base, **evidence, "state": "unverified", "reason": why},
+                    case_id=row.case_id, matter_id=row.matter_id, private=row.private)
+    row.state = "overdue"
+    session.add(row)
+    return emit(session, listeners, kind="deadline.overdue", at=now, subject=row.subject,
+                summary=f"OVERDUE: {row.label} was due {row.due_date.isoformat()}"
+                + _extension_note(row),
+                dedupe_key=f"deadline.overdue:{row.key}:{row.due_date.isoformat()}",
+                data={**base, **evidence, "state": "overdue"}, case_id=row.case_id,
+                matter_id=row.matter_id, private=row.private)
+
+
+#: cut-offs of a scheduling order and rights (amendment as of course): they lapse, never overdue
+_CUTOFF = re.compile(r"^order:.*(?:joinder|amend|expert|discovery|dispositive|pro-hac|"
+                     r"consent|declination|mediation|settlement|moving-papers|objection|"
+                     r"summary-judgment|cross-motions)")
+
+
+def _lapses(row: Deadline) -> bool:
+    if row.obligation.startswith("reply"):
+        return True  # a reply in support is the movant's right, not a filing anyone owes
+    return (row.obligation == "amend" and row.origin == "computed") or bool(
+        _CUTOFF.match(f"order:{row.label.lower()}")) or bool(
+        _CUTOFF.match(row.obligation))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _remind_one(session: Session, listeners: Sequence[EventListener], row: Deadline,
@@ -318,13 +340,7 @@ def _remind_one(session: Session, listeners: Sequence[EventListener], row: Deadl
     out: list[Event] = []
     if days_left < 0:
         if row.state != "overdue":
-            row.state = "overdue"
-            session.add(row)
-            event = emit(session, listeners, kind="deadline.overdue", at=now, subject=row.subject,
-                         summary=f"OVERDUE: {row.label} was due {row.due_date.isoformat()}",
-                         dedupe_key=f"deadline.overdue:{row.key}:{row.due_date.isoformat()}",
-                         data={**base, "days_overdue": -days_left}, case_id=row.case_id,
-                         matter_id=row.matter_id, private=row.private)
+            event = _overdue_or_unverified(session, listeners, row, now, today, base)
             if event is not None:
                 out.append(event)
         return out
@@ -336,7 +352,8 @@ def _remind_one(session: Session, listeners: Sequence[EventListener], row: Deadl
     session.add(row)
     when = "today" if days_left == 0 else f"in {days_left} day{'s' if days_left != 1 else ''}"
     event = emit(session, listeners, kind="deadline.due_soon", at=now, subject=row.subject,
-                 summary=f"{row.label} due {when}: {row.due_date.isoformat()}",
+                 summary=f"{row.label} due {when}: {row.due_date.isoformat()}"
+                 + _extension_note(row),
                  dedupe_key=f"deadline.due_soon:{row.key}:{row.due_date.isoformat()}:{lead}",
                  data={**base, "days_left": days_left, "lead_days": lead},
                  case_id=row.case_id, matter_id=row.matter_id, private=row.private)

@@ -22,7 +22,7 @@ __all__ = ["Trigger", "match_triggers", "rule_applies", "service_dates"]
 _SERVICE_DATE = re.compile(
     r"\b(?:served|executed|date\s+of\s+service(?:\s+upon\s+[^.;]{1,80}?)?"
     r"|service\s+(?:was\s+)?(?:made|effected|accepted|completed))"
-    rf"\s+(?:on\s+|upon\s+[^.;]{{1,80}}?\s+on\s+)?(?P<date>{DATE_PATTERN})",
+    rf"\s+(?:on\s+|(?:upon|as\s+to)\s+[^.;]{{1,80}}?\s+on\s+)?(?P<date>{DATE_PATTERN})",
     re.IGNORECASE,
 )
 

@@ -9,23 +9,26 @@ so all text is cleaned first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
 from monitor.models import Case, Event, Matter
+from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
 
-__all__ = ["FeedSpec", "entry_id", "render_atom", "render_feeds"]
+__all__ = ["FeedScope", "FeedSpec", "entry_id", "render_atom", "render_feeds", "tag_members"]
 
 ID_PREFIX = "tag:court-monitor,2026:"
 #: `updated` of a feed with no entry (any fixed value: it must not be "now")
@@ -102,7 +105,8 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = ()
             ) -> list[Event]:
-    query = select(Event).where(col(Event.private).is_(False))
+    query = select(Event).where(col(Event.private).is_(False),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))
@@ -113,11 +117,28 @@ def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = No
     return list(session.exec(query).all())
 
 
-def _tags(cases: Sequence[Case], matters: Sequence[Matter]) -> dict[str, tuple[set[int], set[str]]]:
+@dataclass(frozen=True)
+class FeedScope:
+    """Which feeds to render; `render_feeds` without one renders them all."""
+
+    #: cases whose `case-*.atom` to render
+    case_ids: frozenset[int] = frozenset()
+    #: tags whose `tag-*.atom` to render
+    tags: frozenset[str] = frozenset()
+    #: render `all.atom`
+    everything: bool = False
+    #: render `agreements.atom` and the per-state agreement feeds
+    agreements: bool = False
+
+
+def tag_members(session: Session, matters: Sequence[Matter]
+                ) -> dict[str, tuple[set[int], set[str]]]:
+    """Every tag with the ids of its cases and of its (public) matters."""
     tags: dict[str, tuple[set[int], set[str]]] = {}
-    for case in cases:
-        for tag in case.tags:
-            tags.setdefault(tag, (set(), set()))[0].add(case.id or 0)
+    for case_id, case_tags in session.connection().execute(
+            sa_select(col(Case.id), col(Case.tags))).all():
+        for tag in case_tags or []:
+            tags.setdefault(tag, (set(), set()))[0].add(case_id or 0)
     for matter in matters:
         for tag in matter.tags:
             tags.setdefault(tag, (set(), set()))[1].add(matter.id)
@@ -125,9 +146,10 @@ def _tags(cases: Sequence[Case], matters: Sequence[Matter]) -> dict[str, tuple[s
 
 
 def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
-                 now: datetime) -> list[Path]:
+                 now: datetime, scope: FeedScope | None = None) -> list[Path]:
     """Render `all.atom`, `tag-<tag>.atom`, `case-<court>-<docket>.atom`, `agreements.atom` and
-    `agreements-<state>.atom` (287(g) agreement events); return those written.
+    `agreements-<state>.atom` (287(g) agreement events), or only those `scope` names; return
+    those written.
 
     A file whose bytes would not change is not touched. `now` is accepted for the scheduler's
     uniform call shape; nothing in the output depends on it.
@@ -140,16 +162,22 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         matters = list(session.exec(select(Matter)).all())
         hidden = [m.id for m in matters if m.private]
         public_matters = [m for m in matters if not m.private]
-        cases = list(session.exec(select(Case).order_by(col(Case.id))).all())
+        query = select(Case).order_by(col(Case.id))
+        if scope is not None:
+            query = query.where(col(Case.id).in_(sorted(scope.case_ids)))
+        cases = list(session.exec(query).all()) if scope is None or scope.case_ids else []
 
         def emit(spec: FeedSpec, events: list[Event]) -> None:
             path = feeds_dir / spec.filename
             if write_if_changed(path, render_atom(session, spec, events, feeds_config)):
                 written.append(path)
 
-        emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
-             _latest(session, cap, private_matters=hidden))
-        for tag, (case_ids, matter_ids) in sorted(_tags(cases, public_matters).items()):
+        if scope is None or scope.everything:
+            emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
+                 _latest(session, cap, private_matters=hidden))
+        for tag, (case_ids, matter_ids) in sorted(tag_members(session, public_matters).items()):
+            if scope is not None and tag not in scope.tags:
+                continue
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
                  _latest(session, cap, case_ids=case_ids, matter_ids=matter_ids,
@@ -162,19 +190,27 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
             emit(FeedSpec(f"case-{name}.atom", f"{ID_PREFIX}feed/case/{name}",
                           f"{title}: {heading}", link),
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
-        agreements = list(session.exec(
-            select(Event).where(col(Event.kind).like("agreement.%"))
-            .order_by(col(Event.id).desc())).all())
-        if agreements:
-            emit(FeedSpec("agreements.atom", f"{ID_PREFIX}feed/agreements",
-                          f"{title}: 287(g) agreements"), agreements[:cap])
-        by_state: dict[str, list[Event]] = {}
-        for event in agreements:
-            state = str((event.data or {}).get("state") or "").upper()
-            if state:
-                by_state.setdefault(state, []).append(event)
-        for state, events in sorted(by_state.items()):
-            name = safe_name(state)
-            emit(FeedSpec(f"agreements-{name}.atom", f"{ID_PREFIX}feed/agreements/{name}",
-                          f"{title}: 287(g) agreements in {state}"), events[:cap])
+        if scope is None or scope.agreements:
+            _agreement_feeds(session, title, cap, emit)
     return written
+
+
+def _agreement_feeds(session: Session, title: str, cap: int,
+                     emit: Callable[[FeedSpec, list[Event]], None]) -> None:
+    agreements = list(session.exec(
+        select(Event).where(col(Event.kind).like("agreement.%"),
+                            col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+        .order_by(col(Event.id).desc())).all())
+    if agreements:
+        emit(FeedSpec("agreements.atom", f"{ID_PREFIX}feed/agreements",
+                      f"{title}: 287(g) agreements"), agreements[:cap])
+    by_state: dict[str, list[Event]] = {}
+    for event in agreements:
+        published = str((event.data or {}).get("state") or "")
+        state = state_code(published) if published else ""  # "TEXAS" and "TX": tx
+        if state:
+            by_state.setdefault(state, []).append(event)
+    for state, events in sorted(by_state.items()):
+        name = safe_name(state)
+        emit(FeedSpec(f"agreements-{name}.atom", f"{ID_PREFIX}feed/agreements/{name}",
+                      f"{title}: 287(g) agreements in {state}"), events[:cap])

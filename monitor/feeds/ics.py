@@ -26,7 +26,7 @@ from sources.sanitize import clean_text, safe_url
 __all__ = ["OPEN_STATES", "deadline_uid", "render_ics", "write_ics_feeds"]
 
 #: states of a deadline that still asks for action
-OPEN_STATES = ("open", "overdue")
+OPEN_STATES = ("open", "overdue", "unverified")
 DEFAULT_LEAD_DAYS = (7, 3, 1, 0)
 
 
@@ -58,6 +58,13 @@ def _description(deadline: Deadline, case: Case | None) -> str:
         lines.append(f"Trigger: {deadline.trigger_date.isoformat()}{estimated} "
                      f"{deadline.trigger_text}".rstrip())
     lines += [f"- {step}" for step in deadline.steps]
+    asked = deadline.extension_requested or {}
+    if asked:
+        which = asked.get("entry_number") or asked.get("date_filed")
+        lines.append(f"Extension requested (entry {which})"
+                     + ("; granted, new date not in the docket" if asked.get("granted") else ""))
+    if deadline.state == "unverified":
+        lines.append("Unverified: the due date passed before the docket was read again")
     alternative = deadline.alternative or {}
     if alternative.get("due"):
         lines.append(f"Alternative reading: {alternative['due']} {alternative.get('reading', '')}"

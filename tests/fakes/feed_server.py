@@ -4,18 +4,32 @@
         server.set("/dcd/rss", rss_bytes)          # 200 with an ETag
         url = server.url("/dcd/rss")
         server.fail("/txsd/rss", status=500)       # misbehave on purpose
+
+`requests` lists every request (path, User-Agent, start and end time), so a test can tell which
+client asked and whether two requests for one path overlapped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from xml.sax.saxutils import escape
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the server answered."""
+
+    path: str
+    agent: str
+    started: float
+    ended: float
 
 
 @dataclass
@@ -32,11 +46,22 @@ class FeedServer:
     def __init__(self) -> None:
         self.docs: dict[str, _Doc] = {}
         self.hits: dict[str, int] = {}
+        self.requests: list[Request] = []
         self.lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                started = time.time()
+                try:
+                    self._answer()
+                finally:
+                    with server.lock:
+                        server.requests.append(Request(self.path.split("?")[0],
+                                                       self.headers.get("User-Agent", ""),
+                                                       started, time.time()))
+
+            def _answer(self) -> None:
                 path = self.path.split("?")[0]
                 with server.lock:
                     server.hits[path] = server.hits.get(path, 0) + 1
