@@ -32,6 +32,7 @@ from monitor.agreements import (
     snapshot_from_payload,
     snapshot_to_payload,
 )
+from monitor.events import EventListener, emit
 from monitor.models import (
     Agreement,
     AgreementHold,
@@ -40,7 +41,6 @@ from monitor.models import (
     AgreementVersion,
     Event,
 )
-from monitor.store import EventListener, emit
 from sources.agreement_identity import AgreementKey, identity_string
 from sources.base import AgreementRow, AgreementSnapshot, Observation
 

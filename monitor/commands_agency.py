@@ -104,9 +104,6 @@ def _matters(app: Any, args: argparse.Namespace, clock: Clock) -> int:
 
     if args.matters_command:
         return _matters_change(app, args, clock)
-    from monitor.deadlines.service import run_reminders
-
-    run_reminders(app.engine, app.config, now=clock(), listeners=app.store.listeners)
     with read_session(app.engine) as session:
         rows = []
         for matter in session.exec(select(Matter).order_by(col(Matter.created_at))).all():

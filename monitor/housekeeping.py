@@ -7,9 +7,18 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.alerts.outbox import DispatchReport
+    from collections.abc import Sequence
+    from datetime import datetime
 
-__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+    from sqlalchemy import Engine
+
+    from monitor.alerts.outbox import DispatchReport
+    from monitor.config import Config
+    from monitor.events import EventListener
+    from monitor.models import Event
+
+__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds",
+           "run_clocks"]
 
 #: How long `poll --once` keeps sending what the outbox holds before it says what is left.
 DRAIN_BUDGET = timedelta(minutes=2)
@@ -58,14 +67,24 @@ def after_poll(app: Any, *, dispatch: bool = True,
 
 
 def reminders(app: Any) -> None:
-    """Deadline reminders (`deadline.due_soon`, `deadline.overdue`) and matter escalation."""
-    from monitor.deadlines.service import run_reminders
+    """The reminder job: the config's matters brought in, then `run_clocks`."""
     from monitor.matters import sync_config_matters
 
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
     if _anything_to_remind(app.engine):
-        run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+        run_clocks(app.engine, app.config, now=now, listeners=app.store.listeners)
+
+
+def run_clocks(engine: Engine, config: Config, *, now: datetime,
+               listeners: Sequence[EventListener]) -> list[Event]:
+    """Deadline reminders (`deadline.due_soon`, `deadline.overdue`, ...), then the escalation
+    ladder of overdue matters (`matter.escalated`), as of `now`."""
+    from monitor.deadlines.service import run_reminders
+    from monitor.matters import escalate_matters
+
+    events = run_reminders(engine, config, now=now, listeners=listeners)
+    return events + escalate_matters(engine, config, now=now, listeners=listeners)
 
 
 def _anything_to_remind(engine: Any) -> bool:

@@ -24,7 +24,9 @@ from sqlmodel import Session, select
 
 from monitor.config import Config, MatterConfig
 from monitor.db import write_session
+from monitor.deadlines.calendar import Calendar, compute
 from monitor.deadlines.rules import Rule, rule_label, rule_table
+from monitor.deadlines.service import DeadlineSpec, upsert_deadline
 from monitor.errors import ConfigError
 from monitor.events import EventListener, emit
 from monitor.models import Deadline, Event, Matter
@@ -85,8 +87,6 @@ def clock_for(matter: Matter, complaint_days: int,
 
 
 def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
-    from monitor.deadlines.calendar import Calendar
-
     cal = Calendar(state=None, closures=frozenset())
     total = 0
     for pause in matter.pauses:
@@ -100,10 +100,7 @@ def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
     return total
 
 
-def _clock_spec(matter: Matter, config: Config, today: date) -> Any:
-    from monitor.deadlines.calendar import compute
-    from monitor.deadlines.service import DeadlineSpec
-
+def _clock_spec(matter: Matter, config: Config, today: date) -> DeadlineSpec | None:
     start = matter.received or matter.filed
     rules = rule_table(config.deadline_rules)
     rule = clock_for(matter, config.escalation.complaint_response_days, rules)
@@ -147,8 +144,6 @@ def _matter_data(matter: Matter) -> dict[str, Any]:
 def upsert_matter(session: Session, listeners: Sequence[EventListener], cfg: MatterConfig,
                   config: Config, *, now: datetime) -> list[Event]:
     """Create or update one matter and its clock; emit `matter.added` and `deadline.*`."""
-    from monitor.deadlines.service import upsert_deadline
-
     events: list[Event] = []
     matter = session.get(Matter, cfg.id)
     created = matter is None
@@ -217,8 +212,6 @@ def set_matter_status(session: Session, listeners: Sequence[EventListener], matt
 def pause_matter(engine: Engine, config: Config, matter_id: str, *, on: date, resume: bool,
                  now: datetime, listeners: Sequence[EventListener]) -> list[Event]:
     """Pause (the agency waits on the requester) or resume a matter's clock."""
-    from monitor.deadlines.service import upsert_deadline
-
     with write_session(engine) as session:
         matter = session.get(Matter, matter_id)
         if matter is None:

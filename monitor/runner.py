@@ -25,9 +25,10 @@ from sqlmodel import Session, col, select
 from monitor.config import Config, SourceConfig
 from monitor.db import read_session, write_session
 from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
+from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.models import Case, Deadline, SourceState
-from monitor.store import ApplyResult, Store, emit
+from monitor.store import ApplyResult, Store
 from sources import source_class
 from sources.base import (
     Clock,

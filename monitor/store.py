@@ -18,15 +18,17 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.agreement_store import apply_snapshot
 from monitor.db import write_session
 from monitor.events import EventListener, emit, emitted
 from monitor.matching import Matcher
-from monitor.models import Case, Entry, Event, Matter, PageState
+from monitor.matters import set_matter_status
+from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
 from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
-__all__ = ["ApplyResult", "EventListener", "Store", "case_subject", "emit", "entry_identity",
-           "entry_values", "known_cases", "new_entry"]
+__all__ = ["ApplyResult", "Store", "case_subject", "entry_identity", "entry_values", "known_cases",
+           "new_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +95,6 @@ class Store:
 
     def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,
                      result: ApplyResult) -> None:
-        from monitor.agreement_store import apply_snapshot
-        from monitor.models import AgreementHold
-
         apply_snapshot(session, self.listeners, obs, source_id=source_id, now=now)
         list_kind = getattr(obs, "list_kind", None)
         hold = session.get(AgreementHold, list_kind) if list_kind is not None else None
@@ -313,8 +312,6 @@ class Store:
             private=matter.private if matter else False,
         )
         if obs.matter:
-            from monitor.matters import set_matter_status
-
             set_matter_status(session, self.listeners, obs.matter, obs.text, now=now,
                               source_id=source_id, baseline=before is None)
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from monitor.config import load_config
 from monitor.db import make_engine, read_session, write_session
-from monitor.deadlines.service import run_reminders
+from monitor.housekeeping import run_clocks
 from monitor.matching import Matcher
 from monitor.matters import pause_matter, set_matter_status, sync_config_matters
 from monitor.migrate import upgrade
@@ -65,7 +65,7 @@ def test_foia_clock_due_overdue_and_escalation_on_the_right_days(tmp_path: Path)
     seen: dict[date, list[str]] = {}
     now = datetime(2025, 12, 18, tzinfo=UTC)
     while now < datetime(2026, 7, 1, tzinfo=UTC):
-        for event in run_reminders(store.engine, config, now=now, listeners=store.listeners):
+        for event in run_clocks(store.engine, config, now=now, listeners=store.listeners):
             day = now.astimezone(ZoneInfo("America/New_York")).date()
             label = event.kind
             if event.kind == "matter.escalated":

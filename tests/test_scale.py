@@ -29,11 +29,12 @@ from sqlmodel import SQLModel, select
 from monitor import queries
 from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
 from monitor.feeds.incremental import STATE_FILE, render_changed
 from monitor.fetch_pool import HostLimiter, fetch_in_order
 from monitor.matching import Matcher, any_of
 from monitor.models import Case, Entry, Event
-from monitor.store import Store, emit
+from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 from tests.cli_helpers import run, write_config
 from tests.conftest import FixedClock

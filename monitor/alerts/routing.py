@@ -29,8 +29,8 @@ from sqlmodel import Session
 
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
+from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
-from monitor.store import EventListener
 from sources.agreement_identity import county_key, state_code
 from sources.identity import docket_key, parse_tracked_docket
 

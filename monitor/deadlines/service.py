@@ -8,9 +8,9 @@
   `deadline.set`, a moved one `deadline.changed` (SEQUENCE raised so calendars update the event).
 - `run_reminders(now)`: `deadline.due_soon` at the configured lead days (at `remind_at` local
   time); after the due day, `deadline.overdue` only when a read of the docket after that day
-  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`; matter
-  escalation. Cut-offs and rights (scheduling-order cut-offs, amendment as of course) lapse
-  silently (state `lapsed`), and so does a reply in support of a motion (the movant's right).
+  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`. Cut-offs and
+  rights (scheduling-order cut-offs, amendment as of course) lapse silently (state `lapsed`),
+  and so does a reply in support of a motion (the movant's right).
 
 States: open, overdue, unverified, met, vacated, suspended, waiting (a period whose anchor event
 has not come), lapsed. Keys: `case:<id>:<obligation>[@<party>]`, `matter:<id>:clock`,
@@ -60,8 +60,8 @@ from monitor.deadlines.rows import (
 )
 from monitor.deadlines.rules import load_rules
 from monitor.deadlines.triggers import match_triggers, service_dates
+from monitor.events import EventListener, emit, listeners_of
 from monitor.models import Case, Deadline, Entry, Event
-from monitor.store import EventListener, emit
 from sources.courts import COURTS
 
 __all__ = [
@@ -121,7 +121,7 @@ def make_deadline_listener(config: Config) -> EventListener:
         case = session.get(Case, event.case_id)
         if case is None:
             return
-        chain: Sequence[EventListener] = session.info.get("listeners", ())
+        chain = listeners_of(session)
         if event.kind == "case.closed":
             close_case(session, chain, case, event)
             return
@@ -233,7 +233,8 @@ def _local_now(now: datetime, zone: str) -> datetime:
 
 def run_reminders(engine: Engine, config: Config, *, now: datetime,
                   listeners: Sequence[EventListener]) -> list[Event]:
-    """Emit due-soon and overdue events that are due at `now`; escalate overdue matters."""
+    """Emit the due-soon and overdue events that are due at `now` (matters' escalation ladder
+    is `matters.escalate_matters`: the reminder job runs both, `jobs.run_clocks`)."""
     events: list[Event] = []
     lead_days = sorted(set(config.deadlines.reminder_days), reverse=True)
     with write_session(engine) as session:
@@ -243,9 +244,6 @@ def run_reminders(engine: Engine, config: Config, *, now: datetime,
         for row in open_rows:
             events += _remind_one(session, listeners, row, now, lead_days,
                                   config.deadlines.remind_at)
-    from monitor.matters import escalate_matters
-
-    events += escalate_matters(engine, config, now=now, listeners=listeners)
     return events
 
 
