@@ -13,15 +13,11 @@ from sqlmodel import Session, col, select
 from monitor.config import Config
 from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
+from monitor.views import iso_z
 from sources.identity import docket_key
 
-__all__ = ["case_detail", "cases", "deadline_row", "events", "first_event_since", "status"]
-
-
-def _iso(value: Any) -> str | None:
-    from monitor.commands import iso
-
-    return iso(value)
+__all__ = ["case_detail", "cases", "court_known", "events", "find_case", "first_event_since",
+           "status"]
 
 
 def cases(engine: Engine, *, include_all: bool = False, limit: int | None = None,
@@ -75,53 +71,6 @@ def case_detail(
             select(Event).where(Event.case_id == case.id).order_by(col(Event.id))
         ).all()
         return case, list(entries), list(deadlines), list(evts)
-
-
-def deadline_row(d: Deadline) -> dict[str, Any]:
-    """The `--json` shape of a deadline."""
-    return {
-        "id": d.id,
-        "subject": d.subject,
-        "label": d.label,
-        "rule": d.rule_id,
-        "citation": d.citation,
-        "origin": d.origin,
-        "state": d.state,
-        "due": d.due_at.isoformat() if d.due_at else _iso(d.due_date),
-        "timezone": d.timezone,
-        "trigger_date": _iso(d.trigger_date),
-        "trigger_text": d.trigger_text,
-        "trigger_estimated": d.trigger_estimated,
-        "computed_due": _iso(d.computed_due),
-        "steps": list(d.steps),
-        "alternative": d.alternative,
-        "obligation": d.obligation,
-        "party": d.party,
-        "met_by": d.met_by,
-        "extension_requested": d.extension_requested,
-        "waiting_for": (d.pending or {}).get("anchor") if d.state == "waiting" else None,
-    }
-
-
-def deadline_note(row: dict[str, Any]) -> str:
-    """A deadline's life in a few words for listings: met by, extension requested, waiting."""
-    def entry(ref: dict[str, Any]) -> str:
-        number = ref.get("entry_number")
-        return f"#{number}" if number is not None else str(ref.get("date_filed") or "")
-
-    notes: list[str] = []
-    if row.get("met_by"):
-        notes.append(f"met by {entry(row['met_by'])} {row['met_by'].get('date_filed') or ''}"
-                     .rstrip())
-    asked = row.get("extension_requested")
-    if asked:
-        notes.append(f"extension requested ({entry(asked)})" + (
-            f", granted by {entry(asked['granted'])}" if asked.get("granted") else ""))
-    if row.get("waiting_for"):
-        notes.append(f"waiting for {row['waiting_for']}")
-    if row.get("state") == "suspended":
-        notes.append("suspended by a stay")
-    return "; ".join(notes)
 
 
 def events(
@@ -184,8 +133,8 @@ def status(engine: Engine, config: Config, *, now: datetime,
             "id": src.id,
             "kind": src.kind,
             "enabled": src.enabled,
-            "last_poll": _iso(row.last_poll) if row else None,
-            "last_success": _iso(row.last_success) if row else None,
+            "last_poll": iso_z(row.last_poll) if row else None,
+            "last_success": iso_z(row.last_success) if row else None,
             "consecutive_failures": row.consecutive_failures if row else 0,
             "last_error": (row.last_error or None) if row else None,
             "failing": bool(failing_targets.get(src.id)) or _never_ok(row),

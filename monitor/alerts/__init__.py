@@ -25,7 +25,6 @@ from monitor.alerts.render import (
     RenderContext,
     as_utc,
     docket_url,
-    iso_z,
     render_digest,
     render_message,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "dispatch_pending",
     "docket_url",
     "event_facts",
-    "iso_z",
     "load_context",
     "make_router",
     "mask_url",

@@ -20,7 +20,6 @@ __all__ = [
     "Message",
     "RenderContext",
     "as_utc",
-    "iso_z",
     "docket_url",
     "render_digest",
     "render_message",
@@ -78,13 +77,6 @@ class RenderContext:
 def as_utc(at: datetime) -> datetime:
     """An aware UTC datetime (a naive one is read as UTC, as the tables store it)."""
     return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
-
-
-def iso_z(at: datetime | None) -> str | None:
-    """UTC ISO 8601 with `Z` (the `--json` form of times), None for None."""
-    if at is None:
-        return None
-    return as_utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def docket_url(court: str, docket_number: str, *, pacer_case_id: str = "",

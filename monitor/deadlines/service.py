@@ -62,6 +62,7 @@ from monitor.deadlines.rules import load_rules
 from monitor.deadlines.triggers import match_triggers, service_dates
 from monitor.events import EventListener, emit, listeners_of
 from monitor.models import Case, Deadline, Entry, Event
+from monitor.views import iso_z
 from sources.courts import COURTS
 
 __all__ = [
@@ -285,8 +286,7 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
     asked = row.extension_requested or {}
     granted = bool(asked)
     evidence = {"looked_for": _looked_for(row), "last_entry": seen,
-                "last_checked": _aware(checked).isoformat().replace("+00:00", "Z")
-                if checked else None, "days_overdue": days}
+                "last_checked": iso_z(checked), "days_overdue": days}
     if not fresh or granted:
         if row.state == "unverified":
             return None
