@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.alerts.status import outbox_summary
 from monitor.config import Config
 from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
+from monitor.quota import quota_for_source
 from monitor.views import iso_z
 from sources.identity import docket_key
 
@@ -153,13 +155,9 @@ def _never_ok(row: SourceState | None) -> bool:
 
 
 def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
-    from monitor.quota import quota_for_source
-
     quota = quota_for_source(engine, src)
     return None if quota is None else quota.remaining(now)
 
 
 def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:
-    from monitor.alerts.status import outbox_summary
-
     return outbox_summary(engine, now)

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from monitor.config import load_config
 from monitor.db import make_engine, read_session, write_session
-from monitor.housekeeping import run_clocks
+from monitor.jobs import run_clocks
 from monitor.matching import Matcher
 from monitor.matters import pause_matter, set_matter_status, sync_config_matters
 from monitor.migrate import upgrade

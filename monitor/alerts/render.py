@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from monitor.models import Case, Deadline, Event
+from sources.courts import COURTS
 from sources.sanitize import ENTRY_TEXT_LIMIT, cap_text, clean_text, safe_url
 
 __all__ = [
@@ -82,8 +83,6 @@ def as_utc(at: datetime) -> datetime:
 def docket_url(court: str, docket_number: str, *, pacer_case_id: str = "",
                cl_docket_id: int | None = None) -> str:
     """A link to the docket: CourtListener's docket page, PACER's DktRpt, else a search."""
-    from sources.courts import COURTS
-
     if cl_docket_id:
         return f"https://www.courtlistener.com/docket/{cl_docket_id}/"
     known = COURTS.get(court)

@@ -71,7 +71,7 @@ def cmd_retry(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_dispatch(args: argparse.Namespace, clock: Clock) -> int:
     """Send what is due now (for at most the drain budget) and say what is left."""
-    from monitor.housekeeping import DRAIN_BUDGET, dispatch_outbox  # lazy: the database stack
+    from monitor.jobs import DRAIN_BUDGET, dispatch_outbox  # lazy: the database stack
 
     with open_app(args, clock) as app:
         sent = dispatch_outbox(app, budget=DRAIN_BUDGET)

@@ -28,7 +28,7 @@ def add_parsers(sub: SubParsers) -> None:
 
 def cmd_poll(args: argparse.Namespace, clock: Clock) -> int:
     """One round of each (or each named) source, then reminders, the outbox and the feeds."""
-    from monitor.housekeeping import DRAIN_BUDGET, after_poll  # lazy: the database stack
+    from monitor.jobs import DRAIN_BUDGET, after_poll  # lazy: the database stack
 
     with open_app(args, clock) as app:
         wanted = args.source or list(app.runner.sources)
@@ -61,7 +61,7 @@ def cmd_run(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_feeds(args: argparse.Namespace, clock: Clock) -> int:
     """`feeds [--rebuild]`: what the daemon's feeds job does, now."""
-    from monitor.housekeeping import render_all_feeds  # lazy: the database stack
+    from monitor.jobs import render_all_feeds  # lazy: the database stack
 
     with open_app(args, clock) as app:
         render_all_feeds(app, full=args.rebuild)

@@ -1,21 +1,25 @@
-"""Work after a poll and on the housekeeping schedule: dispatch the outbox, render feeds."""
+"""The jobs that are not polls, run by the scheduler and after `poll --once`: dispatch the
+outbox, render the feeds, run the clocks (deadline reminders, then matters' escalation)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from datetime import datetime
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
-    from sqlalchemy import Engine
-
-    from monitor.alerts.outbox import DispatchReport
-    from monitor.config import Config
-    from monitor.events import EventListener
-    from monitor.models import Event
+from monitor.alerts.channels import AppriseNotifier, Notifier
+from monitor.alerts.outbox import ROUND_BUDGET, DispatchReport, dispatch_pending, send_digests
+from monitor.app import App
+from monitor.config import Config
+from monitor.db import read_session
+from monitor.deadlines.service import run_reminders
+from monitor.events import EventListener
+from monitor.feeds.incremental import render_changed
+from monitor.matters import escalate_matters, sync_config_matters
+from monitor.models import Deadline, Event, Matter
 
 __all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds",
            "run_clocks"]
@@ -26,13 +30,10 @@ DRAIN_BUDGET = timedelta(minutes=2)
 log = logging.getLogger(__name__)
 
 
-def dispatch_outbox(app: Any, notifier: Any = None, *,
+def dispatch_outbox(app: App, notifier: Notifier | None = None, *,
                     budget: timedelta | None = None) -> DispatchReport:
     """Send due deliveries and digests whose time has come, for at most `budget` of wall time
     (default: one daemon round, `ROUND_BUDGET`); the report's `left` says what is still due."""
-    from monitor.alerts.channels import AppriseNotifier
-    from monitor.alerts.outbox import ROUND_BUDGET, dispatch_pending, send_digests
-
     notifier = notifier or AppriseNotifier()
     now = app.clock()
     report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier,
@@ -47,16 +48,14 @@ def dispatch_outbox(app: Any, notifier: Any = None, *,
     return report
 
 
-def render_all_feeds(app: Any, *, full: bool = False) -> None:
+def render_all_feeds(app: App, *, full: bool = False) -> None:
     """Write the Atom and ICS feeds whose events changed since the last render (every feed
     with `full`) to the feeds directory."""
-    from monitor.feeds.incremental import render_changed
-
     render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
                    title=app.config.feeds.title, full=full)
 
 
-def after_poll(app: Any, *, dispatch: bool = True,
+def after_poll(app: App, *, dispatch: bool = True,
                budget: timedelta | None = None) -> DispatchReport | None:
     """What `poll --once` does after the round: reminders, the outbox (within `budget`),
     the feeds. Returns the dispatch report (None without dispatch)."""
@@ -66,10 +65,8 @@ def after_poll(app: Any, *, dispatch: bool = True,
     return report
 
 
-def reminders(app: Any) -> None:
+def reminders(app: App) -> None:
     """The reminder job: the config's matters brought in, then `run_clocks`."""
-    from monitor.matters import sync_config_matters
-
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
     if _anything_to_remind(app.engine):
@@ -80,21 +77,13 @@ def run_clocks(engine: Engine, config: Config, *, now: datetime,
                listeners: Sequence[EventListener]) -> list[Event]:
     """Deadline reminders (`deadline.due_soon`, `deadline.overdue`, ...), then the escalation
     ladder of overdue matters (`matter.escalated`), as of `now`."""
-    from monitor.deadlines.service import run_reminders
-    from monitor.matters import escalate_matters
-
     events = run_reminders(engine, config, now=now, listeners=listeners)
     return events + escalate_matters(engine, config, now=now, listeners=listeners)
 
 
-def _anything_to_remind(engine: Any) -> bool:
+def _anything_to_remind(engine: Engine) -> bool:
     """An open deadline or an open matter exists (else reminders would only take the write
     lock for nothing)."""
-    from sqlmodel import col, select
-
-    from monitor.db import read_session
-    from monitor.models import Deadline, Matter
-
     with read_session(engine) as session:
         deadline = session.exec(select(Deadline.id).where(
             col(Deadline.state).in_(["open", "overdue"])).limit(1)).first()
