@@ -51,8 +51,9 @@ def dispatch_outbox(app: App, notifier: Notifier | None = None, *,
 def render_all_feeds(app: App, *, full: bool = False) -> None:
     """Write the Atom and ICS feeds whose events changed since the last render (every feed
     with `full`) to the feeds directory."""
-    render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
-                   title=app.config.feeds.title, full=full)
+    render_changed(app.engine, app.config.feeds, app.config.feeds_dir,
+                   title=app.config.feeds.title, lead_days=app.config.deadlines.reminder_days,
+                   full=full)
 
 
 def after_poll(app: App, *, dispatch: bool = True,

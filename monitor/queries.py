@@ -114,8 +114,7 @@ def first_event_since(session: Session, since: datetime) -> int | None:
     return min((i for i in ids if i is not None), default=None)
 
 
-def status(engine: Engine, config: Config, *, now: datetime,
-           runner_sources: Any = None) -> dict[str, Any]:
+def status(engine: Engine, config: Config, *, now: datetime) -> dict[str, Any]:
     """The `status --json` object."""
     with read_session(engine) as session:
         rows = {

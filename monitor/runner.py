@@ -30,7 +30,7 @@ from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_ord
 from monitor.matters import sync_config_matters
 from monitor.models import Case, Deadline, SourceState
 from monitor.quota import quota_for_source
-from monitor.store import ApplyResult, Store
+from monitor.store import Store
 from sources import source_class
 from sources.base import (
     CaseObservation,
@@ -101,10 +101,6 @@ class Runner:
         cls = source_class(src.kind)
         return cls(src.id, src.options, self.client, self.clock,
                    runtime=source_runtime(src, self.engine, self.clock))
-
-    def poll_all(self, *, dry_run: bool = False) -> list[PollReport]:
-        """One round of every enabled source (for `poll --once`)."""
-        return [self.poll(source_id, dry_run=dry_run) for source_id in self.sources]
 
     def plan(self, source_id: str, now: datetime,
              rows: Sequence[SourceState] | None = None) -> Plan:
@@ -395,15 +391,6 @@ def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: Sourc
         if row.cursor != text:
             row.cursor = text
             session.add(row)
-
-
-def summarize(results: list[ApplyResult]) -> dict[str, int]:
-    """Count events by kind over several apply results."""
-    counts: dict[str, int] = {}
-    for result in results:
-        for event in result.events:
-            counts[event.kind] = counts.get(event.kind, 0) + 1
-    return counts
 
 
 def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> Runtime:

@@ -42,7 +42,6 @@ class ApplyResult:
 
     events: list[Event] = field(default_factory=list)
     dropped: int = 0
-    cases_touched: int = 0
     #: list snapshots held until a later fetch confirms them (see `agreement_store`)
     held: int = 0
 
@@ -134,7 +133,6 @@ class Store:
         else:
             self._update_case(session, case, obs, source_id, now, result)
             backfill = obs.backfill
-        result.cases_touched += 1
         for entry in obs.entries:
             self._apply_entry(session, case, entry, source_id, now, backfill, result)
 

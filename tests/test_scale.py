@@ -170,23 +170,23 @@ def test_feeds_are_rendered_incrementally(engine: Engine, tmp_path: Path) -> Non
     store.apply([_case("1:26-cv-00412", _entry(1, "PETITION for Writ of Mandamus")),
                  _case("1:26-cv-00413", _entry(1, "PETITION for Writ of Mandamus"))],
                 source_id="pacer-rss", now=NOW)
-    first = {p.name for p in render_changed(engine, config, out, now=NOW, title="t")}
+    first = {p.name for p in render_changed(engine, config, out, title="t")}
     assert {"all.atom", "tag-287g.atom", "case-dcd-1-26-cv-00412.atom",
             "case-dcd-1-26-cv-00413.atom"} <= first
     assert (out / STATE_FILE).is_file()
-    assert render_changed(engine, config, out, now=NOW, title="t") == []
+    assert render_changed(engine, config, out, title="t") == []
     store.apply([_case("1:26-cv-00413", _entry(2, "ORDER to show cause"))],
                 source_id="pacer-rss", now=NOW + timedelta(hours=1))
     other = out / "case-dcd-1-26-cv-00412.atom"
     before = other.stat().st_mtime_ns
-    again = {p.name for p in render_changed(engine, config, out, now=NOW, title="t")}
+    again = {p.name for p in render_changed(engine, config, out, title="t")}
     assert again == {"all.atom", "tag-287g.atom", "case-dcd-1-26-cv-00413.atom"}
     assert b"ORDER to show cause" in (out / "case-dcd-1-26-cv-00413.atom").read_bytes()
     assert other.stat().st_mtime_ns == before
     # On demand (or with the state file gone) every feed is rendered again.
     other.unlink()
     assert "case-dcd-1-26-cv-00412.atom" in {
-        p.name for p in render_changed(engine, config, out, now=NOW, title="t", full=True)}
+        p.name for p in render_changed(engine, config, out, title="t", full=True)}
 
 
 # ---------------------------------------------------------------------------- queries

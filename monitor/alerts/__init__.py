@@ -34,7 +34,6 @@ from monitor.alerts.routing import (
     event_facts,
     make_router,
     subscription_channels,
-    subscription_wants,
 )
 from monitor.alerts.status import PendingDelivery, outbox_summary, pending, retry_failed
 
@@ -66,5 +65,4 @@ __all__ = [
     "send_digests",
     "send_test",
     "subscription_channels",
-    "subscription_wants",
 ]
