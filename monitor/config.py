@@ -250,7 +250,6 @@ class MatterConfig(_Model):
     tags: list[str] = Field(default_factory=list)
     private: bool = False
     case: str = ""
-    status_url: str = ""
 
 
 class SourceConfig(_Model):

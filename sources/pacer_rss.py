@@ -49,7 +49,7 @@ from sources.wellformed import mend_utf8, repair_ampersands
 __all__ = [
     "DEFAULT_URL_TEMPLATE",
     "PacerRss",
-    "clean_text",
+    "feed_text",
     "feed_url",
     "parse_feed",
     "parse_pub_date",
@@ -278,7 +278,7 @@ _CONTROL = _control_table()
 _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def clean_text(text: str) -> str:
+def feed_text(text: str) -> str:
     """Text for humans: entities decoded (PACER double-escapes), controls gone (C1 read as the
     cp1252 characters they were meant to be), bidi and zero-width characters gone
     (`sources.sanitize`), spaces collapsed."""
@@ -312,7 +312,7 @@ def _case_of_title(title: str, case_type: str) -> tuple[str, str, str]:
 
 def _split_title(title: str) -> tuple[str, str]:
     """(raw docket number, case name) of an item title; ("", "") when it names no case."""
-    text = clean_text(title)
+    text = feed_text(title)
     m = _TITLE.match(text)
     if m:
         return m[1], m[2] or ""
@@ -362,12 +362,12 @@ def _short_descriptions(description: str) -> list[str]:
         # The common shape: one bracket group, nothing nested, no second group.
         rest = description[end + 1 :].lstrip()
         if not rest.startswith("["):
-            text = clean_text(description[start + 1 : end])
+            text = feed_text(description[start + 1 : end])
             return [text] if text else []
     found = []
     m = _BRACKETS.match(description, start)
     while m:
-        text = clean_text(m[1])
+        text = feed_text(m[1])
         if text:
             found.append(text)
         end = m.end()
@@ -383,7 +383,7 @@ def _plain_text(description: str) -> str:
     """A description without its document link and markup."""
     if "<" in description:
         description = _TAG.sub(" ", _DOC_LINK.sub(" ", description))
-    return clean_text(description)
+    return feed_text(description)
 
 
 #: (url, entry number, pacer_doc_id, sequence number, pacer_case_id) of a document link

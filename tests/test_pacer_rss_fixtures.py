@@ -23,7 +23,7 @@ from sources.courts import DEFAULT_RSS_COURTS
 from sources.pacer_rss import (
     DEFAULT_URL_TEMPLATE,
     PacerRss,
-    clean_text,
+    feed_text,
     parse_feed,
     parse_pub_date,
 )
@@ -170,11 +170,11 @@ def test_item_without_pub_date_has_no_date() -> None:
     assert entry.published is None and entry.date_filed is None
 
 
-def test_clean_text() -> None:
+def test_feed_text() -> None:
     # cp1252 bytes read as Latin-1 become their characters; other controls go; one unescape
-    assert clean_text("O\x92Brien\x00 v.\tNoem &amp;amp; Jaddou\n") == (
+    assert feed_text("O\x92Brien\x00 v.\tNoem &amp;amp; Jaddou\n") == (
         "O’Brien v. Noem &amp; Jaddou")
-    assert clean_text("A &amp; B\x7f") == "A & B"
+    assert feed_text("A &amp; B\x7f") == "A & B"
 
 
 # ---------------------------------------------------------------------------- the source
