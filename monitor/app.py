@@ -24,7 +24,7 @@ from monitor.http_client import make_client
 from monitor.listeners import build_listeners
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
-from monitor.runner import Runner
+from monitor.poll import Runner
 from monitor.store import Store
 from sources.base import Clock
 

@@ -67,7 +67,7 @@ def _run_of(at: float, runs: list[Run]) -> int:
 def _context() -> multiprocessing.context.ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["monitor.cli", "monitor.app",
-                                "monitor.runner", "monitor.alerts.outbox", "monitor.jobs",
+                                "monitor.poll", "monitor.alerts.outbox", "monitor.jobs",
                                 "monitor.feeds", "sources", "apprise", "sqlmodel", "httpx"])
     return ctx
 
