@@ -18,7 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
 from monitor import jobs
+from monitor.app import App
 from monitor.cluster import BEAT_EVERY, Coordinator
 from monitor.errors import MonitorError
 from monitor.logs import one_line
@@ -86,17 +90,14 @@ def scheduler_workers(count: int) -> int:
     return max(4, min(MAX_WORKERS, count))
 
 
-def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
+def build_scheduler(app: App, *, on_poll: Callable[[str], None] | None = None,
                     extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None,
-                    coordinator: Coordinator | None = None) -> Any:
+                    coordinator: Coordinator | None = None) -> BlockingScheduler:
     """A BlockingScheduler with the source jobs and housekeeping of `app`.
 
     With a `coordinator` (several daemons on one database) a source job polls only while this
     daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
     """
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     job_count = len(app.runner.sources) + 3 + len(extra_jobs or [])
     scheduler = BlockingScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(job_count))},
