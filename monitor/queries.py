@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from monitor.alerts.status import outbox_summary
+from monitor.alerts.queue import outbox_summary
 from monitor.config import Config
 from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState

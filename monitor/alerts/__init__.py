@@ -20,6 +20,7 @@ from monitor.alerts.outbox import (
     send_digests,
     send_test,
 )
+from monitor.alerts.queue import PendingDelivery, outbox_summary, pending, retry_failed
 from monitor.alerts.render import (
     Message,
     RenderContext,
@@ -35,7 +36,6 @@ from monitor.alerts.routing import (
     make_router,
     subscription_channels,
 )
-from monitor.alerts.status import PendingDelivery, outbox_summary, pending, retry_failed
 
 __all__ = [
     "CONSOLE_URL",

@@ -43,7 +43,7 @@ def cmd_test(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_pending(args: argparse.Namespace, clock: Clock) -> int:
     """Deliveries waiting or failed, oldest first."""
-    from monitor.alerts.status import pending  # lazy: the database stack
+    from monitor.alerts.queue import pending  # lazy: the database stack
 
     with open_app(args, clock) as app:
         rows = [p.as_json() for p in pending(app.engine)]
@@ -62,7 +62,7 @@ def cmd_pending(args: argparse.Namespace, clock: Clock) -> int:
 
 def cmd_retry(args: argparse.Namespace, clock: Clock) -> int:
     """Requeue the failed deliveries."""
-    from monitor.alerts.status import retry_failed  # lazy: the database stack
+    from monitor.alerts.queue import retry_failed  # lazy: the database stack
 
     with open_app(args, clock) as app:
         print(f"requeued {retry_failed(app.engine)} deliveries")
