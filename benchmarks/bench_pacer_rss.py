@@ -34,6 +34,9 @@ ROOT = HERE.parent
 JURISCRAPER_VENV = HERE / ".venv-juriscraper"
 TARGET_VS_JURISCRAPER = 25.0
 TARGET_VS_FLOOR = 2.5
+#: refusing the entity bomb (tests/fixtures) may cost at most what parsing one real feed of the
+#: corpus costs on average: an attack must never be the expensive input
+TARGET_BOMB_OVER_FEED = 1.0
 #: CPU time of this process: on a shared machine, other jobs' load does not count against us
 #: (all three parsers are single-threaded, so CPU time is their run time on an idle machine).
 CLOCK = time.process_time
@@ -123,6 +126,24 @@ def ours_runner(feeds: list[tuple[str, str, bytes]], warm: bool = False) -> Call
             memo.cache_clear()
         for _, court, content in feeds:
             pacer_rss.parse_feed(content, court=court)
+
+    return run_once
+
+
+def bomb_runner() -> Callable[[], None]:
+    """One refusal of the entity-bomb fixture (a billion laughs; it must be refused, unexpanded)."""
+    sys.path.insert(0, str(ROOT))
+    from monitor.errors import ParseError
+    from sources import pacer_rss
+
+    content = (ROOT / "tests" / "fixtures" / "pacer_rss" / "entity_bomb.xml").read_bytes()
+
+    def run_once() -> None:
+        try:
+            pacer_rss.parse_feed(content, court="dcd")
+        except ParseError:
+            return
+        raise SystemExit("the entity bomb was not refused")
 
     return run_once
 
@@ -273,6 +294,12 @@ def main() -> int:
         ratio = ours["items_per_sec"] / measured["juriscraper"]["items_per_sec"]
         results["ours_over_juriscraper"] = ratio
         ok = ok and ratio >= TARGET_VS_JURISCRAPER
+    # Refusing the bomb once vs parsing one feed of the corpus (on average), in the same run.
+    bomb = measure({"bomb": local_side(bomb_runner())}, 1, args.reps, args.min_time)["bomb"]
+    feeds_per_sec = ours["items_per_sec"] / items * len(feeds)
+    bomb_ratio = feeds_per_sec / bomb["items_per_sec"]
+    results["bomb_over_feed"] = bomb_ratio
+    ok = ok and bomb_ratio <= TARGET_BOMB_OVER_FEED
     results["targets_met"] = ok
 
     if args.json:
@@ -300,6 +327,8 @@ def print_report(r: dict[str, object]) -> None:
         print(f"  ours / juriscraper = {r['ours_over_juriscraper']:.1f}x "
               f"(target >= {TARGET_VS_JURISCRAPER:g}x)")
     print(f"  floor / ours       = {r['floor_over_ours']:.2f}x (target <= {TARGET_VS_FLOOR:g}x)")
+    print(f"  bomb / feed        = {r['bomb_over_feed']:.2f}x (refusing the entity bomb vs "
+          f"parsing one feed; target <= {TARGET_BOMB_OVER_FEED:g}x)")
     print("  (items/s in CPU time; 'ours' parses with its memos emptied before every pass,")
     print("   'warm' keeps them, as a daemon re-polling the same feeds does)")
     print(f"  targets met: {'yes' if r['targets_met'] else 'NO'}")

@@ -33,13 +33,17 @@ from sqlmodel import SQLModel  # noqa: E402
 
 from monitor.db import make_engine  # noqa: E402
 from monitor.quota import Quota  # noqa: E402
-from sources.base import CaseObservation, Plan, TargetState, TrackedCase  # noqa: E402
-from sources.courtlistener import (  # noqa: E402
-    CourtListener,
-    QuotaDeferred,
+from sources.base import (  # noqa: E402
+    CaseObservation,
+    Plan,
     QuotaLimits,
-    docket_sync,
+    Runtime,
+    TargetState,
+    TrackedCase,
 )
+from sources.courtlistener import CourtListener  # noqa: E402
+from sources.courtlistener._sync import docket_sync  # noqa: E402
+from sources.request_budget import QuotaDeferred  # noqa: E402
 from tests.fakes.courtlistener_server import FakeCourtListener  # noqa: E402
 
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -137,8 +141,8 @@ def run(cold: bool, seed: int) -> None:
             "base_url": fake.base_url, "token_env": "CL_TOKEN",
             "query": [{"name": "mandamus", "type": "d", "cause": "28:1361"}]})
         with httpx.Client(timeout=5) as client:
-            source = CourtListener("cl", options, client, clock, token=TOKEN,
-                                   gate=quota.gate(clock))
+            runtime = Runtime(secrets={"token": TOKEN}, gate=quota.gate(clock))
+            source = CourtListener("cl", options, client, clock, runtime=runtime)
             checks = simulate(source, fake, clock, tracked, filings)
         report(fake, quota, checks, due_in, filings, cold)
 

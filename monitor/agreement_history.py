@@ -20,17 +20,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from monitor.models import Agreement, AgreementSnapshotRecord, AgreementVersion, Event
+from monitor.views import iso_z
 from sources.agreement_identity import agency_key, agreement_key, identity_string, state_code
 
 __all__ = ["agreement_history", "snapshot_records"]
 
 
-def _iso(at: Any) -> str | None:
-    return at.isoformat().replace("+00:00", "Z") if at is not None else None
-
-
 def _record_json(r: AgreementSnapshotRecord) -> dict[str, Any]:
-    return {"id": r.id, "list": r.list_kind, "url": r.url, "fetched_at": _iso(r.fetched_at),
+    return {"id": r.id, "list": r.list_kind, "url": r.url, "fetched_at": iso_z(r.fetched_at),
             "status": r.status, "rows": r.row_count, "rejected": r.rejected_count,
             "notes": list(r.notes or [])}
 
@@ -81,12 +78,12 @@ def _history_json(session: Session, a: Agreement, mine: list[AgreementVersion],
 
     def where(snapshot_id: int) -> dict[str, Any]:
         r = records.get(snapshot_id)
-        return {"url": r.url if r else "", "fetched_at": _iso(r.fetched_at) if r else None}
+        return {"url": r.url if r else "", "fetched_at": iso_z(r.fetched_at) if r else None}
 
     return {
         "state": a.state, "agency": a.agency, "support_type": a.support_type,
         "county": a.county, "signed": a.signed.isoformat() if a.signed else None,
-        "status": a.status, "first_seen": _iso(a.first_seen), "last_seen": _iso(a.last_seen),
+        "status": a.status, "first_seen": iso_z(a.first_seen), "last_seen": iso_z(a.last_seen),
         "names": names,
         "models": _unique([v.support_type for v in mine] + [a.support_type]),
         "signed_dates": _unique([v.signed.isoformat() if v.signed else None for v in mine]),
@@ -98,6 +95,6 @@ def _history_json(session: Session, a: Agreement, mine: list[AgreementVersion],
              "last": where(v.last_snapshot_id)}
             for v in mine
         ],
-        "events": [{"id": e.id, "kind": e.kind, "at": _iso(e.at), "summary": e.summary}
+        "events": [{"id": e.id, "kind": e.kind, "at": iso_z(e.at), "summary": e.summary}
                    for e in events],
     }

@@ -32,6 +32,7 @@ from monitor.agreements import (
     snapshot_from_payload,
     snapshot_to_payload,
 )
+from monitor.events import EventListener, emit
 from monitor.models import (
     Agreement,
     AgreementHold,
@@ -40,7 +41,7 @@ from monitor.models import (
     AgreementVersion,
     Event,
 )
-from monitor.store import EventListener, emit
+from monitor.views import iso_z
 from sources.agreement_identity import AgreementKey, identity_string
 from sources.base import AgreementRow, AgreementSnapshot, Observation
 
@@ -65,10 +66,6 @@ def _as_row(a: Agreement) -> AgreementRow:
     )
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat().replace("+00:00", "Z") if at is not None else None
-
-
 def agreement_row_json(a: Agreement) -> dict[str, Any]:
     """The `agreements --json` shape (`signed` is the earliest SIGNED date published)."""
     published = a.signed_published or a.signed
@@ -84,9 +81,9 @@ def agreement_row_json(a: Agreement) -> dict[str, Any]:
         "addendum_url": a.addendum_url or None,
         "status": a.status,
         "absences": a.absences,
-        "absent_since": _iso(a.absent_since),
-        "first_seen": _iso(a.first_seen),
-        "last_seen": _iso(a.last_seen),
+        "absent_since": iso_z(a.absent_since),
+        "first_seen": iso_z(a.first_seen),
+        "last_seen": iso_z(a.last_seen),
     }
 
 

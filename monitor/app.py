@@ -1,7 +1,10 @@
-"""Wiring: config -> engine (migrated), matcher, store with its listeners, sources.
+"""The application: config -> engine (migrated), matcher, store with its listeners, the HTTP
+client, the poll runner with its sources; each built on first use from the config and an
+injected clock.
 
-Used by the CLI commands that touch the database and by the daemon; kept out of `cli.py` so
-that `calc`, `init`, `check-config` and `--help` never import the heavy stack.
+Used by the commands that touch the database and by the daemon; the command line imports it
+only when such a command runs, so that `calc`, `init`, `check-config` and `--help` never import
+the heavy stack.
 """
 
 from __future__ import annotations
@@ -10,19 +13,20 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
 
 from monitor.config import Config
 from monitor.db import make_engine
+from monitor.events import EventListener
+from monitor.http_client import make_client
+from monitor.listeners import build_listeners
 from monitor.matching import Matcher
-from monitor.store import EventListener, Store
+from monitor.migrate import upgrade
+from monitor.poll import Runner
+from monitor.store import Store
 from sources.base import Clock
-
-if TYPE_CHECKING:
-    from monitor.runner import Runner
 
 __all__ = ["App"]
 
@@ -35,19 +39,13 @@ class App:
 
     config: Config
     clock: Clock
-    client_factory: type[httpx.Client] | None = None
-    migrate: bool = True
     #: set when the process is stopping: fetches in flight are abandoned, rounds end early
     stop: threading.Event = field(default_factory=threading.Event)
-    _listeners: list[EventListener] = field(default_factory=list)
 
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.config.database_url)
-        if self.migrate:
-            from monitor.migrate import upgrade
-
-            upgrade(engine)
+        upgrade(engine)
         return engine
 
     @cached_property
@@ -60,20 +58,14 @@ class App:
 
     def listeners(self) -> list[EventListener]:
         """Derived deadlines first (their events are routed too), then the outbox router."""
-        from monitor.wiring import build_listeners
-
-        return build_listeners(self.config, self.matcher, self.clock)
+        return build_listeners(self.config)
 
     @cached_property
     def client(self) -> httpx.Client:
-        from monitor.http import make_client
-
         return make_client(self.config.http, stop=self.stop)
 
     @cached_property
     def runner(self) -> Runner:
-        from monitor.runner import Runner
-
         return Runner(self.config, self.engine, self.store, self.client, self.clock,
                       stop=self.stop)
 

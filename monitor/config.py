@@ -33,8 +33,11 @@ from monitor.config_checks import (
     check_http_urls,
     check_timezone,
 )
+from monitor.deadlines.rules import load_rules
 from monitor.errors import ConfigError
+from sources import REGISTRY, source_class
 from sources.durations import parse_duration
+from sources.identity import parse_tracked_docket
 
 __all__ = [
     "Config",
@@ -184,8 +187,6 @@ class WatchConfig(_Model):
     @field_validator("dockets")
     @classmethod
     def _dockets(cls, specs: list[str]) -> list[str]:
-        from sources.identity import parse_tracked_docket
-
         for spec in specs:
             parse_tracked_docket(spec)
         return specs
@@ -230,8 +231,6 @@ class SubscriptionConfig(_Model):
     @field_validator("cases")
     @classmethod
     def _cases(cls, specs: list[str]) -> list[str]:
-        from sources.identity import parse_tracked_docket
-
         for spec in specs:
             parse_tracked_docket(spec)
         return specs
@@ -251,7 +250,6 @@ class MatterConfig(_Model):
     tags: list[str] = Field(default_factory=list)
     private: bool = False
     case: str = ""
-    status_url: str = ""
 
 
 class SourceConfig(_Model):
@@ -457,8 +455,6 @@ def _check_deadline_rules(rows: list[dict[str, Any]], where: str) -> None:
     """Operator rule rows are validated at load, like every other key."""
     if not rows:
         return
-    from monitor.deadlines.rules import load_rules
-
     try:
         load_rules(rows)
     except ConfigError as exc:
@@ -485,8 +481,6 @@ def _unique(values: list[str], table: str, key: str, where: str) -> None:
 def _build_source(
     index: int, row: dict[str, Any], where: str, env: Mapping[str, str], warnings: list[str]
 ) -> SourceConfig:
-    from sources import REGISTRY, source_class
-
     prefix = f"source[{index}]"
     common = {k: v for k, v in row.items() if k in COMMON_SOURCE_KEYS}
     own = {k: v for k, v in row.items() if k not in COMMON_SOURCE_KEYS}

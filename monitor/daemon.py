@@ -15,14 +15,18 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
+from monitor.app import App
 from monitor.cluster import Coordinator
 from monitor.config import Config
 from monitor.logs import quiet_libraries
 from monitor.memory import fewer_malloc_arenas, release_free_memory
+from monitor.scheduler import build_scheduler
+from monitor.server import start_server
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
@@ -31,9 +35,6 @@ log = logging.getLogger(__name__)
 
 def run_daemon(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
-    from monitor.app import App
-    from monitor.scheduler import build_scheduler
-
     def clock() -> datetime:
         return datetime.now(UTC)
 
@@ -89,9 +90,7 @@ def run_daemon(config: Config) -> int:
     return 0
 
 
-def _start_server(app: Any) -> Any:
+def _start_server(app: App) -> ThreadingHTTPServer | None:
     if not app.config.server.enabled:
         return None
-    from monitor.server import start_server
-
     return start_server(app)

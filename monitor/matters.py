@@ -13,7 +13,7 @@ clocks) are added to the period.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,13 +24,19 @@ from sqlmodel import Session, select
 
 from monitor.config import Config, MatterConfig
 from monitor.db import write_session
+from monitor.deadlines.calendar import Calendar, compute
+from monitor.deadlines.rules import Rule, rule_label, rule_table
+from monitor.deadlines.service import DeadlineSpec, upsert_deadline
 from monitor.errors import ConfigError
+from monitor.events import EventListener, emit
 from monitor.models import Deadline, Event, Matter
-from monitor.store import EventListener, emit
 
 __all__ = [
     "ClockRule",
+    "CLOCK_RULES",
+    "UNUSUAL_CIRCUMSTANCES_RULE",
     "clock_for",
+    "clock_key",
     "escalate_matters",
     "pause_matter",
     "set_matter_status",
@@ -52,26 +58,35 @@ class ClockRule:
     unit: str
 
 
-def clock_for(matter: Matter, complaint_days: int) -> ClockRule | None:
-    """Which clock a matter runs on (None when it has none)."""
-    if matter.kind == "foia":
-        return ClockRule("foia-552a6Ai", "5 U.S.C. 552(a)(6)(A)(i)",
-                         "FOIA determination due", 20, "working_days")
-    if matter.kind == "foia-appeal":
-        return ClockRule("foia-552a6Aii", "5 U.S.C. 552(a)(6)(A)(ii)",
-                         "FOIA appeal decision due", 20, "working_days")
-    if matter.kind == "application":
-        return ClockRule("ina-1447b", "8 U.S.C. 1447(b)",
-                         "Naturalization decision due (suit may be filed the day after)", 120,
+#: The rule-table row of each matter kind's statutory clock: `rules.toml`, or an operator's
+#: `[[deadline_rule]]` with the same id, which replaces it for matters as for dockets.
+CLOCK_RULES = {"foia": "foia-552a6Ai", "foia-appeal": "foia-552a6Aii", "application": "ina-1447b"}
+#: FOIA's extension for unusual circumstances, added to the determination's due date
+UNUSUAL_CIRCUMSTANCES_RULE = "foia-552a6Bi"
+
+
+def clock_key(matter_id: str) -> str:
+    """The key of a matter's clock in the deadline table."""
+    return f"matter:{matter_id}:clock"
+
+
+def clock_for(matter: Matter, complaint_days: int,
+              rules: Mapping[str, Rule]) -> ClockRule | None:
+    """Which clock a matter runs on: its kind's row of the rule table, or for a complaint the
+    expected response time (no statute sets one). None when the table has no usable row."""
+    rule_id = CLOCK_RULES.get(matter.kind)
+    if rule_id is None:
+        days = matter.expect_response_days or complaint_days
+        return ClockRule("complaint-expected", "expected response time (no statutory clock)",
+                         f"{matter.agency or 'Agency'} response expected", days,
                          "calendar_days")
-    days = matter.expect_response_days or complaint_days
-    return ClockRule("complaint-expected", "expected response time (no statutory clock)",
-                     f"{matter.agency or 'Agency'} response expected", days, "calendar_days")
+    rule = rules.get(rule_id)
+    if rule is None or rule.period is None:
+        return None
+    return ClockRule(rule.id, rule.citation, rule_label(rule), rule.period, rule.unit)
 
 
 def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
-    from monitor.deadlines.calendar import Calendar
-
     cal = Calendar(state=None, closures=frozenset())
     total = 0
     for pause in matter.pauses:
@@ -85,12 +100,10 @@ def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
     return total
 
 
-def _clock_spec(matter: Matter, config: Config, today: date) -> Any:
-    from monitor.deadlines.calendar import compute
-    from monitor.deadlines.service import DeadlineSpec
-
+def _clock_spec(matter: Matter, config: Config, today: date) -> DeadlineSpec | None:
     start = matter.received or matter.filed
-    rule = clock_for(matter, config.escalation.complaint_response_days)
+    rules = rule_table(config.deadline_rules)
+    rule = clock_for(matter, config.escalation.complaint_response_days, rules)
     if start is None or rule is None:
         return None
     paused = _paused_days(matter, start, today, rule.unit)
@@ -102,13 +115,15 @@ def _clock_spec(matter: Matter, config: Config, today: date) -> Any:
         steps.insert(1, f"Clock paused {paused} {rule.unit.replace('_', ' ')} while the agency "
                         "waited on the requester")
     due: date = result.due if not isinstance(result.due, datetime) else result.due.date()
-    if matter.kind == "foia" and matter.unusual_circumstances:
-        extended = compute(due, 10, "working_days", "after", service="n/a")
-        steps += ["Unusual circumstances (5 U.S.C. 552(a)(6)(B)(i)): +10 working days",
-                  *extended.steps]
+    extension = rules.get(UNUSUAL_CIRCUMSTANCES_RULE)
+    if matter.kind == "foia" and matter.unusual_circumstances and extension is not None \
+            and extension.period is not None:
+        extended = compute(due, extension.period, extension.unit, "after", service="n/a")
+        steps += [f"Unusual circumstances ({extension.citation}): +{extension.period} "
+                  f"{extension.unit.replace('_', ' ')}", *extended.steps]
         due = extended.due if not isinstance(extended.due, datetime) else extended.due.date()
     return DeadlineSpec(
-        key=f"matter:{matter.id}:clock", subject=f"matter:{matter.id}", label=rule.label,
+        key=clock_key(matter.id), subject=f"matter:{matter.id}", label=rule.label,
         due_date=due, origin="computed", matter_id=matter.id, rule_id=rule.rule_id,
         citation=rule.citation, timezone=config.deadlines.timezone, trigger_date=start,
         trigger_text=f"{matter.kind} {matter.reference}".strip(), steps=tuple(steps),
@@ -129,8 +144,6 @@ def _matter_data(matter: Matter) -> dict[str, Any]:
 def upsert_matter(session: Session, listeners: Sequence[EventListener], cfg: MatterConfig,
                   config: Config, *, now: datetime) -> list[Event]:
     """Create or update one matter and its clock; emit `matter.added` and `deadline.*`."""
-    from monitor.deadlines.service import upsert_deadline
-
     events: list[Event] = []
     matter = session.get(Matter, cfg.id)
     created = matter is None
@@ -199,8 +212,6 @@ def set_matter_status(session: Session, listeners: Sequence[EventListener], matt
 def pause_matter(engine: Engine, config: Config, matter_id: str, *, on: date, resume: bool,
                  now: datetime, listeners: Sequence[EventListener]) -> list[Event]:
     """Pause (the agency waits on the requester) or resume a matter's clock."""
-    from monitor.deadlines.service import upsert_deadline
-
     with write_session(engine) as session:
         matter = session.get(Matter, matter_id)
         if matter is None:
@@ -228,7 +239,7 @@ def escalate_matters(engine: Engine, config: Config, *, now: datetime,
     with write_session(engine) as session:
         for matter in session.exec(select(Matter).where(Matter.closed == False)).all():  # noqa: E712
             clock = session.exec(select(Deadline).where(
-                Deadline.key == f"matter:{matter.id}:clock")).first()
+                Deadline.key == clock_key(matter.id))).first()
             if clock is None or clock.state not in ("open", "overdue"):
                 continue
             today = now.astimezone(ZoneInfo(clock.timezone or "UTC")).date()

@@ -10,18 +10,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.alerts.queue import outbox_summary
 from monitor.config import Config
 from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
+from monitor.quota import quota_for_source
+from monitor.views import iso_z
 from sources.identity import docket_key
 
-__all__ = ["case_detail", "cases", "deadline_row", "events", "first_event_since", "status"]
-
-
-def _iso(value: Any) -> str | None:
-    from monitor.commands import iso
-
-    return iso(value)
+__all__ = ["case_detail", "cases", "court_known", "events", "find_case", "first_event_since",
+           "status"]
 
 
 def cases(engine: Engine, *, include_all: bool = False, limit: int | None = None,
@@ -77,53 +75,6 @@ def case_detail(
         return case, list(entries), list(deadlines), list(evts)
 
 
-def deadline_row(d: Deadline) -> dict[str, Any]:
-    """The `--json` shape of a deadline."""
-    return {
-        "id": d.id,
-        "subject": d.subject,
-        "label": d.label,
-        "rule": d.rule_id,
-        "citation": d.citation,
-        "origin": d.origin,
-        "state": d.state,
-        "due": d.due_at.isoformat() if d.due_at else _iso(d.due_date),
-        "timezone": d.timezone,
-        "trigger_date": _iso(d.trigger_date),
-        "trigger_text": d.trigger_text,
-        "trigger_estimated": d.trigger_estimated,
-        "computed_due": _iso(d.computed_due),
-        "steps": list(d.steps),
-        "alternative": d.alternative,
-        "obligation": d.obligation,
-        "party": d.party,
-        "met_by": d.met_by,
-        "extension_requested": d.extension_requested,
-        "waiting_for": (d.pending or {}).get("anchor") if d.state == "waiting" else None,
-    }
-
-
-def deadline_note(row: dict[str, Any]) -> str:
-    """A deadline's life in a few words for listings: met by, extension requested, waiting."""
-    def entry(ref: dict[str, Any]) -> str:
-        number = ref.get("entry_number")
-        return f"#{number}" if number is not None else str(ref.get("date_filed") or "")
-
-    notes: list[str] = []
-    if row.get("met_by"):
-        notes.append(f"met by {entry(row['met_by'])} {row['met_by'].get('date_filed') or ''}"
-                     .rstrip())
-    asked = row.get("extension_requested")
-    if asked:
-        notes.append(f"extension requested ({entry(asked)})" + (
-            f", granted by {entry(asked['granted'])}" if asked.get("granted") else ""))
-    if row.get("waiting_for"):
-        notes.append(f"waiting for {row['waiting_for']}")
-    if row.get("state") == "suspended":
-        notes.append("suspended by a stay")
-    return "; ".join(notes)
-
-
 def events(
     engine: Engine,
     *,
@@ -163,8 +114,7 @@ def first_event_since(session: Session, since: datetime) -> int | None:
     return min((i for i in ids if i is not None), default=None)
 
 
-def status(engine: Engine, config: Config, *, now: datetime,
-           runner_sources: Any = None) -> dict[str, Any]:
+def status(engine: Engine, config: Config, *, now: datetime) -> dict[str, Any]:
     """The `status --json` object."""
     with read_session(engine) as session:
         rows = {
@@ -184,8 +134,8 @@ def status(engine: Engine, config: Config, *, now: datetime,
             "id": src.id,
             "kind": src.kind,
             "enabled": src.enabled,
-            "last_poll": _iso(row.last_poll) if row else None,
-            "last_success": _iso(row.last_success) if row else None,
+            "last_poll": iso_z(row.last_poll) if row else None,
+            "last_success": iso_z(row.last_success) if row else None,
             "consecutive_failures": row.consecutive_failures if row else 0,
             "last_error": (row.last_error or None) if row else None,
             "failing": bool(failing_targets.get(src.id)) or _never_ok(row),
@@ -204,14 +154,9 @@ def _never_ok(row: SourceState | None) -> bool:
 
 
 def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
-    if src.kind != "courtlistener":
-        return None
-    from monitor.quota import quota_for_source
-
-    return quota_for_source(engine, src).remaining(now)
+    quota = quota_for_source(engine, src)
+    return None if quota is None else quota.remaining(now)
 
 
 def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:
-    from monitor.alerts.status import outbox_summary
-
     return outbox_summary(engine, now)

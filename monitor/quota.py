@@ -1,4 +1,4 @@
-"""The request quota of a rate-limited API (CourtListener), kept in the database.
+"""The request quota of a rate-limited API (a source's `request_budget`), kept in the database.
 
 Every request is a row of the `ApiRequest` ledger, so several processes on one database share
 one budget. `Quota.try_acquire(now, path)` checks every rolling window (minute, hour, day), the
@@ -19,10 +19,12 @@ from typing import Any
 from sqlalchemy import Engine, delete
 from sqlmodel import select
 
+from monitor.config import SourceConfig
 from monitor.db import read_session, write_session
 from monitor.models import ApiRequest, SourceState
-from sources.base import Clock
-from sources.request_budget import QuotaLimits, admit_request, quota_usage
+from sources import source_class
+from sources.base import Clock, QuotaLimits
+from sources.request_budget import admit_request, quota_usage
 
 __all__ = ["Quota", "QuotaGate", "quota_for_source"]
 
@@ -46,7 +48,7 @@ class Quota:
         limits: QuotaLimits,
         *,
         pace: bool = True,
-        kind: str = "courtlistener",
+        kind: str = "",
     ) -> None:
         self.engine = engine
         self.source_id = source_id
@@ -130,7 +132,7 @@ class Quota:
 
 
 class QuotaGate:
-    """Binds a `Quota` to a clock: the `RequestGate` a CourtListener source asks."""
+    """Binds a `Quota` to a clock: the `RequestGate` a budgeted source asks."""
 
     def __init__(self, quota: Quota, clock: Clock) -> None:
         self.quota = quota
@@ -145,6 +147,8 @@ class QuotaGate:
         self.quota.defer(until)
 
 
-def quota_for_source(engine: Engine, src: Any) -> Quota:
-    """The shared ledger quota of a configured CourtListener source."""
-    return Quota(engine, src.id, src.options.limits())
+def quota_for_source(engine: Engine, src: SourceConfig) -> Quota | None:
+    """The shared ledger quota of a configured source whose kind declares a request budget
+    (`Source.request_budget`); None for the others."""
+    limits = source_class(src.kind).request_budget(src.options)
+    return None if limits is None else Quota(engine, src.id, limits, kind=src.kind)

@@ -44,12 +44,12 @@ from monitor.config import Config, WatchConfig
 from monitor.db import make_engine, read_session
 from monitor.deadlines.life import OPEN
 from monitor.deadlines.service import run_reminders
+from monitor.listeners import build_listeners
 from monitor.matching import Matcher
 from monitor.migrate import upgrade
 from monitor.models import Deadline, Event
 from monitor.replay_input import ReplayDocket
 from monitor.store import Store
-from monitor.wiring import build_listeners
 from sources.base import CaseObservation, EntryObservation
 from sources.courts import court_timezone
 
@@ -104,8 +104,7 @@ def replay(docket: ReplayDocket, config: Config, workdir: Path,
         matcher = Matcher(scratch.watches)
         zone = ZoneInfo(court_timezone(case.court))
         clock = _Clock(datetime.min.replace(tzinfo=UTC))
-        store = Store(engine, matcher, build_listeners(scratch, matcher, clock,
-                                                       docket.party_aliases))
+        store = Store(engine, matcher, build_listeners(scratch, docket.party_aliases))
         driver = _Driver(store, scratch, docket, zone, options, clock)
         return driver.run()
     finally:

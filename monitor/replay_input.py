@@ -24,7 +24,7 @@ from typing import Any
 
 from monitor.errors import ParseError
 from sources.base import CaseObservation, EntryObservation
-from sources.courtlistener_json import as_date, field_text, parse_docket, parse_docket_entries
+from sources.courtlistener._json import as_date, field_text, parse_docket, parse_docket_entries
 from sources.identity import normalize_docket_number
 
 __all__ = ["ReplayDocket", "party_aliases", "read_docket"]

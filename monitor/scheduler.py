@@ -18,6 +18,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from monitor import jobs
+from monitor.app import App
 from monitor.cluster import BEAT_EVERY, Coordinator
 from monitor.errors import MonitorError
 from monitor.logs import one_line
@@ -79,34 +84,29 @@ class _Wakeable:
         self._wanted.set()
 
 
-def scheduler_workers(jobs: int) -> int:
+def scheduler_workers(count: int) -> int:
     """Threads running jobs: enough that a slow feed never holds the others back, few enough
     that SQLite's single writer and the HTTP pool are not swamped (4 to 8)."""
-    return max(4, min(MAX_WORKERS, jobs))
+    return max(4, min(MAX_WORKERS, count))
 
 
-def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
+def build_scheduler(app: App, *, on_poll: Callable[[str], None] | None = None,
                     extra_jobs: list[tuple[str, timedelta, Callable[[], Any]]] | None = None,
-                    coordinator: Coordinator | None = None) -> Any:
+                    coordinator: Coordinator | None = None) -> BlockingScheduler:
     """A BlockingScheduler with the source jobs and housekeeping of `app`.
 
     With a `coordinator` (several daemons on one database) a source job polls only while this
     daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
     """
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    from monitor import housekeeping
-
-    jobs = len(app.runner.sources) + 3 + len(extra_jobs or [])
+    job_count = len(app.runner.sources) + 3 + len(extra_jobs or [])
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(jobs))},
+        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(job_count))},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )
     now = datetime.now(UTC)
-    outbox = _Wakeable(lambda: housekeeping.dispatch_outbox(app), DISPATCH_EVERY)
-    feeds = _Wakeable(lambda: housekeeping.render_all_feeds(app), FEEDS_EVERY)
+    outbox = _Wakeable(lambda: jobs.dispatch_outbox(app), DISPATCH_EVERY)
+    feeds = _Wakeable(lambda: jobs.render_all_feeds(app), FEEDS_EVERY)
     for source_id in app.runner.sources:
         src = app.config.source(source_id)
 
@@ -138,7 +138,7 @@ def build_scheduler(app: Any, *, on_poll: Callable[[str], None] | None = None,
     housekeeping_jobs: list[tuple[str, timedelta, Callable[[], Any]]] = [
         ("dispatch alerts", DISPATCH_TICK, outbox.tick),
         ("render feeds", FEEDS_TICK, feeds.tick),
-        ("deadline reminders", REMINDERS_EVERY, lambda: housekeeping.reminders(app)),
+        ("deadline reminders", REMINDERS_EVERY, lambda: jobs.reminders(app)),
         *(extra_jobs or []),
     ]
     if coordinator is not None:

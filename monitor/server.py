@@ -1,10 +1,12 @@
-"""The daemon's small HTTP endpoint (off by default): feeds, health, CourtListener webhooks.
+"""The daemon's small HTTP endpoint (off by default): feeds, health, pushed webhooks.
 
 - `GET /feeds/<file>`: the rendered Atom and ICS files (when `serve_feeds`).
 - `GET /health`: 200 with the `status --json` object, 503 when a source is failing.
-- `POST /<secret path>`: CourtListener webhooks; the path comes from `webhook_path_env` or
-  `webhook_path_file` (a secret: it is the only authentication CourtListener offers). Each payload
-  is taken once per `Idempotency-Key` and goes through the same parse and store as polling.
+- `POST /<secret path>`: webhooks for the source that takes pushed payloads
+  (`Source.accepts_push`, e.g. CourtListener's); the path comes from `webhook_path_env` or
+  `webhook_path_file` (a secret: it is the only authentication such senders offer). Each payload
+  is taken once per `Idempotency-Key` and goes through that source's `parse` and the store, as
+  polling does.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from monitor.config import resolve_secret
-from monitor.errors import MonitorError
+from sqlmodel import select
 
-__all__ = ["WebhookOutcome", "accept_webhook", "start_server"]
+from monitor import queries
+from monitor.app import App
+from monitor.config import resolve_secret
+from monitor.db import write_session
+from monitor.errors import MonitorError
+from monitor.models import WebhookReceipt
+from sources.base import Fetched, Source, Target
+
+__all__ = ["WebhookOutcome", "accept_webhook", "push_source", "start_server"]
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
@@ -33,15 +42,15 @@ class WebhookOutcome:
         self.status, self.message, self.events = status, message, events
 
 
-def accept_webhook(app: Any, body: bytes, idempotency_key: str, *, now: datetime,
-                   source_id: str) -> WebhookOutcome:
-    """Parse and store one CourtListener webhook, once per Idempotency-Key."""
-    from sqlmodel import select
+def push_source(app: App) -> Source | None:
+    """The enabled source that takes pushed payloads (`Source.accepts_push`), if any."""
+    return next((s for s in app.runner.sources.values() if s.accepts_push), None)
 
-    from monitor.db import write_session
-    from monitor.models import WebhookReceipt
-    from sources.courtlistener_json import parse_webhook
 
+def accept_webhook(app: App, body: bytes, idempotency_key: str, *, now: datetime,
+                   source: Source) -> WebhookOutcome:
+    """Parse one pushed payload with `source.parse` (as a `Fetched` whose target key is
+    ``"webhook"``: the path polling takes too) and store it, once per Idempotency-Key."""
     if not idempotency_key:
         return WebhookOutcome(400, "missing Idempotency-Key")
     with write_session(app.engine) as session:
@@ -49,19 +58,20 @@ def accept_webhook(app: Any, body: bytes, idempotency_key: str, *, now: datetime
             WebhookReceipt.idempotency_key == idempotency_key)).first()
         if seen is not None:
             return WebhookOutcome(200, "duplicate")
+    pushed = Fetched(target=Target(key="webhook", url=""), content=body, fetched_at=now)
     try:
-        observations = parse_webhook(body)
+        observations = source.parse(pushed)
     except MonitorError as exc:
         return WebhookOutcome(400, f"unreadable payload: {exc}")
-    result = app.store.apply(list(observations), source_id=source_id, now=now)
+    result = app.store.apply(observations, source_id=source.source_id, now=now)
     with write_session(app.engine) as session:
         if session.get(WebhookReceipt, idempotency_key) is None:
-            session.add(WebhookReceipt(idempotency_key=idempotency_key, source_id=source_id,
-                                       received_at=now))
+            session.add(WebhookReceipt(idempotency_key=idempotency_key,
+                                       source_id=source.source_id, received_at=now))
     return WebhookOutcome(200, "stored", len(result.events))
 
 
-def _webhook_path(app: Any) -> str | None:
+def _webhook_path(app: App) -> str | None:
     server = app.config.server
     secret = resolve_secret(server.webhook_path_env, server.webhook_path_file,
                             where=app.config.path, key="server.webhook_path")
@@ -70,15 +80,13 @@ def _webhook_path(app: Any) -> str | None:
     return "/" + secret.strip("/")
 
 
-def start_server(app: Any) -> ThreadingHTTPServer:
+def start_server(app: App) -> ThreadingHTTPServer:
     """Start the endpoint in a thread; returns the server (call `.shutdown()` to stop)."""
-    from monitor import queries
-
     cfg = app.config.server
     feeds_dir: Path = app.config.feeds_dir
-    webhook_path = _webhook_path(app)
-    cl_source = next((s.id for s in app.config.sources if s.kind == "courtlistener"),
-                     "courtlistener")
+    pushed_to = push_source(app)
+    # No source takes pushes: the webhook path answers 404 like any unknown path.
+    webhook_path = _webhook_path(app) if pushed_to is not None else None
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "court-monitor"
@@ -111,7 +119,8 @@ def start_server(app: Any) -> ThreadingHTTPServer:
             self._send(404, b"not found", "text/plain")
 
         def do_POST(self) -> None:  # noqa: N802
-            if webhook_path is None or self.path.split("?")[0] != webhook_path:
+            if pushed_to is None or webhook_path is None \
+                    or self.path.split("?")[0] != webhook_path:
                 self._send(404, b"not found", "text/plain")
                 return
             length = int(self.headers.get("Content-Length") or 0)
@@ -120,7 +129,7 @@ def start_server(app: Any) -> ThreadingHTTPServer:
                 return
             body = self.rfile.read(length)
             outcome = accept_webhook(app, body, self.headers.get("Idempotency-Key", ""),
-                                     now=app.clock(), source_id=cl_source)
+                                     now=app.clock(), source=pushed_to)
             self._send(outcome.status, outcome.message.encode(), "text/plain")
 
         def log_message(self, fmt: str, *args: Any) -> None:

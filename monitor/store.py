@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,22 +18,22 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.agreement_store import apply_snapshot
 from monitor.db import write_session
+from monitor.events import EventListener, emit, emitted
 from monitor.matching import Matcher
-from monitor.models import Case, Entry, Event, Matter, PageState
+from monitor.matters import set_matter_status
+from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
 from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
-__all__ = ["ApplyResult", "EventListener", "Store", "case_subject", "emit", "entry_identity",
-           "entry_values", "known_cases", "new_entry"]
+__all__ = ["ApplyResult", "Store", "case_subject", "entry_identity", "entry_values", "known_cases",
+           "new_entry"]
 
 log = logging.getLogger(__name__)
 
 #: docket keys per lookup query (well under every database's parameter limit)
 _KEY_BATCH = 500
-
-#: Called inside the transaction for every new event (routing to the outbox, deadlines...).
-EventListener = Callable[[Session, Event], None]
 
 
 @dataclass
@@ -42,7 +42,6 @@ class ApplyResult:
 
     events: list[Event] = field(default_factory=list)
     dropped: int = 0
-    cases_touched: int = 0
     #: list snapshots held until a later fetch confirms them (see `agreement_store`)
     held: int = 0
 
@@ -64,41 +63,6 @@ def entry_identity(entry: EntryObservation) -> str:
     if entry.pacer_seq_no is not None:
         return f"s:{entry.pacer_seq_no}"
     return f"h:{entry_fingerprint(entry.date_filed, entry.short_description)}"
-
-
-def emit(
-    session: Session,
-    listeners: Sequence[EventListener],
-    *,
-    kind: str,
-    at: datetime,
-    subject: str,
-    summary: str,
-    dedupe_key: str,
-    data: dict[str, Any] | None = None,
-    case_id: int | None = None,
-    matter_id: str | None = None,
-    source_id: str = "",
-    private: bool = False,
-) -> Event | None:
-    """Append one event unless its dedupe key exists; run the listeners on it."""
-    exists = session.exec(select(Event.id).where(Event.dedupe_key == dedupe_key)).first()
-    if exists is not None:
-        return None
-    event = Event(
-        kind=kind, at=at, subject=subject, summary=summary, data=data or {},
-        dedupe_key=dedupe_key, case_id=case_id, matter_id=matter_id, source_id=source_id,
-        private=private,
-    )
-    session.add(event)
-    session.flush()
-    # Listeners that emit events of their own (derived deadlines) route them through the same
-    # chain: they find it here.
-    session.info["listeners"] = listeners
-    session.info.setdefault("emitted", []).append(event)
-    for listener in listeners:
-        listener(session, event)
-    return event
 
 
 class Store:
@@ -125,14 +89,11 @@ class Store:
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.
-            result.events = list(session.info.get("emitted", []))
+            result.events = emitted(session)
         return result
 
     def _apply_other(self, session: Session, obs: Observation, source_id: str, now: datetime,
                      result: ApplyResult) -> None:
-        from monitor.agreement_store import apply_snapshot
-        from monitor.models import AgreementHold
-
         apply_snapshot(session, self.listeners, obs, source_id=source_id, now=now)
         list_kind = getattr(obs, "list_kind", None)
         hold = session.get(AgreementHold, list_kind) if list_kind is not None else None
@@ -172,7 +133,6 @@ class Store:
         else:
             self._update_case(session, case, obs, source_id, now, result)
             backfill = obs.backfill
-        result.cases_touched += 1
         for entry in obs.entries:
             self._apply_entry(session, case, entry, source_id, now, backfill, result)
 
@@ -350,8 +310,6 @@ class Store:
             private=matter.private if matter else False,
         )
         if obs.matter:
-            from monitor.matters import set_matter_status
-
             set_matter_status(session, self.listeners, obs.matter, obs.text, now=now,
                               source_id=source_id, baseline=before is None)
 

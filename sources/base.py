@@ -31,7 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -47,7 +47,10 @@ __all__ = [
     "Observation",
     "PageObservation",
     "Plan",
+    "QuotaLimits",
     "RejectedRow",
+    "RequestGate",
+    "Runtime",
     "Source",
     "SourceOptions",
     "Target",
@@ -255,6 +258,53 @@ class Fetched:
     keep: Mapping[str, str] = field(default_factory=dict)
 
 
+# ---------------------------------------------------------------------------- run time
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    """Requests allowed per rolling minute, hour and day (a source's request budget)."""
+
+    per_minute: int
+    per_hour: int
+    per_day: int
+
+    def windows(self) -> tuple[tuple[str, timedelta, int], ...]:
+        """(name, length, limit) of each rolling window."""
+        return (
+            ("minute", timedelta(minutes=1), self.per_minute),
+            ("hour", timedelta(hours=1), self.per_hour),
+            ("day", timedelta(days=1), self.per_day),
+        )
+
+
+class RequestGate(Protocol):
+    """What a source with a request budget asks before every HTTP request."""
+
+    def acquire(self, path: str) -> bool:
+        """Record one request to `path` and return True, or return False (budget spent)."""
+        ...
+
+    def defer(self, until: datetime) -> None:
+        """The server said (a 429's Retry-After) not to ask again before `until`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the core hands a source at construction besides its options, as the source's class
+    declared it: the core never names a source.
+
+    - `secrets`: each `<name>_env` / `<name>_file` key of the source's config, resolved (name ->
+      value; a name absent means not configured). Never logged.
+    - `gate`: the request budget shared by every process on the database, when
+      `Source.request_budget` gives one (None: no budget, or standalone use).
+    """
+
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    gate: RequestGate | None = None
+
+
 # ---------------------------------------------------------------------------- the contract
 
 
@@ -263,10 +313,17 @@ class Source(ABC):
 
     - `kind` equals the module name and the config's `kind = "..."`.
     - `Options` is a `SourceOptions` subclass holding the source's own config keys.
-    - The constructor receives the validated options, the source id, the shared httpx client and
-      a clock; it does no I/O.
+    - The constructor receives the validated options, the source id, the shared httpx client,
+      a clock and the `Runtime` (secrets, a request gate); it does no I/O.
+    - `request_budget(options)`: the requests per minute, hour and day the source may make
+      (None: unlimited). The core then keeps the budget in the database, hands the source a
+      gate on it, and shows what is used and left as `quota` in `status`.
+    - `accepts_push`: the daemon's webhook endpoint hands pushed payloads to this source,
+      wrapped as `Fetched` with target key ``"webhook"``, through the same `parse`.
     """
 
+    #: pushed payloads (webhooks) go to this source's `parse` (one such source per config)
+    accepts_push: ClassVar[bool] = False
     kind: ClassVar[str]
     Options: ClassVar[type[SourceOptions]]
     #: skip `parse` when a response's bytes equal the last ones (false: always parse)
@@ -278,12 +335,19 @@ class Source(ABC):
     reads_tracked: ClassVar[bool] = True
 
     def __init__(
-        self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock
+        self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock, *,
+        runtime: Runtime | None = None,
     ) -> None:
         self.source_id = source_id
         self.options = options
         self.client = client
         self.clock = clock
+        self.runtime = runtime or Runtime()
+
+    @classmethod
+    def request_budget(cls, options: SourceOptions) -> QuotaLimits | None:
+        """The request budget these options give (None: this kind of source has none)."""
+        return None
 
     @abstractmethod
     def targets(self, plan: Plan) -> list[Target]:

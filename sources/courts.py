@@ -32,10 +32,6 @@ class Court:
     rss: Literal["full", "partial", "none"] = "full"
     rss_url: str = DISTRICT_RSS
 
-    @property
-    def pacer_host(self) -> str:
-        return f"ecf.{self.id}.uscourts.gov"
-
     def feed_url(self) -> str:
         return self.rss_url.format(court=self.id)
 

@@ -148,7 +148,7 @@ class SheetParse:
         )
 
 
-def clean_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """A cell value as text: stripped, whitespace collapsed, Excel errors (`#N/A`) empty."""
     if value is None:
         return ""
@@ -187,7 +187,7 @@ def parse_signed(value: Any) -> SignedDate:
         return SignedDate(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _from_serial(float(value))
-    text = clean_text(value)
+    text = cell_text(value)
     if not text:
         return SignedDate(None)
     if text.isdigit() and len(text) == 5:
@@ -508,7 +508,7 @@ def _worksheet_grid(sheet: Any) -> list[list[Cell]]:
 def _xlsx_cell(cell: Any) -> Cell:
     hyperlink = getattr(cell, "hyperlink", None)
     target = getattr(hyperlink, "target", None) if hyperlink is not None else None
-    return Cell(value=cell.value, text=clean_text(cell.value), link=str(target or ""))
+    return Cell(value=cell.value, text=cell_text(cell.value), link=str(target or ""))
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -555,7 +555,7 @@ def _table_label(table: Any) -> str:
 def _html_row(tr: Any, base_url: str) -> list[Cell]:
     cells = []
     for td in tr.find_all(["td", "th"]):
-        text = clean_text(td.get_text(" "))
+        text = cell_text(td.get_text(" "))
         anchor = td.find("a", href=True)
         link = urljoin(base_url, anchor["href"]) if anchor is not None else ""
         cells.append(Cell(value=text, text=text, link=link))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_tz
 from functools import lru_cache
@@ -49,7 +49,7 @@ from sources.wellformed import mend_utf8, repair_ampersands
 __all__ = [
     "DEFAULT_URL_TEMPLATE",
     "PacerRss",
-    "clean_text",
+    "feed_text",
     "feed_url",
     "parse_feed",
     "parse_pub_date",
@@ -278,7 +278,7 @@ _CONTROL = _control_table()
 _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-def clean_text(text: str) -> str:
+def feed_text(text: str) -> str:
     """Text for humans: entities decoded (PACER double-escapes), controls gone (C1 read as the
     cp1252 characters they were meant to be), bidi and zero-width characters gone
     (`sources.sanitize`), spaces collapsed."""
@@ -312,7 +312,7 @@ def _case_of_title(title: str, case_type: str) -> tuple[str, str, str]:
 
 def _split_title(title: str) -> tuple[str, str]:
     """(raw docket number, case name) of an item title; ("", "") when it names no case."""
-    text = clean_text(title)
+    text = feed_text(title)
     m = _TITLE.match(text)
     if m:
         return m[1], m[2] or ""
@@ -362,12 +362,12 @@ def _short_descriptions(description: str) -> list[str]:
         # The common shape: one bracket group, nothing nested, no second group.
         rest = description[end + 1 :].lstrip()
         if not rest.startswith("["):
-            text = clean_text(description[start + 1 : end])
+            text = feed_text(description[start + 1 : end])
             return [text] if text else []
     found = []
     m = _BRACKETS.match(description, start)
     while m:
-        text = clean_text(m[1])
+        text = feed_text(m[1])
         if text:
             found.append(text)
         end = m.end()
@@ -383,7 +383,7 @@ def _plain_text(description: str) -> str:
     """A description without its document link and markup."""
     if "<" in description:
         description = _TAG.sub(" ", _DOC_LINK.sub(" ", description))
-    return clean_text(description)
+    return feed_text(description)
 
 
 #: (url, entry number, pacer_doc_id, sequence number, pacer_case_id) of a document link
@@ -526,6 +526,28 @@ def _joined(shorts: list[str]) -> str:
     return " AND ".join(sorted(shorts)) if len(shorts) > 1 else (shorts[0] if shorts else "")
 
 
+#: The observations are built positionally (keywords cost a tenth of the whole parse): the
+#: fields passed, in order. `_check_field_order` compares them with base.py when this module is
+#: imported, so a field reordered or inserted there fails at once, naming itself, instead of
+#: shifting values into the wrong fields of every observation.
+_ENTRY_FIELDS = ("entry_number", "date_filed", "short_description", "description",
+                 "document_url", "pacer_doc_id", "pacer_seq_no", "published")
+_CASE_FIELDS = ("court", "docket_number", "docket_number_raw", "case_name", "pacer_case_id",
+                "cl_docket_id", "cause", "nature_of_suit", "date_filed", "date_terminated",
+                "entries", "url")
+
+
+def _check_field_order(cls: type, passed: tuple[str, ...]) -> None:
+    """Raise TypeError when `cls` no longer starts with the fields `passed`, in that order."""
+    declared = tuple(f.name for f in fields(cls))[:len(passed)]
+    if declared != passed:
+        raise TypeError(f"{cls.__name__} declares {declared}; the RSS parser passes {passed}")
+
+
+_check_field_order(EntryObservation, _ENTRY_FIELDS)
+_check_field_order(CaseObservation, _CASE_FIELDS)
+
+
 @dataclass(slots=True)
 class _Case:
     """A case being assembled from the items that name it."""
@@ -541,8 +563,7 @@ class _Case:
     shorts: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
 
     def observation(self) -> CaseObservation:
-        # Positional, in CaseObservation's field order: twice as fast as keywords, and the golden
-        # tests check every field.
+        # Positional, in the order `_CASE_FIELDS` names and the import-time check confirms.
         return CaseObservation(
             self.court,
             self.docket_number,
@@ -606,7 +627,7 @@ class _FeedBuilder:
         if entry is None:
             # Without a bracketed short text, the text itself is all there is to say.
             text = "" if shorts else _plain_text(description)
-            # Positional, in EntryObservation's field order (see _Case.observation).
+            # Positional, in the order `_ENTRY_FIELDS` names (see `_check_field_order`).
             case.entries[entry_key] = EntryObservation(
                 number, date_filed, _joined(shorts), text, url, doc_id, seq, published
             )

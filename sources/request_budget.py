@@ -17,39 +17,19 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from monitor.errors import DeferredError
-from sources.base import Clock
+from sources.base import Clock, QuotaLimits
 
 __all__ = [
     "MemoryGate",
     "QuotaDeferred",
-    "QuotaLimits",
-    "RequestGate",
     "WindowUsage",
     "admit_request",
     "quota_usage",
 ]
 
 _DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class QuotaLimits:
-    """Requests allowed per rolling minute, hour and day."""
-
-    per_minute: int
-    per_hour: int
-    per_day: int
-
-    def windows(self) -> tuple[tuple[str, timedelta, int], ...]:
-        """(name, length, limit) of each rolling window."""
-        return (
-            ("minute", timedelta(minutes=1), self.per_minute),
-            ("hour", timedelta(hours=1), self.per_hour),
-            ("day", _DAY, self.per_day),
-        )
 
 
 @dataclass(frozen=True)
@@ -103,18 +83,6 @@ def admit_request(
     if any(u.left <= 0 for u in quota_usage(times, now, limits).values()):
         return False
     return not pace or _pace_allows(times, now, limits)
-
-
-class RequestGate(Protocol):
-    """Asked before every HTTP request; backed by the shared ledger in the core."""
-
-    def acquire(self, path: str) -> bool:
-        """Record one request to `path` and return True, or return False (quota spent)."""
-        ...
-
-    def defer(self, until: datetime) -> None:
-        """The server said (429 Retry-After) not to ask again before `until`."""
-        ...
 
 
 class MemoryGate:

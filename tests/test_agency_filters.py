@@ -51,7 +51,7 @@ def test_subscriptions_filter_by_state_county_and_agency_and_feeds_split_by_stat
             routed[d.subscription] = routed.get(d.subscription, 0) + 1
     assert routed == {"tx": 2, "harris": 1, "sheriffs": 2}
 
-    render_feeds(engine, FeedsConfig(), tmp_path / "feeds", now=NOW)
+    render_feeds(engine, FeedsConfig(), tmp_path / "feeds")
     texas = feedparser.parse((tmp_path / "feeds" / "agreements-tx.atom").read_bytes())
     assert texas.bozo == 0 and len(texas.entries) == 2
     assert {"Galveston County Constable" in e.title or "Harris County" in e.title

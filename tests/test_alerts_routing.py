@@ -22,8 +22,8 @@ from monitor.alerts import (
 )
 from monitor.config import SubscriptionConfig
 from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
 from monitor.models import Case, Deadline, Delivery, Event, Matter
-from monitor.store import emit
 from sources.sanitize import clean_text
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from monitor.deadlines.calc import add_parser, run
+from monitor.cli.calc import add_parsers, run
 from tests.conftest import ROOT
 from tests.test_deadline_calendar import EXAMPLES
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="court-monitor")
-    add_parser(top.add_subparsers(dest="command", required=True))
+    add_parsers(top.add_subparsers(dest="command", required=True))
     return top
 
 
@@ -121,9 +121,9 @@ def test_usage_errors_exit_2(argv: list[str]) -> None:
 
 MAIN = """
 import argparse, sys
-from monitor.deadlines.calc import add_parser, run
+from monitor.cli.calc import add_parsers, run
 top = argparse.ArgumentParser(prog="court-monitor")
-add_parser(top.add_subparsers(dest="command", required=True))
+add_parsers(top.add_subparsers(dest="command", required=True))
 sys.exit(run(top.parse_args(sys.argv[1:])))
 """
 
@@ -140,7 +140,7 @@ def test_end_to_end_in_a_subprocess() -> None:
 
 
 def test_import_is_light() -> None:
-    probe = ("import sys, monitor.deadlines.calc; "
+    probe = ("import sys, monitor.cli.calc; "
              "print(sorted({m.split('.')[0] for m in sys.modules} & "
              "{'sqlmodel', 'sqlalchemy', 'apprise', 'httpx', 'holidays', 'pydantic'}))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,

@@ -66,8 +66,8 @@ def _run_of(at: float, runs: list[Run]) -> int:
 
 def _context() -> multiprocessing.context.ForkServerContext:
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["monitor.cli", "monitor.commands", "monitor.app",
-                                "monitor.runner", "monitor.alerts.outbox", "monitor.housekeeping",
+    ctx.set_forkserver_preload(["monitor.cli", "monitor.app",
+                                "monitor.poll", "monitor.alerts.outbox", "monitor.jobs",
                                 "monitor.feeds", "sources", "apprise", "sqlmodel", "httpx"])
     return ctx
 

@@ -15,21 +15,26 @@ import pytest
 from pydantic import ValidationError
 
 from monitor.errors import FetchError, ParseError
-from sources.base import CaseObservation, Fetched, Plan, Target, TargetState, TrackedCase
-from sources.courtlistener import (
-    CourtListener,
-    MemoryGate,
-    QuotaDeferred,
+from sources.base import (
+    CaseObservation,
+    Fetched,
+    Plan,
     QuotaLimits,
-    admit_request,
-    deadline_weight,
-    docket_sync,
+    Runtime,
+    Target,
+    TargetState,
+    TrackedCase,
+)
+from sources.courtlistener import CourtListener
+from sources.courtlistener._json import (
     parse_docket,
     parse_docket_entries,
     parse_listing,
     parse_webhook,
-    sync_interval,
 )
+from sources.courtlistener._schedule import deadline_weight, sync_interval
+from sources.courtlistener._sync import docket_sync
+from sources.request_budget import MemoryGate, QuotaDeferred, admit_request
 from tests.conftest import FixedClock
 from tests.fakes.courtlistener_server import FakeCourtListener
 
@@ -56,7 +61,8 @@ def make_source(
     opts = CourtListener.Options.model_validate(
         {"base_url": fake.base_url, "token_env": "CL_TOKEN", **options}
     )
-    return CourtListener("cl", opts, httpx.Client(timeout=5), clock, token=token, gate=gate)
+    runtime = Runtime(secrets={"token": token} if token else {}, gate=gate)
+    return CourtListener("cl", opts, httpx.Client(timeout=5), clock, runtime=runtime)
 
 
 class OpenGate:
@@ -620,7 +626,8 @@ def test_anonymous_sends_no_authorization(fake: FakeCourtListener, clock: FixedC
 
 def test_targets_order_deadline_fresh_rest_then_discovery(clock: FixedClock) -> None:
     now = clock()
-    source = CourtListener("cl", CourtListener.Options(), httpx.Client(), clock, gate=OpenGate())
+    source = CourtListener("cl", CourtListener.Options(), httpx.Client(), clock,
+                           runtime=Runtime(gate=OpenGate()))
     never = TrackedCase("dcd", "1:26-cv-00001", cl_docket_id=1)
     old = TrackedCase("dcd", "1:26-cv-00002", cl_docket_id=2, last_synced=now - timedelta(days=9))
     fresh = TrackedCase("dcd", "1:26-cv-00003", cl_docket_id=3,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -18,6 +19,18 @@ from tests.fakes.smtp import free_port
 
 ITEM = Item("dcd", "1:26-cv-00412", "Doe v. U.S. Citizenship and Immigration Services",
             "PETITION for Writ of Mandamus", 1, case_id="290001")
+
+
+def raw_get(port: int, path: str) -> int:
+    """The status of a GET whose path is sent byte for byte (http.client does not normalize)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
 
 
 def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
@@ -91,7 +104,11 @@ urls = ["console://"]
             atom = httpx.get(f"{base}/feeds/all.atom", timeout=10)
             assert atom.headers["content-type"] == "application/atom+xml"
             assert b"PETITION for Writ of Mandamus" in atom.content
-            assert httpx.get(f"{base}/feeds/../monitor.db", timeout=10).status_code == 404
+            # The database sits at feeds/../monitor.db. httpx would normalize the path to
+            # /monitor.db before sending it, so the request goes out raw, as an attacker sends it.
+            for path in ("/feeds/../monitor.db", "/feeds/%2e%2e/monitor.db",
+                         "/feeds/..%2fmonitor.db", "/feeds//../monitor.db"):
+                assert raw_get(port, path) == 404, path
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=60)
         finally:

@@ -14,10 +14,12 @@ from sqlmodel import SQLModel, select
 
 from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
 from monitor.feeds import render_feeds, render_ics, safe_name, write_ics_feeds
+from monitor.feeds.incremental import render_changed
 from monitor.matching import Matcher
 from monitor.models import Case, Deadline, Matter
-from monitor.store import Store, emit
+from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 from tests.conftest import FixedClock
 
@@ -54,7 +56,7 @@ def test_atom_feeds_entries_ids_and_no_rewrite(engine: Engine, tmp_path: Path,
     out = tmp_path / "feeds"
     config = FeedsConfig(base_url="https://feeds.example.org/")
     _apply(engine, clock.now, (1, "PETITION for Writ of Mandamus\x0b against USCIS"))
-    written = render_feeds(engine, config, out, now=clock.now)
+    written = render_feeds(engine, config, out)
     assert sorted(p.name for p in written) == sorted(
         ["all.atom", "tag-287g.atom", "tag-mandamus.atom", CASE_FILE])
 
@@ -72,13 +74,13 @@ def test_atom_feeds_entries_ids_and_no_rewrite(engine: Engine, tmp_path: Path,
     stats = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     before = (out / "all.atom").read_bytes()
     clock.advance(hours=3)
-    assert render_feeds(engine, config, out, now=clock.now) == []
+    assert render_feeds(engine, config, out) == []
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stats
     assert (out / "all.atom").read_bytes() == before
 
     # A new event is one new entry; the old ones keep their ids.
     _apply(engine, clock.now, (2, "ORDER to show cause"))
-    written = render_feeds(engine, config, out, now=clock.now)
+    written = render_feeds(engine, config, out)
     assert {p.name for p in written} >= {"all.atom", CASE_FILE}
     feed = _parse(out / CASE_FILE)
     ids = {e.id for e in feed.entries}
@@ -101,7 +103,7 @@ def test_private_never_in_feeds_baseline_is(engine: Engine, tmp_path: Path,
              summary="Lee County Sheriff's Office signed", dedupe_key="b1",
              data={"state": "FL", "baseline": True})
     out = tmp_path / "feeds"
-    render_feeds(engine, FeedsConfig(), out, now=clock.now)
+    render_feeds(engine, FeedsConfig(), out)
     text = b"".join(p.read_bytes() for p in out.iterdir())
     assert b"SECRET" not in text and b"SEALED" not in text
     titles = [e.title for e in _parse(out / "all.atom").entries]
@@ -114,7 +116,7 @@ def test_feed_is_capped_newest_first(engine: Engine, tmp_path: Path, clock: Fixe
         _apply(engine, clock.now, (n, f"MOTION number {n} for writ of mandamus"))
         clock.advance(minutes=10)
     out = tmp_path / "feeds"
-    render_feeds(engine, FeedsConfig(max_entries=3), out, now=clock.now)
+    render_feeds(engine, FeedsConfig(max_entries=3), out)
     titles = [e.title for e in _parse(out / "all.atom").entries]
     assert len(titles) == 3
     assert "#5" in titles[0] and "#3" in titles[2]
@@ -152,7 +154,7 @@ def test_ics_events_alarms_and_a_moved_deadline() -> None:
     hearing = _deadline("dcd-26-cv-00412-hearing", date(2026, 4, 1), label="Hearing",
                         due_at=datetime(2026, 4, 1, 14, 30, tzinfo=UTC))
     met = _deadline("dcd-26-cv-00412-served", date(2026, 3, 1), state="met")
-    data = render_ics([answer, hearing, met], calendar_name="Doe v. USCIS", now=NOW)
+    data = render_ics([answer, hearing, met], calendar_name="Doe v. USCIS")
     events = _events(data)
     assert set(events) == {"deadline-dcd-26-cv-00412-answer@court-monitor",
                            "deadline-dcd-26-cv-00412-hearing@court-monitor"}
@@ -169,12 +171,11 @@ def test_ics_events_alarms_and_a_moved_deadline() -> None:
     assert timed == datetime(2026, 4, 1, 14, 30, tzinfo=UTC)
     assert str(timed.tzinfo) == "America/New_York"  # 10:30 EDT in the court's zone
     assert b"VTIMEZONE" in data
-    assert render_ics([answer, hearing, met], calendar_name="Doe v. USCIS",
-                      now=NOW + timedelta(days=1)) == data
+    assert render_ics([answer, hearing, met], calendar_name="Doe v. USCIS") == data
 
     moved = _deadline("dcd-26-cv-00412-answer", date(2026, 5, 11), sequence=1,
                       updated_at=NOW + timedelta(days=2))
-    again = _events(render_ics([moved], calendar_name="x", now=NOW))
+    again = _events(render_ics([moved], calendar_name="x"))
     vevent = again["deadline-dcd-26-cv-00412-answer@court-monitor"]
     assert vevent["dtstart"].dt == date(2026, 5, 11)
     assert int(vevent["sequence"]) == 1
@@ -191,7 +192,7 @@ def test_write_ics_feeds(engine: Engine, tmp_path: Path, clock: FixedClock) -> N
         session.add(_deadline("foia-det", date(2026, 3, 30), matter_id="foia-1",
                               subject="matter:foia-1", label="SECRET determination"))
     out = tmp_path / "feeds"
-    written = write_ics_feeds(engine, out, now=clock.now)
+    written = write_ics_feeds(engine, out)
     names = sorted(p.name for p in written)
     assert names == ["deadlines-case-dcd-1-26-cv-00412.ics", "deadlines-tag-287g.ics",
                      "deadlines-tag-mandamus.ics", "deadlines.ics"]
@@ -200,15 +201,36 @@ def test_write_ics_feeds(engine: Engine, tmp_path: Path, clock: FixedClock) -> N
     case_events = _events((out / "deadlines-case-dcd-1-26-cv-00412.ics").read_bytes())
     (vevent,) = case_events.values()
     assert "Doe v. USCIS" in str(vevent["summary"])
-    assert write_ics_feeds(engine, out, now=clock.now + timedelta(hours=1)) == []
+    assert write_ics_feeds(engine, out) == []
 
     with write_session(engine) as session:
         row = session.exec(select(Deadline).where(Deadline.key == "answer")).one()
         row.due_date, row.sequence = date(2026, 5, 11), row.sequence + 1
         row.updated_at = clock.now + timedelta(days=1)
         session.add(row)
-    assert len(write_ics_feeds(engine, out, now=clock.now)) == 4
+    assert len(write_ics_feeds(engine, out)) == 4
     (vevent,) = _events((out / "deadlines.ics").read_bytes()).values()
     assert (str(vevent["uid"]), int(vevent["sequence"])) == ("deadline-answer@court-monitor", 1)
     with read_session(engine) as session:
         assert session.get(Case, 1) is not None
+
+
+def test_calendar_alarms_follow_reminder_days(engine: Engine, tmp_path: Path,
+                                              clock: FixedClock) -> None:
+    """`[deadlines] reminder_days` are the calendars' alarms (they were always 7, 3, 1, 0),
+    and changing them renders the calendars again."""
+    _apply(engine, clock.now, (1, "PETITION for Writ of Mandamus"))
+    with write_session(engine) as session:
+        session.add(_deadline("answer", date(2026, 5, 4), case_id=1))
+    out = tmp_path / "feeds"
+
+    def alarms() -> list[timedelta]:
+        (vevent,) = _events((out / "deadlines.ics").read_bytes()).values()
+        return sorted(a.decoded("trigger") for a in vevent.walk("VALARM"))
+
+    render_changed(engine, FeedsConfig(), out, title="t", lead_days=(10, 2))
+    assert alarms() == [timedelta(days=-10), timedelta(days=-2)]
+    assert render_changed(engine, FeedsConfig(), out, title="t", lead_days=(10, 2)) == []
+    written = render_changed(engine, FeedsConfig(), out, title="t", lead_days=(1,))
+    assert out / "deadlines.ics" in written
+    assert alarms() == [timedelta(days=-1)]

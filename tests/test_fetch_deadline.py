@@ -22,7 +22,7 @@ import pytest
 
 from monitor.config import HttpConfig
 from monitor.errors import DeferredError, FetchError
-from monitor.http import make_client
+from monitor.http_client import make_client
 from sources.base import Target, TargetState
 from sources.fetching import conditional_get
 from tests.fakes.hostile_server import HostileServer

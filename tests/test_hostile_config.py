@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from monitor import commands
 from monitor.cli import main, run_command
 from tests.cli_helpers import run, write_config
 from tests.conftest import FixedClock
@@ -144,12 +143,11 @@ def test_case_with_an_unknown_court_says_so(
 def test_unexpected_exception_is_one_line_and_traceback_only_with_v(
         monkeypatch: pytest.MonkeyPatch, clock: FixedClock,
         capsys: pytest.CaptureFixture[str]) -> None:
-    def boom(args: argparse.Namespace, *, clock: object) -> int:
+    def boom(args: argparse.Namespace, clock: object) -> int:
         raise RuntimeError(f"unexpected\nat postgresql://monitor:{SECRET}@db/x")
 
-    monkeypatch.setattr(commands, "dispatch", boom)
     for verbose in (False, True):
-        args = argparse.Namespace(command="status", verbose=verbose)
+        args = argparse.Namespace(command="status", verbose=verbose, handler=boom)
         assert run_command(args, clock=clock) == 1
         err = capsys.readouterr().err
         first = err.splitlines()[0]

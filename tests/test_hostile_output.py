@@ -78,7 +78,7 @@ def test_atom_links_are_http_and_text_is_clean_and_capped(engine: Engine,
                                                           tmp_path: Path) -> None:
     _hostile_entries(engine)
     out = tmp_path / "feeds"
-    render_feeds(engine, FeedsConfig(), out, now=NOW)
+    render_feeds(engine, FeedsConfig(), out)
     raw = (out / "all.atom").read_bytes()
     assert b"javascript:" not in raw and b"data:text" not in raw
     assert len(raw) < 60_000  # the 200 kB entry is capped
@@ -96,7 +96,7 @@ def test_ics_text_is_clean() -> None:
         "timezone": "America/New_York", "created_at": NOW, "updated_at": NOW,
         "trigger_text": "served\u200b on\u2067 USA", "steps": ["+60 days\u200d"],
     })
-    data = render_ics([deadline], calendar_name="cal\u202e", now=NOW).decode("utf-8")
+    data = render_ics([deadline], calendar_name="cal\u202e").decode("utf-8")
     assert "Answer eud" in data
     assert not INVISIBLE.search(data)
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from monitor.config import load_config
 from monitor.db import make_engine, read_session, write_session
-from monitor.deadlines.service import run_reminders
+from monitor.jobs import run_clocks
 from monitor.matching import Matcher
 from monitor.matters import pause_matter, set_matter_status, sync_config_matters
 from monitor.migrate import upgrade
@@ -65,7 +65,7 @@ def test_foia_clock_due_overdue_and_escalation_on_the_right_days(tmp_path: Path)
     seen: dict[date, list[str]] = {}
     now = datetime(2025, 12, 18, tzinfo=UTC)
     while now < datetime(2026, 7, 1, tzinfo=UTC):
-        for event in run_reminders(store.engine, config, now=now, listeners=store.listeners):
+        for event in run_clocks(store.engine, config, now=now, listeners=store.listeners):
             day = now.astimezone(ZoneInfo("America/New_York")).date()
             label = event.kind
             if event.kind == "matter.escalated":
@@ -119,3 +119,51 @@ def test_status_page_updates_the_matter_once_per_change(tmp_path: Path) -> None:
     with write_session(store.engine) as session:
         assert set_matter_status(session, store.listeners, "ice-foia-1", "In process",
                                  now=now) == []
+
+
+def test_matter_clocks_read_the_rule_table_operator_rows_included(tmp_path: Path) -> None:
+    """The FOIA and 1447(b) periods come from the rule table: an operator's `[[deadline_rule]]`
+    with a built-in id reaches a matter's clock, and `semantics` shapes its label."""
+    application = """
+[[matter]]
+id = "n400-1"
+kind = "application"
+agency = "USCIS"
+received = 2025-11-20
+"""
+    store, config = setup(tmp_path, FOIA + application)
+    start = datetime(2025, 11, 21, 12, tzinfo=UTC)
+    sync_config_matters(store.engine, config, now=start, listeners=store.listeners)
+    n400 = clock_row(store, "n400-1")
+    assert n400.due_date == date(2026, 3, 20)  # 120 calendar days after 2025-11-20
+    assert n400.label == "Naturalization decision due (suit may be filed the day after)"
+    assert n400.citation == "8 U.S.C. 1447(b)"
+
+    rules = """
+[[deadline_rule]]
+id = "foia-552a6Ai"
+citation = "5 U.S.C. 552(a)(6)(A)(i), as the agency's regulation reads it"
+trigger = "receipt of a FOIA request"
+period = 15
+unit = "working_days"
+label = "FOIA determination due"
+trigger_date = "entry"
+
+[[deadline_rule]]
+id = "ina-1447b"
+citation = "8 U.S.C. 1447(b)"
+trigger = "naturalization examination"
+period = 90
+unit = "calendar_days"
+label = "Decision due"
+semantics = "deadline"
+"""
+    (tmp_path / "operator").mkdir()
+    store, config = setup(tmp_path / "operator", FOIA + application + rules)
+    sync_config_matters(store.engine, config, now=start, listeners=store.listeners)
+    foia = clock_row(store, "ice-foia-1")
+    # 15 working days from 2025-11-20, Thanksgiving skipped -> Fri 2025-12-12
+    assert foia.due_date == date(2025, 12, 12)
+    assert foia.citation.endswith("as the agency's regulation reads it")
+    n400 = clock_row(store, "n400-1")
+    assert (n400.due_date, n400.label) == (date(2026, 2, 18), "Decision due")

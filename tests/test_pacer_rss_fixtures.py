@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from sources.courts import DEFAULT_RSS_COURTS
 from sources.pacer_rss import (
     DEFAULT_URL_TEMPLATE,
     PacerRss,
-    clean_text,
+    feed_text,
     parse_feed,
     parse_pub_date,
 )
@@ -87,12 +86,12 @@ def _project(got: Any, expected: Any) -> Any:
 # ---------------------------------------------------------------------------- hostile input
 
 
-def test_entity_bomb_is_refused_fast() -> None:
+def test_entity_bomb_is_refused() -> None:
+    """Refused as an attack, naming why. How fast is a ratio in benchmarks/bench_pacer_rss.py
+    (refusing it per byte vs parsing real feeds), never a timed assert here."""
     content = (RSS_FIXTURES / "entity_bomb.xml").read_bytes()
-    start = time.perf_counter()
-    with pytest.raises(ParseError, match="entity"):
+    with pytest.raises(ParseError, match="entity declarations are refused"):
         parse_feed(content, court="dcd")
-    assert time.perf_counter() - start < 0.5
 
 
 def test_undeclared_entities_are_not_expanded_from_outside(tmp_path: Path) -> None:
@@ -171,11 +170,11 @@ def test_item_without_pub_date_has_no_date() -> None:
     assert entry.published is None and entry.date_filed is None
 
 
-def test_clean_text() -> None:
+def test_feed_text() -> None:
     # cp1252 bytes read as Latin-1 become their characters; other controls go; one unescape
-    assert clean_text("O\x92Brien\x00 v.\tNoem &amp;amp; Jaddou\n") == (
+    assert feed_text("O\x92Brien\x00 v.\tNoem &amp;amp; Jaddou\n") == (
         "O’Brien v. Noem &amp; Jaddou")
-    assert clean_text("A &amp; B\x7f") == "A & B"
+    assert feed_text("A &amp; B\x7f") == "A & B"
 
 
 # ---------------------------------------------------------------------------- the source
@@ -275,21 +274,3 @@ def test_parse_refuses_a_non_2xx_response() -> None:
     fetched = Fetched(target=target, content=b"<html>Moved</html>", status=302)
     with pytest.raises(ParseError, match="HTTP 302"):
         _source().parse(fetched)
-
-
-def test_observation_field_order_the_parser_relies_on() -> None:
-    """The parser builds observations positionally (it is twice as fast): if base.py reorders
-    or inserts fields, this says so before the goldens fail in confusing ways."""
-    from sources.base import EntryObservation
-
-    entry_fields = [f.name for f in dataclasses.fields(EntryObservation)]
-    assert entry_fields[:8] == [
-        "entry_number", "date_filed", "short_description", "description", "document_url",
-        "pacer_doc_id", "pacer_seq_no", "published",
-    ]
-    case_fields = [f.name for f in dataclasses.fields(CaseObservation)]
-    assert case_fields[:12] == [
-        "court", "docket_number", "docket_number_raw", "case_name", "pacer_case_id",
-        "cl_docket_id", "cause", "nature_of_suit", "date_filed", "date_terminated", "entries",
-        "url",
-    ]

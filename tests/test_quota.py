@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, select
 from monitor.db import make_engine, read_session
 from monitor.models import ApiRequest, SourceState
 from monitor.quota import Quota
-from sources.courtlistener import QuotaLimits
+from sources.base import QuotaLimits
 
 FREE = QuotaLimits(per_minute=5, per_hour=50, per_day=125)
 START = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -125,7 +125,7 @@ def test_concurrent_processes_never_overspend(db: Path) -> None:
 
 def test_retry_after_is_stored_and_honoured(db: Path) -> None:
     engine = new_engine(db)
-    quota = Quota(engine, "cl", FREE)
+    quota = Quota(engine, "cl", FREE, kind="courtlistener")
     quota.defer(START + timedelta(minutes=2))
     quota.defer(START + timedelta(minutes=1))  # an earlier time does not shorten the wait
     other = Quota(new_engine(db), "cl", FREE)

@@ -29,11 +29,12 @@ from sqlmodel import SQLModel, select
 from monitor import queries
 from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
 from monitor.feeds.incremental import STATE_FILE, render_changed
 from monitor.fetch_pool import HostLimiter, fetch_in_order
 from monitor.matching import Matcher, any_of
 from monitor.models import Case, Entry, Event
-from monitor.store import Store, emit
+from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 from tests.cli_helpers import run, write_config
 from tests.conftest import FixedClock
@@ -169,23 +170,23 @@ def test_feeds_are_rendered_incrementally(engine: Engine, tmp_path: Path) -> Non
     store.apply([_case("1:26-cv-00412", _entry(1, "PETITION for Writ of Mandamus")),
                  _case("1:26-cv-00413", _entry(1, "PETITION for Writ of Mandamus"))],
                 source_id="pacer-rss", now=NOW)
-    first = {p.name for p in render_changed(engine, config, out, now=NOW, title="t")}
+    first = {p.name for p in render_changed(engine, config, out, title="t")}
     assert {"all.atom", "tag-287g.atom", "case-dcd-1-26-cv-00412.atom",
             "case-dcd-1-26-cv-00413.atom"} <= first
     assert (out / STATE_FILE).is_file()
-    assert render_changed(engine, config, out, now=NOW, title="t") == []
+    assert render_changed(engine, config, out, title="t") == []
     store.apply([_case("1:26-cv-00413", _entry(2, "ORDER to show cause"))],
                 source_id="pacer-rss", now=NOW + timedelta(hours=1))
     other = out / "case-dcd-1-26-cv-00412.atom"
     before = other.stat().st_mtime_ns
-    again = {p.name for p in render_changed(engine, config, out, now=NOW, title="t")}
+    again = {p.name for p in render_changed(engine, config, out, title="t")}
     assert again == {"all.atom", "tag-287g.atom", "case-dcd-1-26-cv-00413.atom"}
     assert b"ORDER to show cause" in (out / "case-dcd-1-26-cv-00413.atom").read_bytes()
     assert other.stat().st_mtime_ns == before
     # On demand (or with the state file gone) every feed is rendered again.
     other.unlink()
     assert "case-dcd-1-26-cv-00412.atom" in {
-        p.name for p in render_changed(engine, config, out, now=NOW, title="t", full=True)}
+        p.name for p in render_changed(engine, config, out, title="t", full=True)}
 
 
 # ---------------------------------------------------------------------------- queries

@@ -20,12 +20,12 @@ from monitor.alerts.outbox import (
     send_digests,
     send_test,
 )
+from monitor.alerts.queue import PendingDelivery, outbox_summary, pending, retry_failed
 from monitor.alerts.render import (
     Message,
     RenderContext,
     as_utc,
     docket_url,
-    iso_z,
     render_digest,
     render_message,
 )
@@ -35,9 +35,7 @@ from monitor.alerts.routing import (
     event_facts,
     make_router,
     subscription_channels,
-    subscription_wants,
 )
-from monitor.alerts.status import PendingDelivery, outbox_summary, pending, retry_failed
 
 __all__ = [
     "CONSOLE_URL",
@@ -55,7 +53,6 @@ __all__ = [
     "dispatch_pending",
     "docket_url",
     "event_facts",
-    "iso_z",
     "load_context",
     "make_router",
     "mask_url",
@@ -68,5 +65,4 @@ __all__ = [
     "send_digests",
     "send_test",
     "subscription_channels",
-    "subscription_wants",
 ]

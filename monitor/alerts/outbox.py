@@ -38,7 +38,6 @@ from monitor.alerts.render import (
     Message,
     RenderContext,
     as_utc,
-    iso_z,
     render_digest,
     render_message,
 )
@@ -48,6 +47,7 @@ from monitor.db import read_session, write_session
 from monitor.errors import AlertError
 from monitor.leases import Owner, claim_is_live, renewing, this_process
 from monitor.models import Case, Deadline, Delivery, Event
+from monitor.views import iso_z
 
 __all__ = [
     "CLAIM_LEASE",
@@ -465,7 +465,7 @@ def send_test(subscription: SubscriptionConfig, notifier: Notifier, now: datetim
 
     Raises AlertError naming (masked) every channel that failed.
     """
-    stamp = iso_z(now)
+    stamp = iso_z(now, timespec="seconds")
     message = Message(
         title=f"[court-monitor] Test message for subscription {subscription.name}",
         text=f"This is a test of subscription {subscription.name!r}, sent {stamp}.\n"

@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 from monitor.models import Case, Deadline, Event
+from sources.courts import COURTS
 from sources.sanitize import ENTRY_TEXT_LIMIT, cap_text, clean_text, safe_url
 
 __all__ = [
     "Message",
     "RenderContext",
     "as_utc",
-    "iso_z",
     "docket_url",
     "render_digest",
     "render_message",
@@ -80,18 +80,9 @@ def as_utc(at: datetime) -> datetime:
     return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def iso_z(at: datetime | None) -> str | None:
-    """UTC ISO 8601 with `Z` (the `--json` form of times), None for None."""
-    if at is None:
-        return None
-    return as_utc(at).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
-
-
 def docket_url(court: str, docket_number: str, *, pacer_case_id: str = "",
                cl_docket_id: int | None = None) -> str:
     """A link to the docket: CourtListener's docket page, PACER's DktRpt, else a search."""
-    from sources.courts import COURTS
-
     if cl_docket_id:
         return f"https://www.courtlistener.com/docket/{cl_docket_id}/"
     known = COURTS.get(court)

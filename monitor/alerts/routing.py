@@ -29,8 +29,8 @@ from sqlmodel import Session
 
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
+from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
-from monitor.store import EventListener
 from sources.agreement_identity import county_key, state_code
 from sources.identity import docket_key, parse_tracked_docket
 
@@ -40,7 +40,6 @@ __all__ = [
     "event_facts",
     "make_router",
     "subscription_channels",
-    "subscription_wants",
 ]
 
 
@@ -164,12 +163,6 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
     if sub.agencies and not any(a.casefold() in facts.agency for a in sub.agencies if a):
         return False
     return not any(p.search(facts.text) for p in rule.mute)
-
-
-def subscription_wants(sub: SubscriptionConfig, facts: EventFacts, *,
-                       watch_tags: Mapping[str, Sequence[str]] | None = None) -> bool:
-    """Whether one subscription selects an event (all its filters, mute and skips applied)."""
-    return _wants(_compile(sub, watch_tags or {}), facts)
 
 
 def make_router(

@@ -51,8 +51,8 @@ from monitor.deadlines.docket_text import (
 from monitor.deadlines.extract import extract_court_dates, normalize_label
 from monitor.deadlines.periods import Period, anchor_matches, read_periods
 from monitor.deadlines.rows import DeadlineSpec, deadline_event_data, upsert_deadline
+from monitor.events import EventListener, emit
 from monitor.models import Case, Deadline, Entry, Event
-from monitor.store import EventListener, emit
 from sources.courts import COURTS
 
 __all__ = ["OPEN", "LIVE", "apply_entry", "close_case", "entry_ref", "obligation_key"]

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from monitor.events import EventListener, emit
 from monitor.models import Case, Deadline, Event
-from monitor.store import EventListener, emit
 
 __all__ = ["DeadlineSpec", "deadline_event_data", "upsert_deadline"]
 

@@ -7,18 +7,29 @@ row, not new code. `load_rules` validates every row and raises ConfigError namin
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
 
 from monitor.deadlines.calendar import Direction, Unit
 from monitor.errors import ConfigError
 
-__all__ = ["Applies", "Rule", "TriggerDate", "builtin_rules", "load_rules", "rule_from_row"]
+__all__ = [
+    "Applies",
+    "Rule",
+    "TriggerDate",
+    "builtin_rules",
+    "load_rules",
+    "rule_from_row",
+    "rule_label",
+    "rule_table",
+]
 
 TriggerDate = Literal["service", "entry"]
 Semantics = Literal["deadline", "end_of_agency_period"]
@@ -212,3 +223,21 @@ def load_rules(extra: Sequence[Mapping[str, Any]] | None = None) -> list[Rule]:
             raise ConfigError(f"overrides an unknown rule {missing[0]!r}",
                               key=f"deadline_rule[{index}].overrides")
     return list(rules.values())
+
+
+def rule_table(extra: Sequence[Mapping[str, Any]] | None = None) -> Mapping[str, Rule]:
+    """`load_rules(extra)` by id, parsed once per distinct set of operator rows."""
+    return _rule_table(json.dumps(list(extra or []), default=str, sort_keys=True))
+
+
+@lru_cache(maxsize=8)
+def _rule_table(extra_key: str) -> Mapping[str, Rule]:
+    return MappingProxyType({rule.id: rule for rule in load_rules(json.loads(extra_key))})
+
+
+def rule_label(rule: Rule) -> str:
+    """The label of a deadline computed by `rule`: the end of an agency's period
+    (`semantics = "end_of_agency_period"`) says that suit may be filed the day after."""
+    if rule.semantics == "end_of_agency_period":
+        return f"{rule.label} (suit may be filed the day after)"
+    return rule.label

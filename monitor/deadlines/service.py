@@ -8,9 +8,9 @@
   `deadline.set`, a moved one `deadline.changed` (SEQUENCE raised so calendars update the event).
 - `run_reminders(now)`: `deadline.due_soon` at the configured lead days (at `remind_at` local
   time); after the due day, `deadline.overdue` only when a read of the docket after that day
-  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`; matter
-  escalation. Cut-offs and rights (scheduling-order cut-offs, amendment as of course) lapse
-  silently (state `lapsed`), and so does a reply in support of a motion (the movant's right).
+  (`evidence.last_checked`) shows nothing met it, else one `deadline.unverified`. Cut-offs and
+  rights (scheduling-order cut-offs, amendment as of course) lapse silently (state `lapsed`),
+  and so does a reply in support of a motion (the movant's right).
 
 States: open, overdue, unverified, met, vacated, suspended, waiting (a period whose anchor event
 has not come), lapsed. Keys: `case:<id>:<obligation>[@<party>]`, `matter:<id>:clock`,
@@ -60,8 +60,9 @@ from monitor.deadlines.rows import (
 )
 from monitor.deadlines.rules import load_rules
 from monitor.deadlines.triggers import match_triggers, service_dates
+from monitor.events import EventListener, emit, listeners_of
 from monitor.models import Case, Deadline, Entry, Event
-from monitor.store import EventListener, emit
+from monitor.views import iso_z
 from sources.courts import COURTS
 
 __all__ = [
@@ -124,7 +125,7 @@ def make_deadline_listener(config: Config,
         case = session.get(Case, event.case_id)
         if case is None:
             return
-        chain: Sequence[EventListener] = session.info.get("listeners", ())
+        chain = listeners_of(session)
         if event.kind == "case.closed":
             close_case(session, chain, case, event)
             return
@@ -236,7 +237,8 @@ def _local_now(now: datetime, zone: str) -> datetime:
 
 def run_reminders(engine: Engine, config: Config, *, now: datetime,
                   listeners: Sequence[EventListener]) -> list[Event]:
-    """Emit due-soon and overdue events that are due at `now`; escalate overdue matters."""
+    """Emit the due-soon and overdue events that are due at `now` (matters' escalation ladder
+    is `matters.escalate_matters`: the reminder job runs both, `jobs.run_clocks`)."""
     events: list[Event] = []
     lead_days = sorted(set(config.deadlines.reminder_days), reverse=True)
     with write_session(engine) as session:
@@ -246,9 +248,6 @@ def run_reminders(engine: Engine, config: Config, *, now: datetime,
         for row in open_rows:
             events += _remind_one(session, listeners, row, now, lead_days,
                                   config.deadlines.remind_at)
-    from monitor.matters import escalate_matters
-
-    events += escalate_matters(engine, config, now=now, listeners=listeners)
     return events
 
 
@@ -290,8 +289,7 @@ def _overdue_or_unverified(session: Session, listeners: Sequence[EventListener],
     asked = row.extension_requested or {}
     granted = bool(asked)
     evidence = {"looked_for": _looked_for(row), "last_entry": seen,
-                "last_checked": _aware(checked).isoformat().replace("+00:00", "Z")
-                if checked else None, "days_overdue": days}
+                "last_checked": iso_z(checked), "days_overdue": days}
     if not fresh or granted:
         if row.state == "unverified":
             return None

@@ -16,6 +16,7 @@ from datetime import date
 
 from monitor.deadlines.extract import DATE_PATTERN, parse_date
 from monitor.deadlines.rules import Rule
+from sources.courts import COURTS
 
 __all__ = ["Trigger", "match_triggers", "rule_applies", "service_dates"]
 
@@ -45,8 +46,6 @@ def service_dates(text: str) -> list[date]:
 
 
 def _court_level(court: str) -> str | None:
-    from sources.courts import COURTS  # a plain table; cheap
-
     known = COURTS.get(court)
     return known.level if known else None
 

@@ -146,15 +146,13 @@ def tag_members(session: Session, matters: Sequence[Matter]
 
 
 def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
-                 now: datetime, scope: FeedScope | None = None) -> list[Path]:
+                 scope: FeedScope | None = None) -> list[Path]:
     """Render `all.atom`, `tag-<tag>.atom`, `case-<court>-<docket>.atom`, `agreements.atom` and
     `agreements-<state>.atom` (287(g) agreement events), or only those `scope` names; return
     those written.
 
-    A file whose bytes would not change is not touched. `now` is accepted for the scheduler's
-    uniform call shape; nothing in the output depends on it.
+    A file whose bytes would not change is not touched: the output depends on the data only.
     """
-    del now  # output depends on the data only (identical bytes when nothing changed)
     cap = feeds_config.max_entries
     written: list[Path] = []
     title = feeds_config.title

@@ -10,7 +10,7 @@ identical bytes. Alarms fire at the reminder lead times.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -119,18 +119,17 @@ def render_ics(
     deadlines: Sequence[Deadline],
     *,
     calendar_name: str,
-    now: datetime,
     cases: Mapping[int, Case] | None = None,
     lead_days: Sequence[int] = DEFAULT_LEAD_DAYS,
 ) -> bytes:
     """A VCALENDAR with one VEVENT per open deadline (ordered by due date, then key).
 
-    `cases` (by id) names the case in each event; `now` is accepted for the scheduler's uniform
-    call shape: nothing in the output depends on it, so unchanged data gives identical bytes.
+    `cases` (by id) names the case in each event; `lead_days` are the alarms (`[deadlines]
+    reminder_days`). Nothing in the output depends on the time of rendering, so unchanged data
+    gives identical bytes.
     """
     from icalendar import Calendar
 
-    del now
     calendar = Calendar()
     calendar.add("prodid", "-//court-monitor//deadlines//EN")
     calendar.add("version", "2.0")
@@ -163,8 +162,8 @@ def _groups(deadlines: Sequence[Deadline], cases: Mapping[int, Case],
     return groups
 
 
-def write_ics_feeds(engine: Engine, feeds_dir: Path, *, now: datetime,
-                    title: str = "court-monitor") -> list[Path]:
+def write_ics_feeds(engine: Engine, feeds_dir: Path, *, title: str = "court-monitor",
+                    lead_days: Sequence[int] = DEFAULT_LEAD_DAYS) -> list[Path]:
     """Write `deadlines.ics` (every non-private open deadline), `deadlines-tag-<tag>.ics` and
     `deadlines-case-<court>-<docket>.ics`, atomically; return the files that changed."""
     with read_session(engine) as session:
@@ -187,7 +186,7 @@ def write_ics_feeds(engine: Engine, feeds_dir: Path, *, now: datetime,
         written = []
         for filename, (group, name) in files.items():
             path = feeds_dir / filename
-            data = render_ics(group, calendar_name=name, now=now, cases=cases)
+            data = render_ics(group, calendar_name=name, cases=cases, lead_days=lead_days)
             if write_if_changed(path, data):
                 written.append(path)
     return written

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from monitor.db import read_session
 from monitor.errors import MonitorError
 from monitor.feeds.atom import FeedScope, render_feeds, tag_members
 from monitor.feeds.files import write_if_changed
-from monitor.feeds.ics import OPEN_STATES, write_ics_feeds
+from monitor.feeds.ics import DEFAULT_LEAD_DAYS, OPEN_STATES, write_ics_feeds
 from monitor.models import Case, Deadline, Event, Matter
 
 __all__ = ["RENDERER_VERSION", "STATE_FILE", "mark_current", "render_changed"]
@@ -64,23 +64,24 @@ def _load(path: Path) -> RenderState | None:
         return None
 
 
-def mark_current(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path) -> None:
+def mark_current(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
+                 lead_days: Sequence[int] = DEFAULT_LEAD_DAYS) -> None:
     """Record that the files in `feeds_dir` are current as of now, rendering nothing (a feeds
     folder restored from a backup along with its database; the benchmarks' prebuilt data)."""
     with read_session(engine) as session:
-        settings, tags, last_id, upto, deadlines = _current(session, feeds_config)
+        settings, tags, last_id, upto, deadlines = _current(session, feeds_config, lead_days)
     _save(feeds_dir, RenderState(renderer=RENDERER_VERSION, settings=settings,
                                  last_event_id=last_id, events_upto_last=upto, tags=tags,
                                  deadlines=deadlines))
 
 
-def _current(session: Session, feeds_config: FeedsConfig
+def _current(session: Session, feeds_config: FeedsConfig, lead_days: Sequence[int]
              ) -> tuple[str, dict[str, str], int, int, str]:
     """What the feeds depend on now: settings, tag members, last event id, events up to it,
     the calendars' signature."""
     matters = list(session.exec(select(Matter)).all())
     settings = _digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
-                        sorted(m.id for m in matters if m.private)])
+                        sorted(m.id for m in matters if m.private), sorted(lead_days)])
     members = tag_members(session, [m for m in matters if not m.private])
     tags = {tag: _digest([sorted(cases), sorted(ids)]) for tag, (cases, ids) in members.items()}
     last_id = session.exec(select(func.max(Event.id))).one() or 0
@@ -97,22 +98,23 @@ def _save(feeds_dir: Path, state: RenderState) -> None:
 
 
 def render_changed(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
-                   now: datetime, title: str, full: bool = False) -> list[Path]:
+                   title: str, lead_days: Sequence[int] = DEFAULT_LEAD_DAYS,
+                   full: bool = False) -> list[Path]:
     """Render the Atom and ICS feeds that changed since the last render (all with `full`);
-    return the files written."""
+    `lead_days` are the calendars' alarms. Return the files written."""
     state_path = feeds_dir / STATE_FILE
     state = None if full else _load(state_path)
     with read_session(engine) as session:
-        settings, tags, last_id, upto, deadlines = _current(session, feeds_config)
+        settings, tags, last_id, upto, deadlines = _current(session, feeds_config, lead_days)
         rebuild = (state is None or state.renderer != RENDERER_VERSION
                    or state.settings != settings or state.last_event_id > last_id
                    or (state.events_upto_last != _count_upto(session, state.last_event_id)))
         scope = None if rebuild or state is None else _scope(session, state, last_id, tags)
     written: list[Path] = []
     if scope is None or scope.everything or scope.tags or scope.case_ids or scope.agreements:
-        written += render_feeds(engine, feeds_config, feeds_dir, now=now, scope=scope)
+        written += render_feeds(engine, feeds_config, feeds_dir, scope=scope)
     if rebuild or state is None or state.deadlines != deadlines:
-        written += write_ics_feeds(engine, feeds_dir, now=now, title=title)
+        written += write_ics_feeds(engine, feeds_dir, title=title, lead_days=lead_days)
     _save(feeds_dir, RenderState(renderer=RENDERER_VERSION, settings=settings,
                                  last_event_id=last_id, events_upto_last=upto, tags=tags,
                                  deadlines=deadlines))

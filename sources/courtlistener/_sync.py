@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sources.base import CaseObservation, EntryObservation, Fetched
-from sources.courtlistener_json import (
+from sources.courtlistener._json import (
     as_date,
     as_datetime,
     field_text,

@@ -12,9 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sources.base import SourceOptions
+from sources.base import QuotaLimits, SourceOptions
 from sources.durations import parse_duration
-from sources.request_budget import QuotaLimits
 
 __all__ = [
     "DEFAULT_BASE_URL",

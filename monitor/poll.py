@@ -25,22 +25,27 @@ from sqlmodel import Session, col, select
 from monitor.config import Config, SourceConfig
 from monitor.db import read_session, write_session
 from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
+from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
+from monitor.matters import sync_config_matters
 from monitor.models import Case, Deadline, SourceState
-from monitor.store import ApplyResult, Store, emit
+from monitor.quota import quota_for_source
+from monitor.store import Store
 from sources import source_class
 from sources.base import (
+    CaseObservation,
     Clock,
     Fetched,
     Observation,
     Plan,
+    Runtime,
     Source,
     Target,
     TargetState,
     TrackedCase,
 )
 
-__all__ = ["PollReport", "Runner"]
+__all__ = ["PollReport", "Runner", "source_runtime"]
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +98,9 @@ class Runner:
                 self.sources[src.id] = self._build(src)
 
     def _build(self, src: SourceConfig) -> Source:
-        from monitor.wiring import source_runtime
-
         cls = source_class(src.kind)
-        extra = source_runtime(src, self.engine, self.clock)
-        return cls(src.id, src.options, self.client, self.clock, **extra)
-
-    def poll_all(self, *, dry_run: bool = False) -> list[PollReport]:
-        """One round of every enabled source (for `poll --once`)."""
-        return [self.poll(source_id, dry_run=dry_run) for source_id in self.sources]
+        return cls(src.id, src.options, self.client, self.clock,
+                   runtime=source_runtime(src, self.engine, self.clock))
 
     def plan(self, source_id: str, now: datetime,
              rows: Sequence[SourceState] | None = None) -> Plan:
@@ -177,8 +176,6 @@ class Runner:
         is never dropped as "unknown matter" (once per process)."""
         if self._matters_synced:
             return
-        from monitor.matters import sync_config_matters
-
         sync_config_matters(self.engine, self.config, now=now, listeners=self.store.listeners)
         self._matters_synced = True
 
@@ -246,8 +243,6 @@ class Runner:
         return True
 
     def _dry_run(self, observations: list[Observation], report: PollReport) -> None:
-        from sources.base import CaseObservation
-
         for obs in observations:
             if isinstance(obs, CaseObservation) and self.store.matcher.match(obs):
                 report.would_track.append(f"{obs.court}:{obs.docket_number} {obs.case_name}")
@@ -398,10 +393,9 @@ def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: Sourc
             session.add(row)
 
 
-def summarize(results: list[ApplyResult]) -> dict[str, int]:
-    """Count events by kind over several apply results."""
-    counts: dict[str, int] = {}
-    for result in results:
-        for event in result.events:
-            counts[event.kind] = counts.get(event.kind, 0) + 1
-    return counts
+def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> Runtime:
+    """The `runtime` a source is constructed with: its resolved secrets, and a gate on the
+    shared request budget when its kind declares one (`Source.request_budget`)."""
+    quota = quota_for_source(engine, src)
+    gate = quota.gate(clock) if quota is not None else None
+    return Runtime(secrets=dict(src.secrets), gate=gate)

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sources.base import TrackedCase
-from sources.request_budget import QuotaLimits
+from sources.base import QuotaLimits, TrackedCase
 
 __all__ = [
     "MAX_SYNC_INTERVAL",

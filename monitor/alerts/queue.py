@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from monitor.alerts.render import as_utc, iso_z
+from monitor.alerts.render import as_utc
 from monitor.db import read_session, write_session
 from monitor.models import Delivery, Event
+from monitor.views import iso_z
 
 __all__ = ["PendingDelivery", "outbox_summary", "pending", "retry_failed"]
 
@@ -39,8 +40,8 @@ class PendingDelivery:
             "id": self.id, "event_id": self.event_id, "kind": self.kind,
             "summary": self.summary, "subscription": self.subscription,
             "channel": self.channel, "mode": self.mode, "status": self.status,
-            "attempts": self.attempts, "next_try": iso_z(self.next_try),
-            "last_error": self.last_error, "created_at": iso_z(self.created_at),
+            "attempts": self.attempts, "next_try": iso_z(self.next_try, timespec="seconds"),
+            "last_error": self.last_error, "created_at": iso_z(self.created_at, timespec="seconds"),
         }
 
 
@@ -93,4 +94,4 @@ def outbox_summary(engine: Engine, now: datetime) -> dict[str, Any]:
             (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= at),
         )).one()
     return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0),
-            "oldest_pending": iso_z(oldest), "due": int(due)}
+            "oldest_pending": iso_z(oldest, timespec="seconds"), "due": int(due)}

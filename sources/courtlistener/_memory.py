@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sources.courtlistener_json import as_datetime
+from sources.courtlistener._json import as_datetime
 
 __all__ = ["Continuation", "memory_text", "read_memory"]
 

@@ -1,4 +1,4 @@
-"""The `calc` command: compute one deadline from the command line, without a database.
+"""`calc`: compute one deadline from the command line, without a database.
 
     court-monitor calc --from 2026-03-26 --days 60 --court dcd
     court-monitor calc --from 2026-05-15T10:23 --hours 72 --json
@@ -13,17 +13,15 @@ import argparse
 import json
 import sys
 from datetime import date, datetime
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from monitor.cli._common import EXIT_OK, EXIT_USAGE, Clock, SubParsers
+from monitor.deadlines.calendar import Computation, compute, fmt_day
 from monitor.errors import DeadlineError
+from sources.courts import COURTS
 
-if TYPE_CHECKING:
-    from monitor.deadlines.calendar import Computation
+__all__ = ["add_parsers", "cmd_calc", "run"]
 
-__all__ = ["EXIT_OK", "EXIT_USAGE", "add_parser", "run"]
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 SERVICE_CHOICES = ("personal", "electronic", "mail", "clerk", "other-consented")
 
 
@@ -53,7 +51,7 @@ def _count(text: str) -> int:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(subparsers: SubParsers) -> None:
     """Register `calc` and its options on the CLI's subparsers."""
     parser = subparsers.add_parser(
         "calc", help="compute a deadline (FRCP 6(a)/6(d), FOIA working days)",
@@ -76,6 +74,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--closed", action="append", type=_date, default=[], metavar="DATE",
                         help="a day the clerk's office was inaccessible (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=cmd_calc)
+
+
+def cmd_calc(args: argparse.Namespace, clock: Clock) -> int:
+    """The handler: `run` on stdout and stderr (the clock is not read: the trigger is given)."""
+    return run(args)
 
 
 def _unit_and_period(args: argparse.Namespace) -> tuple[str, int]:
@@ -90,8 +94,6 @@ def _court_calendar(court_id: str | None) -> tuple[str | None, str]:
     """(state, time zone) of `court_id`; without a court the federal calendar and UTC."""
     if not court_id:
         return None, "UTC"
-    from sources.courts import COURTS
-
     court = COURTS.get(court_id.strip().lower())
     if court is None:
         raise DeadlineError(f"unknown court {court_id!r} (known: {', '.join(sorted(COURTS))})")
@@ -99,8 +101,6 @@ def _court_calendar(court_id: str | None) -> tuple[str | None, str]:
 
 
 def _render_text(result: Computation, out: TextIO) -> None:
-    from monitor.deadlines.calendar import fmt_day
-
     def show(value: date | datetime) -> str:
         return value.isoformat() if isinstance(value, datetime) else fmt_day(value)
 
@@ -118,8 +118,6 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
 
     Returns the exit code: 0, or 2 with a message on stderr when the input cannot be counted.
     """
-    from monitor.deadlines.calendar import compute
-
     out = out or sys.stdout
     err = err or sys.stderr
     try:

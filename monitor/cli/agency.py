@@ -1,24 +1,24 @@
-"""Commands of the agency side: matters and 287(g) agreements."""
+"""`matters` (list, add, pause, resume, close, status), `matter ID`, `agreements`: the agency
+side."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from monitor.cli._common import EXIT_OK, EXIT_RUNTIME, Clock, SubParsers, open_app, print_json
 from monitor.errors import ConfigError
 
 if TYPE_CHECKING:
-    from sources.base import Clock
+    from monitor.app import App
 
-__all__ = ["add_parsers", "dispatch"]
-
-EXIT_OK, EXIT_RUNTIME = 0, 1
+__all__ = ["add_parsers", "cmd_agreements", "cmd_matter", "cmd_matters"]
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """`matters`, `matter ID`, `agreements`."""
+def add_parsers(sub: SubParsers) -> None:
+    """`matters ...`, `matter ID`, `agreements ...`."""
     p = sub.add_parser("matters", help="agency matters and their clocks")
     p.add_argument("--overdue", action="store_true", help="only overdue ones")
     p.add_argument("--json", action="store_true")
@@ -44,9 +44,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     q = msub.add_parser("status", help="set a matter's status by hand")
     q.add_argument("id")
     q.add_argument("text")
+    p.set_defaults(handler=cmd_matters)
     p = sub.add_parser("matter", help="one matter with its clock and the lawsuit's timeline")
     p.add_argument("id")
     p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_matter)
     p = sub.add_parser("agreements", help="287(g) agreements as last published by ICE")
     p.add_argument("--state", help="two-letter state, e.g. TX")
     p.add_argument("--county")
@@ -58,61 +60,35 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--accept-quarantined", choices=["participating", "pending"], metavar="LIST",
                    help="apply LIST's quarantined snapshot as it is (ICE really shrank it)")
     p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_agreements)
 
 
-def dispatch(args: argparse.Namespace, *, clock: Clock) -> int:
-    """Run `matters`, `matter` or `agreements`."""
-    from monitor.commands import _app
+def _sync_config_matters(app: App, clock: Clock) -> None:
+    """The config's `[[matter]]` rows, brought into the database before they are shown."""
+    from monitor.matters import sync_config_matters  # lazy: the database stack
 
-    app = _app(args, clock)
-    try:
-        if args.command == "agreements":
-            return _agreements(app, args)
-        from monitor.matters import sync_config_matters
-
-        sync_config_matters(app.engine, app.config, now=clock(), listeners=app.store.listeners)
-        if args.command == "matter":
-            return _matter(app, args, clock)
-        return _matters(app, args, clock)
-    finally:
-        app.close()
+    sync_config_matters(app.engine, app.config, now=clock(), listeners=app.store.listeners)
 
 
-def _matter_row(matter: Any, clock_row: Any) -> dict[str, Any]:
-    from monitor.queries import deadline_row
+def cmd_matters(args: argparse.Namespace, clock: Clock) -> int:
+    """The matters with their clocks (`--overdue`: only overdue ones), or a change to one."""
+    from sqlmodel import col, select  # lazy: the database stack
 
-    return {
-        "id": matter.id, "kind": matter.kind, "agency": matter.agency,
-        "reference": matter.reference,
-        "filed": matter.filed.isoformat() if matter.filed else None,
-        "received": matter.received.isoformat() if matter.received else None,
-        "status": matter.status or None, "status_history": list(matter.status_history),
-        "tags": list(matter.tags), "private": matter.private, "case": matter.case_ref or None,
-        "closed": matter.closed, "escalation_step": matter.escalation_step,
-        "pauses": list(matter.pauses),
-        "clock": deadline_row(clock_row) if clock_row is not None else None,
-        "overdue": bool(clock_row is not None and clock_row.state == "overdue"),
-    }
+    from monitor.db import read_session  # lazy: the database stack
+    from monitor.matters import clock_key  # lazy: the database stack
+    from monitor.models import Deadline, Matter  # lazy: the database stack
+    from monitor.views import matter_row  # lazy: the database stack
 
-
-def _matters(app: Any, args: argparse.Namespace, clock: Clock) -> int:
-    from sqlmodel import col, select
-
-    from monitor.commands import print_json
-    from monitor.db import read_session
-    from monitor.models import Deadline, Matter
-
-    if args.matters_command:
-        return _matters_change(app, args, clock)
-    from monitor.deadlines.service import run_reminders
-
-    run_reminders(app.engine, app.config, now=clock(), listeners=app.store.listeners)
-    with read_session(app.engine) as session:
-        rows = []
-        for matter in session.exec(select(Matter).order_by(col(Matter.created_at))).all():
-            clock_row = session.exec(select(Deadline).where(
-                Deadline.key == f"matter:{matter.id}:clock")).first()
-            rows.append(_matter_row(matter, clock_row))
+    with open_app(args, clock) as app:
+        _sync_config_matters(app, clock)
+        if args.matters_command:
+            return _matters_change(app, args, clock)
+        with read_session(app.engine) as session:
+            rows = []
+            for matter in session.exec(select(Matter).order_by(col(Matter.created_at))).all():
+                clock_row = session.exec(select(Deadline).where(
+                    Deadline.key == clock_key(matter.id))).first()
+                rows.append(matter_row(matter, clock_row))
     if args.overdue:
         rows = [r for r in rows if r["overdue"]]
     if args.json:
@@ -128,10 +104,10 @@ def _matters(app: Any, args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
-def _matters_change(app: Any, args: argparse.Namespace, clock: Clock) -> int:
-    from monitor.config import MatterConfig
-    from monitor.db import write_session
-    from monitor.matters import pause_matter, set_matter_status, upsert_matter
+def _matters_change(app: App, args: argparse.Namespace, clock: Clock) -> int:
+    from monitor.config import MatterConfig  # lazy: pydantic off `--help`
+    from monitor.db import write_session  # lazy: the database stack
+    from monitor.matters import pause_matter, set_matter_status, upsert_matter  # lazy: db
 
     now = clock()
     listeners = app.store.listeners
@@ -163,12 +139,13 @@ def _matters_change(app: Any, args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
-def _close(app: Any, matter_id: str, now: Any) -> int:
-    from sqlmodel import select
+def _close(app: App, matter_id: str, now: datetime) -> int:
+    from sqlmodel import select  # lazy: the database stack
 
-    from monitor.db import write_session
-    from monitor.deadlines.service import mark_deadline
-    from monitor.models import Deadline, Matter
+    from monitor.db import write_session  # lazy: the database stack
+    from monitor.deadlines.service import mark_deadline  # lazy: the database stack
+    from monitor.matters import clock_key  # lazy: the database stack
+    from monitor.models import Deadline, Matter  # lazy: the database stack
 
     with write_session(app.engine) as session:
         matter = session.get(Matter, matter_id)
@@ -177,37 +154,41 @@ def _close(app: Any, matter_id: str, now: Any) -> int:
         matter.closed = True
         session.add(matter)
         clock_row = session.exec(select(Deadline).where(
-            Deadline.key == f"matter:{matter_id}:clock")).first()
+            Deadline.key == clock_key(matter_id))).first()
     if clock_row is not None and clock_row.id is not None:
         mark_deadline(app.engine, app.store.listeners, clock_row.id, "met", now=now)
     print(f"matter {matter_id} closed")
     return EXIT_OK
 
 
-def _matter(app: Any, args: argparse.Namespace, clock: Clock) -> int:
-    from sqlmodel import select
+def cmd_matter(args: argparse.Namespace, clock: Clock) -> int:
+    """One matter with its clock, and the lawsuit's timeline beside the agency's."""
+    from sqlmodel import select  # lazy: the database stack
 
-    from monitor.commands import event_row, print_json
-    from monitor.db import read_session
-    from monitor.models import Deadline, Event, Matter
-    from monitor.queries import find_case
+    from monitor.db import read_session  # lazy: the database stack
+    from monitor.matters import clock_key  # lazy: the database stack
+    from monitor.models import Deadline, Event, Matter  # lazy: the database stack
+    from monitor.queries import find_case  # lazy: the database stack
+    from monitor.views import event_row, matter_row  # lazy: the database stack
 
-    with read_session(app.engine) as session:
-        matter = session.get(Matter, args.id)
-        if matter is None:
-            print(f"court-monitor: no matter {args.id}", file=sys.stderr)
-            return EXIT_RUNTIME
-        clock_row = session.exec(select(Deadline).where(
-            Deadline.key == f"matter:{matter.id}:clock")).first()
-        obj = _matter_row(matter, clock_row)
-        events = session.exec(select(Event).where(Event.matter_id == matter.id)).all()
-        case_events: list[Any] = []
-        if matter.case_ref:
-            court, _, docket = matter.case_ref.partition(":")
-            case = find_case(session, court, docket)
-            if case is not None:
-                case_events = list(session.exec(select(Event).where(
-                    Event.case_id == case.id)).all())
+    with open_app(args, clock) as app:
+        _sync_config_matters(app, clock)
+        with read_session(app.engine) as session:
+            matter = session.get(Matter, args.id)
+            if matter is None:
+                print(f"court-monitor: no matter {args.id}", file=sys.stderr)
+                return EXIT_RUNTIME
+            clock_row = session.exec(select(Deadline).where(
+                Deadline.key == clock_key(matter.id))).first()
+            obj = matter_row(matter, clock_row)
+            events = session.exec(select(Event).where(Event.matter_id == matter.id)).all()
+            case_events: list[Any] = []
+            if matter.case_ref:
+                court, _, docket = matter.case_ref.partition(":")
+                case = find_case(session, court, docket)
+                if case is not None:
+                    case_events = list(session.exec(select(Event).where(
+                        Event.case_id == case.id)).all())
     timeline = sorted([*events, *case_events], key=lambda e: (e.at, e.id))
     obj["timeline"] = [{**event_row(e), "side": "court" if e.case_id else "agency"}
                        for e in timeline]
@@ -223,14 +204,20 @@ def _matter(app: Any, args: argparse.Namespace, clock: Clock) -> int:
     return EXIT_OK
 
 
-def _agreements(app: Any, args: argparse.Namespace) -> int:
-    from sqlmodel import col, select
+def cmd_agreements(args: argparse.Namespace, clock: Clock) -> int:
+    """287(g) agreements as last published (or an agreement's history, the snapshots, or
+    accepting a quarantined list)."""
+    with open_app(args, clock) as app:
+        return _agreements(app, args)
 
-    from monitor.agreement_store import agreement_row_json
-    from monitor.commands import print_json
-    from monitor.db import read_session
-    from monitor.models import Agreement
-    from sources.agreement_identity import state_code
+
+def _agreements(app: App, args: argparse.Namespace) -> int:
+    from sqlmodel import col, select  # lazy: the database stack
+
+    from monitor.agreement_store import agreement_row_json  # lazy: the database stack
+    from monitor.db import read_session  # lazy: the database stack
+    from monitor.models import Agreement  # lazy: the database stack
+    from sources.agreement_identity import state_code  # lazy: rapidfuzz off `--help`
 
     if args.history or args.snapshots:
         return _agreement_history(app, args)
@@ -257,9 +244,9 @@ def _agreements(app: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _accept_quarantined(app: Any, list_kind: str) -> int:
-    from monitor.agreement_store import quarantined_snapshot
-    from monitor.db import read_session
+def _accept_quarantined(app: App, list_kind: str) -> int:
+    from monitor.agreement_store import quarantined_snapshot  # lazy: the database stack
+    from monitor.db import read_session  # lazy: the database stack
 
     with read_session(app.engine) as session:
         held = quarantined_snapshot(session, list_kind)
@@ -273,10 +260,9 @@ def _accept_quarantined(app: Any, list_kind: str) -> int:
     return EXIT_OK
 
 
-def _agreement_history(app: Any, args: argparse.Namespace) -> int:
-    from monitor.agreement_history import agreement_history, snapshot_records
-    from monitor.commands import print_json
-    from monitor.db import read_session
+def _agreement_history(app: App, args: argparse.Namespace) -> int:
+    from monitor.agreement_history import agreement_history, snapshot_records  # lazy: db
+    from monitor.db import read_session  # lazy: the database stack
 
     with read_session(app.engine) as session:
         if args.snapshots:

@@ -1,15 +1,28 @@
-"""Work after a poll and on the housekeeping schedule: dispatch the outbox, render feeds."""
+"""The jobs that are not polls, run by the scheduler and after `poll --once`: dispatch the
+outbox, render the feeds, run the clocks (deadline reminders, then matters' escalation)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
-if TYPE_CHECKING:
-    from monitor.alerts.outbox import DispatchReport
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
-__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds"]
+from monitor.alerts.channels import AppriseNotifier, Notifier
+from monitor.alerts.outbox import ROUND_BUDGET, DispatchReport, dispatch_pending, send_digests
+from monitor.app import App
+from monitor.config import Config
+from monitor.db import read_session
+from monitor.deadlines.service import run_reminders
+from monitor.events import EventListener
+from monitor.feeds.incremental import render_changed
+from monitor.matters import escalate_matters, sync_config_matters
+from monitor.models import Deadline, Event, Matter
+
+__all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds",
+           "run_clocks"]
 
 #: How long `poll --once` keeps sending what the outbox holds before it says what is left.
 DRAIN_BUDGET = timedelta(minutes=2)
@@ -17,13 +30,10 @@ DRAIN_BUDGET = timedelta(minutes=2)
 log = logging.getLogger(__name__)
 
 
-def dispatch_outbox(app: Any, notifier: Any = None, *,
+def dispatch_outbox(app: App, notifier: Notifier | None = None, *,
                     budget: timedelta | None = None) -> DispatchReport:
     """Send due deliveries and digests whose time has come, for at most `budget` of wall time
     (default: one daemon round, `ROUND_BUDGET`); the report's `left` says what is still due."""
-    from monitor.alerts.channels import AppriseNotifier
-    from monitor.alerts.outbox import ROUND_BUDGET, dispatch_pending, send_digests
-
     notifier = notifier or AppriseNotifier()
     now = app.clock()
     report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier,
@@ -38,16 +48,15 @@ def dispatch_outbox(app: Any, notifier: Any = None, *,
     return report
 
 
-def render_all_feeds(app: Any, *, full: bool = False) -> None:
+def render_all_feeds(app: App, *, full: bool = False) -> None:
     """Write the Atom and ICS feeds whose events changed since the last render (every feed
     with `full`) to the feeds directory."""
-    from monitor.feeds.incremental import render_changed
+    render_changed(app.engine, app.config.feeds, app.config.feeds_dir,
+                   title=app.config.feeds.title, lead_days=app.config.deadlines.reminder_days,
+                   full=full)
 
-    render_changed(app.engine, app.config.feeds, app.config.feeds_dir, now=app.clock(),
-                   title=app.config.feeds.title, full=full)
 
-
-def after_poll(app: Any, *, dispatch: bool = True,
+def after_poll(app: App, *, dispatch: bool = True,
                budget: timedelta | None = None) -> DispatchReport | None:
     """What `poll --once` does after the round: reminders, the outbox (within `budget`),
     the feeds. Returns the dispatch report (None without dispatch)."""
@@ -57,25 +66,25 @@ def after_poll(app: Any, *, dispatch: bool = True,
     return report
 
 
-def reminders(app: Any) -> None:
-    """Deadline reminders (`deadline.due_soon`, `deadline.overdue`) and matter escalation."""
-    from monitor.deadlines.service import run_reminders
-    from monitor.matters import sync_config_matters
-
+def reminders(app: App) -> None:
+    """The reminder job: the config's matters brought in, then `run_clocks`."""
     now = app.clock()
     sync_config_matters(app.engine, app.config, now=now, listeners=app.store.listeners)
     if _anything_to_remind(app.engine):
-        run_reminders(app.engine, app.config, now=now, listeners=app.store.listeners)
+        run_clocks(app.engine, app.config, now=now, listeners=app.store.listeners)
 
 
-def _anything_to_remind(engine: Any) -> bool:
+def run_clocks(engine: Engine, config: Config, *, now: datetime,
+               listeners: Sequence[EventListener]) -> list[Event]:
+    """Deadline reminders (`deadline.due_soon`, `deadline.overdue`, ...), then the escalation
+    ladder of overdue matters (`matter.escalated`), as of `now`."""
+    events = run_reminders(engine, config, now=now, listeners=listeners)
+    return events + escalate_matters(engine, config, now=now, listeners=listeners)
+
+
+def _anything_to_remind(engine: Engine) -> bool:
     """An open deadline or an open matter exists (else reminders would only take the write
     lock for nothing)."""
-    from sqlmodel import col, select
-
-    from monitor.db import read_session
-    from monitor.models import Deadline, Matter
-
     with read_session(engine) as session:
         deadline = session.exec(select(Deadline.id).where(
             col(Deadline.state).in_(["open", "overdue"])).limit(1)).first()

@@ -18,17 +18,17 @@ Budget (`sources.request_budget`). Every HTTP request is first asked of a `Reque
 (`admit_request`). A refusal raises `QuotaDeferred` (a `FetchError`) and the rest of the round is
 deferred; an HTTP 429 stores its Retry-After in the gate and does the same. Each tracked docket
 gets a share of the daily budget weighted by how near its next deadline is (`deadline_weight`),
-which gives it a minimum interval between checks (`sync_interval`; both in
-`sources.sync_schedule`); due targets are ordered: unfinished pagination first, then dockets with a
-deadline (nearest first), then dockets with fresh activity (newest first), then the rest (least
-recently synced first), then discovery (moved to the front when it has not run since start or
-has waited `DISCOVERY_MAX_WAIT`: one request per query that must not starve),
-then a few dockets not yet due (nearest to due first), so budget left idle by the pacing is
-still spent on freshness.
+which gives it a minimum interval between checks (`sync_interval`; both in `._schedule`); due
+targets are ordered: unfinished pagination first, then dockets with a deadline (nearest first),
+then dockets with fresh activity (newest first), then the rest (least recently synced first),
+then discovery (moved to the front when it has not run since start or has waited
+`DISCOVERY_MAX_WAIT`: one request per query that must not starve), then a few dockets not yet
+due (nearest to due first), so budget left idle by the pacing is still spent on freshness.
 
-Construction: ``CourtListener(source_id, options, client, clock, *, token=None, gate=None)``.
-`token` is the secret the core resolved from `token_env` / `token_file` (None: anonymous); it is
-kept as a `SecretStr` and only ever put in the Authorization header, never in a message or repr.
+Construction: ``CourtListener(source_id, options, client, clock, *, runtime=None)``. The token is
+the secret ``runtime.secrets["token"]`` the core resolved from `token_env` / `token_file` (absent:
+anonymous); it is kept as a `SecretStr` and only ever put in the Authorization header, never in a
+message or repr. ``runtime.gate`` is the shared budget (`request_budget` declares it).
 
 What the core learns from a docket sync: `docket_sync(fetched)` returns a `DocketSync` (the
 CourtListener id, the docket's `date_modified` to store as `last_modified_seen` once the sync is
@@ -42,10 +42,10 @@ processes and a fetch whose observations were never stored is not taken as done.
 
 This module is the source itself: its rounds (which targets, in what order), its fetches (all
 its I/O) and the dispatch of `parse`. The rest lives beside it, one job a module: its config keys
-(`sources.courtlistener_options`), each request's URL and parameters
-(`sources.courtlistener_requests`), the pure JSON readers (`sources.courtlistener_json`), the
-docket sync rules (`sources.courtlistener_sync`) and the memory text
-(`sources.courtlistener_memory`); every public name once defined here is still importable here.
+(`sources.courtlistener._options`), each request's URL and parameters
+(`sources.courtlistener._api`), the pure JSON readers (`sources.courtlistener._json`), the
+docket sync rules (`sources.courtlistener._sync`) and the memory text
+(`sources.courtlistener._memory`), each a private module of this package.
 
 Webhooks (pushed, wrapped as `Fetched` with target key ``"webhook"``): `parse_webhook` reads
 docket alerts (event type 1) and search alerts (event type 2); other event types give nothing.
@@ -70,32 +70,16 @@ from sources.base import (
     Fetched,
     Observation,
     Plan,
+    QuotaLimits,
+    RequestGate,
+    Runtime,
     Source,
     SourceOptions,
     Target,
     TargetState,
     TrackedCase,
 )
-from sources.courtlistener_json import (
-    DEFAULT_SITE,
-    field_text,
-    json_object,
-    parse_docket,
-    parse_docket_entries,
-    parse_listing,
-    parse_search_results,
-    parse_webhook,
-)
-from sources.courtlistener_memory import Continuation, memory_text, read_memory
-from sources.courtlistener_options import (
-    DEFAULT_BASE_URL,
-    CourtListenerOptions,
-    Query,
-    QuotaOptions,
-    parse_duration,
-)
-from sources.courtlistener_requests import (
-    SEARCH_ORDER,
+from sources.courtlistener._api import (
     api_path,
     case_key,
     case_target,
@@ -105,65 +89,33 @@ from sources.courtlistener_requests import (
     search_target,
     site_of,
 )
-from sources.courtlistener_sync import (
-    ENTRIES_OVERLAP,
-    DocketSync,
+from sources.courtlistener._json import (
+    DEFAULT_SITE,
+    field_text,
+    json_object,
+    parse_listing,
+    parse_webhook,
+)
+from sources.courtlistener._memory import Continuation, memory_text, read_memory
+from sources.courtlistener._options import (
+    CourtListenerOptions,
+    Query,
+    parse_duration,
+)
+from sources.courtlistener._schedule import (
+    daily_checks,
+    split_due,
+)
+from sources.courtlistener._sync import (
     docket_sync,
     lookup_matches,
     needs_entries,
     parse_sync,
 )
 from sources.fetching import conditional_get
-from sources.request_budget import (
-    MemoryGate,
-    QuotaDeferred,
-    QuotaLimits,
-    RequestGate,
-    WindowUsage,
-    admit_request,
-    quota_usage,
-)
-from sources.sync_schedule import (
-    MAX_SYNC_INTERVAL,
-    MIN_SYNC_INTERVAL,
-    SYNC_SHARE,
-    daily_checks,
-    deadline_weight,
-    split_due,
-    sync_interval,
-)
+from sources.request_budget import MemoryGate, QuotaDeferred
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "SEARCH_ORDER",
-    "CourtListener",
-    "CourtListenerOptions",
-    "DocketSync",
-    "MemoryGate",
-    "Query",
-    "QuotaDeferred",
-    "QuotaLimits",
-    "QuotaOptions",
-    "RequestGate",
-    "WindowUsage",
-    "admit_request",
-    "deadline_weight",
-    "docket_sync",
-    "parse_docket",
-    "parse_docket_entries",
-    "parse_duration",
-    "parse_listing",
-    "parse_search_results",
-    "parse_webhook",
-    "quota_usage",
-    "sync_interval",
-    # constants that moved with their rules, still importable from here
-    "DEFAULT_SITE",
-    "ENTRIES_OVERLAP",
-    "MAX_SYNC_INTERVAL",
-    "MIN_SYNC_INTERVAL",
-    "SYNC_SHARE",
-]
+__all__ = ["CourtListener"]
 
 #: how often each discovery query runs, and how long it may wait behind dockets
 DISCOVERY_EVERY = timedelta(hours=6)
@@ -189,6 +141,7 @@ class CourtListener(Source):
     """Discovers cases through search queries and syncs tracked dockets, within the quota."""
 
     kind: ClassVar[str] = "courtlistener"
+    accepts_push: ClassVar[bool] = True
     #: a docket check must reach the store even when unchanged (it records the sync time)
     skip_unchanged: ClassVar[bool] = False
     Options: ClassVar[type[CourtListenerOptions]] = CourtListenerOptions
@@ -201,18 +154,25 @@ class CourtListener(Source):
         client: httpx.Client,
         clock: Clock,
         *,
-        token: str | None = None,
-        gate: RequestGate | None = None,
+        runtime: Runtime | None = None,
     ) -> None:
-        super().__init__(source_id, options, client, clock)
+        super().__init__(source_id, options, client, clock, runtime=runtime)
+        token = self.runtime.secrets.get("token")
         self._token = SecretStr(token) if token else None
-        self.gate: RequestGate = gate or MemoryGate(self.options.limits(), clock)
+        self.gate: RequestGate = self.runtime.gate or MemoryGate(self.options.limits(), clock)
+        self.runtime = Runtime(gate=self.runtime.gate)  # the token lives only in `_token`
         self._continuations: dict[str, Continuation] = {}
         self._discovered_at: dict[str, datetime] = {}
         self._lookup_misses: dict[str, datetime] = {}
         #: the memory as the core keeps it (text by key), to hand over only what changed
         self._kept: dict[str, str] = {}
         self._deferred = False
+
+    @classmethod
+    def request_budget(cls, options: SourceOptions) -> QuotaLimits | None:
+        """The free API's quota, or the one `[source.quota]` sets."""
+        assert isinstance(options, CourtListenerOptions)
+        return options.limits()
 
     def __repr__(self) -> str:
         auth = "token" if self._token else "anonymous"

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from sources.base import Target, TrackedCase
-from sources.courtlistener_options import Query
-from sources.courtlistener_sync import entries_since
+from sources.courtlistener._options import Query
+from sources.courtlistener._sync import entries_since
 
 __all__ = [
     "SEARCH_ORDER",

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
+from monitor.cli._common import EXIT_OK, Clock, SubParsers, print_json
 from monitor.errors import ParseError
 
-__all__ = ["add_parser", "run"]
-
-EXIT_OK = 0
+__all__ = ["add_parsers", "cmd_replay"]
 
 HELP = """\
 Replay a docket (juriscraper's parsed-docket JSON, or CourtListener v4 {"docket", "docket_entries"})
@@ -31,7 +29,7 @@ the full record up to there; --checked entry-days: only days with entries) and n
 deadline due past the record is unverified, not overdue."""
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parsers(sub: SubParsers) -> None:
     """Register `replay` (cheap: imports nothing heavy)."""
     p = sub.add_parser("replay", help="replay a docket file day by day; print its deadline ledger",
                        description=HELP)
@@ -43,13 +41,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    help="days the docket counts as read (default: every day)")
     p.add_argument("--until", type=date.fromisoformat, metavar="DATE",
                    help="keep the clock running to this day (YYYY-MM-DD)")
+    p.set_defaults(handler=cmd_replay)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Read the file, replay it in a temporary directory, print the ledger."""
-    from monitor.config import load_config
-    from monitor.replay import ReplayOptions, format_ledger, replay
-    from monitor.replay_input import docket_label, read_docket
+def cmd_replay(args: argparse.Namespace, clock: Clock) -> int:
+    """Read the file, replay it in a temporary directory, print the ledger (the replay runs
+    its own clock, day by day)."""
+    from monitor.config import load_config  # lazy: pydantic off `--help`
+    from monitor.replay import ReplayOptions, format_ledger, replay  # lazy: the database stack
+    from monitor.replay_input import docket_label, read_docket  # lazy: the database stack
 
     path = Path(args.file)
     try:
@@ -64,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="court-monitor-replay-") as workdir:
         rows = replay(docket, config, Path(workdir), options)
     if args.json:
-        json.dump([row.to_json() for row in rows], sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        print_json([row.to_json() for row in rows])
     else:
         heading = f"{docket_label(docket.case)}  {docket.case.case_name}".rstrip()
         print(format_ledger(rows, heading))

@@ -1,0 +1,52 @@
+"""`status`: sources and outbox health; exit 3 when a source fails or the outbox is stuck."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timedelta
+
+from monitor.cli._common import EXIT_OK, EXIT_STATUS, Clock, SubParsers, open_app, print_json
+
+__all__ = ["STUCK_AFTER", "add_parsers", "cmd_status"]
+
+#: a delivery pending longer than this makes the outbox "stuck" (exit 3)
+STUCK_AFTER = timedelta(hours=1)
+
+
+def add_parsers(sub: SubParsers) -> None:
+    """`status [--json]`."""
+    p = sub.add_parser("status", help="sources and outbox health (exit 3 when unhealthy)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_status)
+
+
+def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
+    """Each source's last poll, success, failures (and quota), and the outbox."""
+    from monitor import queries  # lazy: the database stack
+
+    now = clock()
+    with open_app(args, clock) as app:
+        status = queries.status(app.engine, app.config, now=now)
+    outbox = status["outbox"]
+    oldest = outbox.get("oldest_pending")
+    stuck = outbox.get("failed", 0) > 0 or (
+        oldest is not None
+        and now - datetime.fromisoformat(oldest.replace("Z", "+00:00")) > STUCK_AFTER
+    )
+    failing = [s for s in status["sources"] if s.get("failing")]
+    if args.json:
+        print_json(status)
+    else:
+        for s in status["sources"]:
+            flag = "FAILING" if s.get("failing") else "ok"
+            print(f"{s['id']:16} {s['kind']:14} {flag:8} last poll {s['last_poll'] or 'never'}"
+                  f"  last success {s['last_success'] or 'never'}"
+                  f"  failures {s['consecutive_failures']}")
+            if s.get("last_error"):
+                print(f"    last error: {s['last_error']}")
+            if s.get("quota"):
+                print(f"    quota: {json.dumps(s['quota'])}")
+        print(f"outbox: {outbox['pending']} pending, {outbox['failed']} failed, "
+              f"oldest pending {oldest or '-'}")
+    return EXIT_STATUS if failing or stuck else EXIT_OK
