@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import write_config
 from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.fakes.smtp import SmtpServer, smtp_server
 
@@ -31,20 +32,8 @@ SERVED = ("SUMMONS Returned Executed as to United States Attorney. Date of Servi
 
 
 def _config(tmp_path: Path, feeds: FeedServer, smtp: SmtpServer) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp_path / 'monitor.db'}"
-
-[feeds]
-dir = "{tmp_path / 'feeds'}"
-
-[[source]]
-id = "pacer-rss"
-kind = "pacer_rss"
-courts = ["dcd"]
-url_template = "{feeds.base}/{{court}}/rss"
-
+    """PACER RSS of dcd from `feeds`, a watch on USCIS cases, `deadline.*` mailed to `smtp`."""
+    return Path(write_config(tmp_path, feeds.base, extra=f"""
 [[watch]]
 name = "uscis"
 case_name = ["(?i)citizenship and immigration services"]
@@ -53,8 +42,7 @@ case_name = ["(?i)citizenship and immigration services"]
 name = "attorney"
 urls = ["{smtp.apprise_url()}"]
 events = ["deadline.*"]
-""")
-    return path
+"""))
 
 
 def _poll_at(cfg: Path, when: str) -> None:
