@@ -32,6 +32,7 @@ from monitor.config_checks import (
     check_database_url,
     check_http_urls,
     check_timezone,
+    parse_quiet_hours,
 )
 from monitor.deadlines.rules import load_rules
 from monitor.errors import ConfigError
@@ -222,6 +223,35 @@ class SubscriptionConfig(_Model):
     include_private: bool = False
     give_up_after: int | None = Field(default=None, ge=1)
     channels: tuple[str, ...] = Field(default=(), exclude=True, repr=False)
+
+    # -- when messages go (monitor.alerts.schedule): digest rhythm, own zone, quiet hours,
+    # urgent kinds that go at once whatever the mode and quiet hours
+    digest: Literal["daily", "weekly"] = "daily"
+    digest_day: Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                        "sunday"] = "monday"
+    #: IANA zone of `digest_at` and `quiet_hours`; unset: `[deadlines] timezone`
+    timezone: str = ""
+    #: "22:00-07:00": non-urgent immediate messages wait until the period ends
+    quiet_hours: tuple[time, time] | None = None
+    urgent: list[str] = Field(default_factory=lambda: [
+        "deadline.overdue", "deadline.unverified", "deadline.due_soon"])
+    #: a `deadline.due_soon` is urgent when due within this many days (0: due today)
+    urgent_due_within: int = Field(default=0, ge=0)
+
+    @field_validator("digest_day", mode="before")
+    @classmethod
+    def _digest_day(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return check_timezone(value) if value else value
+
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _quiet_hours(cls, value: object) -> object:
+        return parse_quiet_hours(value) if isinstance(value, str) else value
 
     @field_validator("mute")
     @classmethod

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import time
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -21,6 +23,7 @@ __all__ = [
     "check_database_url",
     "check_http_urls",
     "check_timezone",
+    "parse_quiet_hours",
 ]
 
 #: SQLAlchemy dialect -> the drivers this project can run with (None: the dialect's default)
@@ -38,6 +41,23 @@ def check_timezone(name: str) -> str:
         raise ValueError(f"unknown time zone {name!r} (an IANA name such as "
                          "America/New_York)") from None
     return name
+
+
+_PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """`"22:00-07:00"` -> (22:00, 07:00); a period may wrap midnight, but not be empty."""
+    found = _PERIOD.match(text)
+    if found is None:
+        raise ValueError(f"expected a period such as \"22:00-07:00\" (got {text!r})")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"not a time of day in {text!r} (00:00 to 23:59)")
+    start, end = time(h1, m1), time(h2, m2)
+    if start == end:
+        raise ValueError(f"the period {text!r} is empty (start and end are the same)")
+    return start, end
 
 
 def check_database_url(url: str) -> None:

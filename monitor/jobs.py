@@ -37,7 +37,8 @@ def dispatch_outbox(app: App, notifier: Notifier | None = None, *,
     notifier = notifier or AppriseNotifier()
     now = app.clock()
     report = dispatch_pending(app.engine, app.config.subscriptions, now=now, notifier=notifier,
-                              clock=app.clock, budget=budget or ROUND_BUDGET)
+                              clock=app.clock, budget=budget or ROUND_BUDGET,
+                              timezone=app.config.deadlines.timezone)
     digests = send_digests(app.engine, app.config.subscriptions, now=now, notifier=notifier,
                            timezone=app.config.deadlines.timezone, clock=app.clock)
     for name, outcome in (("dispatch", report), ("digests", digests)):

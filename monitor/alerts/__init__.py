@@ -6,6 +6,7 @@
 - `status`: `pending`, `retry_failed`, `outbox_summary`.
 - `channels`: the `Notifier` protocol, `AppriseNotifier` (Apprise + `console://`), URL masking.
 - `render`: `render_message`, `render_digest` (pure).
+- `schedule`: `digest_cutoff`, `quiet_until`, `is_urgent` (pure): when a delivery may go.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from monitor.alerts.channels import CONSOLE_URL, AppriseNotifier, Notifier, mask
 from monitor.alerts.outbox import (
     DispatchReport,
     backoff_delay,
-    digest_cutoff,
     dispatch_pending,
     load_context,
     send_digests,
@@ -36,6 +36,7 @@ from monitor.alerts.routing import (
     make_router,
     subscription_channels,
 )
+from monitor.alerts.schedule import digest_cutoff, is_urgent, quiet_until
 
 __all__ = [
     "CONSOLE_URL",
@@ -53,11 +54,13 @@ __all__ = [
     "dispatch_pending",
     "docket_url",
     "event_facts",
+    "is_urgent",
     "load_context",
     "make_router",
     "mask_url",
     "outbox_summary",
     "pending",
+    "quiet_until",
     "render_digest",
     "render_message",
     "retry_failed",

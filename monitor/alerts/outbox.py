@@ -15,6 +15,12 @@ that marks it sent (the one window no outbox can close):
   is skipped for the rest of the round too, so a dead server costs one try per round.
 - A round stops claiming when its time budget is spent; `left` says how many are still due.
 Failures retry with capped exponential backoff and jitter, forever unless `give_up_after` is set.
+
+When each delivery may go (`monitor.alerts.schedule`): a delivery routed as `"urgent"` goes at
+once whatever its subscription's mode and quiet hours; the other deliveries of an immediate
+subscription wait while its quiet hours last; those of a digest subscription wait for the
+digest moment (daily or weekly, in the subscription's zone) after they were created. A digest
+due while no daemon ran is sent at the next start, once; a failed one is retried like any send.
 """
 
 from __future__ import annotations
@@ -25,9 +31,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -41,7 +46,8 @@ from monitor.alerts.render import (
     render_digest,
     render_message,
 )
-from monitor.alerts.routing import channel_id, subscription_channels
+from monitor.alerts.routing import URGENT, channel_id, subscription_channels
+from monitor.alerts.schedule import digest_cutoff, quiet_until, subscription_zone
 from monitor.config import SubscriptionConfig
 from monitor.db import read_session, write_session
 from monitor.errors import AlertError
@@ -55,7 +61,6 @@ __all__ = [
     "SEND_LIMIT",
     "DispatchReport",
     "backoff_delay",
-    "digest_cutoff",
     "dispatch_pending",
     "due_count",
     "load_context",
@@ -135,15 +140,27 @@ def _channels(subscriptions: Iterable[SubscriptionConfig]) -> dict[tuple[str, st
 
 
 def _due_query(names: Sequence[str], now: datetime,
-               created_by: datetime | None = None) -> SelectOfScalar[Delivery]:
+               created_by: datetime | None = None, *,
+               urgent_of: Sequence[str] = ()) -> SelectOfScalar[Delivery]:
+    """Pending rows whose next try has come: every row of `names`, the urgent rows of
+    `urgent_of`; with `created_by` (a digest), the rows created by then that are not urgent."""
+    mine = col(Delivery.subscription).in_(list(names))
+    if urgent_of:
+        mine = mine | ((Delivery.mode == URGENT)
+                       & col(Delivery.subscription).in_(list(urgent_of)))
     query = select(Delivery).where(
-        Delivery.status == "pending",
-        col(Delivery.subscription).in_(list(names)),
+        Delivery.status == "pending", mine,
         (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= now),
     )
     if created_by is not None:
-        query = query.where(Delivery.created_at <= created_by)
+        query = query.where(Delivery.created_at <= created_by, Delivery.mode != URGENT)
     return query.order_by(col(Delivery.id))
+
+
+def _open_names(subs: Iterable[SubscriptionConfig], now: datetime, zone: str) -> list[str]:
+    """Immediate subscriptions outside their quiet hours at `now` (all their rows may go)."""
+    return [s.name for s in subs if s.mode != "digest"
+            and quiet_until(s, now, subscription_zone(s, zone)) is None]
 
 
 def _claimed(row: Delivery, now: datetime, me: Owner) -> bool:
@@ -180,11 +197,12 @@ def _orphan_unknown(engine: Engine, known: set[str]) -> int:
 
 def _claim_next(engine: Engine, subs: dict[str, SubscriptionConfig],
                 urls: dict[tuple[str, str], str], clock: Clock, me: Owner,
-                skip: set[tuple[str, str]], report: DispatchReport) -> _Claim | None:
-    """Claim the oldest due immediate delivery nobody is sending, on a channel not skipped."""
+                skip: set[tuple[str, str]], report: DispatchReport, zone: str) -> _Claim | None:
+    """Claim the oldest delivery due to go alone (urgent, or of an immediate subscription
+    outside its quiet hours) that nobody is sending, on a channel not skipped."""
     with write_session(engine) as session:
         now = as_utc(clock())
-        query = _due_query(list(subs), now)
+        query = _due_query(_open_names(subs.values(), now, zone), now, urgent_of=list(subs))
         rows = session.exec(query.limit(_CANDIDATES).with_for_update(skip_locked=True)).all()
         for row in rows:
             key = (row.subscription, row.channel)
@@ -318,14 +336,15 @@ def _send(engine: Engine, claim: _Claim, message: Message, notifier: Notifier, c
 
 
 def due_count(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: datetime,
-              *, mode: str = "immediate") -> int:
-    """Pending deliveries of `mode` subscriptions whose next try has come at `now`."""
-    names = [s.name for s in subscriptions if s.mode == mode]
+              *, timezone: str = "UTC") -> int:
+    """Deliveries that may go alone at `now` (urgent ones, and those of immediate
+    subscriptions outside their quiet hours) whose next try has come."""
+    at = as_utc(now)
+    query = _due_query(_open_names(subscriptions, at, timezone), at,
+                       urgent_of=[s.name for s in subscriptions])
     with read_session(engine) as session:
-        return int(session.exec(select(func.count()).select_from(Delivery).where(
-            Delivery.status == "pending", col(Delivery.subscription).in_(names),
-            (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= as_utc(now)),
-        )).one())
+        return int(session.exec(select(func.count()).select_from(
+            query.order_by(None).subquery())).one())
 
 
 def dispatch_pending(
@@ -340,8 +359,11 @@ def dispatch_pending(
     budget: timedelta | None = ROUND_BUDGET,
     send_limit: timedelta = SEND_LIMIT,
     monotonic: Callable[[], float] = time.monotonic,
+    timezone: str = "UTC",
 ) -> DispatchReport:
-    """Send the due immediate deliveries, one message each, claiming and marking each in turn.
+    """Send the deliveries due to go alone, one message each, claiming and marking each in turn:
+    urgent ones of every subscription, and the others of immediate subscriptions outside their
+    quiet hours (read in the subscription's `timezone`, else `timezone`).
 
     Stops when nothing is due, after `batch` claims (None: no cap), or when `budget` (wall time;
     None: none) is spent. `clock` gives the time of each claim (default: `now` throughout).
@@ -354,14 +376,14 @@ def dispatch_pending(
     me = this_process()
     report = DispatchReport()
     report.orphaned += _orphan_unknown(engine, {s.name for s in subscriptions})
-    subs = {s.name: s for s in subscriptions if s.mode != "digest"}
+    subs = {s.name: s for s in subscriptions}
     urls = _channels(subs.values())
     skip: set[tuple[str, str]] = set()
     started, claims = monotonic(), 0
     while batch is None or claims < batch:
         if budget is not None and monotonic() - started >= budget.total_seconds():
             break
-        claim = _claim_next(engine, subs, urls, clock, me, skip, report)
+        claim = _claim_next(engine, subs, urls, clock, me, skip, report, timezone)
         if claim is None:
             break
         claims += 1
@@ -371,19 +393,8 @@ def dispatch_pending(
             continue
         if not _send(engine, claim, message, notifier, clock, rng, me, send_limit, report):
             skip.add(claim.channel)
-    report.left = due_count(engine, subscriptions, clock())
+    report.left = due_count(engine, subscriptions, clock(), timezone=timezone)
     return report
-
-
-def digest_cutoff(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime:
-    """The latest digest moment (`digest_at` local time in `zone`) at or before `now`, in UTC."""
-    tz = ZoneInfo(zone)
-    local = as_utc(now).astimezone(tz)
-    day: date = local.date()
-    moment = datetime.combine(day, sub.digest_at, tzinfo=tz)
-    if moment > local:
-        moment = datetime.combine(day - timedelta(days=1), sub.digest_at, tzinfo=tz)
-    return as_utc(moment)
 
 
 def send_digests(
@@ -397,10 +408,13 @@ def send_digests(
     clock: Clock | None = None,
     send_limit: timedelta = SEND_LIMIT,
 ) -> DispatchReport:
-    """Send each digest subscription one message per channel with everything pending for it.
+    """Send each digest subscription one message per channel with everything pending for it,
+    grouped by case (or matter, or agreement).
 
-    Deliveries created up to the last `digest_at` (local time in `timezone`) are due; call this
-    as often as you like (each minute, or at `digest_at`): nothing is sent twice.
+    Deliveries created up to the last digest moment (`digest_at`, daily or on `digest_day`, in
+    the subscription's `timezone`, else `timezone`) are due, urgent ones excepted (they went
+    alone); call this as often as you like (each minute, or at `digest_at`): nothing is sent
+    twice, and a digest missed while no daemon ran goes at the next call.
     """
     rng = rng or random.Random()
     fixed = as_utc(now)
@@ -411,7 +425,7 @@ def send_digests(
     for sub in subscriptions:
         if sub.mode != "digest":
             continue
-        cutoff = digest_cutoff(sub, fixed, timezone)
+        cutoff = digest_cutoff(sub, fixed, subscription_zone(sub, timezone))
         for url in subscription_channels(sub):
             claim = _claim_digest(engine, sub, url, cutoff, clock, me)
             if claim is None:

@@ -1,7 +1,8 @@
 """Events -> messages people can act on: what happened, to which case, with the links.
 
 Pure: an `Event` (plus the case and deadline rows when known) in, a `Message` out. Email gets the
-HTML form (Apprise adds the plain-text alternative), chat and the console get the text form.
+HTML form (Apprise's mailto plugin sends it as multipart/alternative with a plain-text part it
+derives from the HTML), chat and the console get the text form (which reads as Markdown).
 """
 
 from __future__ import annotations
@@ -293,10 +294,102 @@ def render_message(event: Event, context: RenderContext | None = None) -> Messag
     return Message(title=f"[court-monitor] {title}", text=text, html=body)
 
 
-def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription: str) -> Message:
-    """One message for many events (a subscription's digest), oldest first."""
-    parts = [render_message(event, context) for event, context in items]
-    title = f"[court-monitor] {subscription}: {len(parts)} update{'s' if len(parts) != 1 else ''}"
-    text = "\n\n----\n\n".join(p.text for p in parts)
-    body = "<hr/>".join(p.html for p in parts)
-    return Message(title=title, text=text, html=body)
+@dataclass(frozen=True)
+class _Group:
+    """The events of one subject (a case, a matter, an agreement, a source) in a digest."""
+
+    heading: str
+    lines: list[_Line]
+    items: list[tuple[Event, RenderContext]]
+
+
+def _group_heading(event: Event, context: RenderContext) -> tuple[str, list[_Line]]:
+    """A digest group's heading and its own lines (the docket link of a case)."""
+    data = event.data or {}
+    case_lines = _case_lines(data, context.case)
+    if case_lines:
+        return case_lines[0].value, case_lines[1:]
+    if event.subject.startswith("matter:"):
+        name = event.subject.removeprefix("matter:")
+        what = " ".join(str(data[k]) for k in ("kind", "reference") if data.get(k))
+        agency = str(data.get("agency") or "")
+        more = ", ".join(x for x in (what, agency) if x)
+        return (f"Matter {name}" + (f" ({more})" if more else ""), [])
+    if event.subject.startswith("agreement:"):
+        agency = str(data.get("agency") or data.get("new") or event.summary)
+        state = str(data.get("state") or "")
+        return (f"287(g) agreement: {agency}" + (f" ({state})" if state else ""), [])
+    return (event.subject or _HEADLINES.get(event.kind, event.kind), [])
+
+
+def _groups(items: Sequence[tuple[Event, RenderContext]]) -> list[_Group]:
+    """Events grouped by subject, groups in the order of their first event, events oldest
+    first within each."""
+    groups: dict[str, _Group] = {}
+    for event, context in items:
+        key = event.subject or f"event:{event.id}"
+        if key not in groups:
+            heading, lines = _group_heading(event, context)
+            groups[key] = _Group(clean_text(heading), lines, [])
+        groups[key].items.append((event, context))
+    return list(groups.values())
+
+
+def _item_lines(event: Event, context: RenderContext) -> list[_Line]:
+    """An event's lines without the case lines its group heading already shows."""
+    data = event.data or {}
+    if event.kind.startswith("deadline."):
+        lines = _deadline_lines(data, context.deadline)
+    else:
+        lines = _entry_lines(data, context.case)
+    return lines + _other_lines(event)
+
+
+def _item_headline(event: Event, context: RenderContext) -> str:
+    data = event.data or {}
+    headline = _HEADLINES.get(event.kind, event.kind)
+    if event.kind.startswith("deadline."):
+        due = data.get("due_date") or (context.deadline.due_date if context.deadline else "")
+        label = data.get("label") or (context.deadline.label if context.deadline else "")
+        headline = f"{headline} {due}: {label}".replace(" : ", ": ").strip()
+    elif not _case_lines(data, context.case) and event.summary:
+        headline = f"{headline}: {event.summary}"
+    return " ".join(clean_text(headline).split())
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription: str,
+                  period: str = "") -> Message:
+    """One message for many events (a subscription's digest), grouped by case (a matter, an
+    agreement or a source by its own subject), groups and events oldest first.
+
+    The text form reads as Markdown (a heading per case, a bullet per update) for chat and the
+    console; the HTML form is for email, whose plain-text alternative Apprise derives from it.
+    """
+    groups = _groups(items)
+    count = len(items)
+    title = f"[court-monitor] {subscription}: {_plural(count, 'update')}"
+    intro = (f"{_plural(count, 'update')} in {_plural(len(groups), 'group')}"
+             + (f" ({period})" if period else ""))
+    text_parts = [intro]
+    html_parts = [f"<p>{html.escape(intro)}</p>"]
+    for group in groups:
+        text_parts.append(f"## {group.heading}")
+        text_parts += [f"{line.label}: {clean_text(line.value)}" for line in group.lines]
+        html_parts.append(f"<h2>{html.escape(group.heading)}</h2>")
+        if group.lines:
+            html_parts.append(_html_rows(group.lines))
+        for event, context in group.items:
+            headline = _item_headline(event, context)
+            footer = f"{event.kind} #{event.id} at {_at(event)}"
+            lines = _item_lines(event, context)
+            body = "\n".join(f"  {line.label}: {clean_text(line.value)}" for line in lines)
+            text_parts.append(f"- {headline}" + (f"\n{body}" if body else "")
+                              + f"\n  ({footer})")
+            html_parts.append(f"<h3>{html.escape(headline)}</h3>"
+                              + (_html_rows(lines) if lines else "")
+                              + f"<p><small>{html.escape(footer)}</small></p>")
+    return Message(title=title, text="\n\n".join(text_parts), html="".join(html_parts))

@@ -12,6 +12,8 @@ excludes the event: a subscription narrowed to D.D.C. hears nothing else.
 - `tags`, `courts`, `cases` (`court:docket`, compared normalized), `states` (agreement events).
 - `mute`: regexes over the entry text (or the summary): the event is stored, never sent.
 - backfill, baseline and private events are skipped unless the subscription includes them.
+- urgent kinds (`urgent`, `urgent_due_within`) are routed with mode "urgent": they go at once
+  whatever the subscription's mode and quiet hours (`monitor.alerts.schedule`).
 - quiet kinds (`agreement.missing`) are skipped unless `events` names them exactly (a glob such
   as `*` or `agreement.*` does not).
 """
@@ -28,6 +30,7 @@ from typing import Any
 from sqlmodel import Session
 
 from monitor.agreements import QUIET_EVENT_KINDS
+from monitor.alerts.schedule import is_urgent
 from monitor.config import SubscriptionConfig
 from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
@@ -35,12 +38,18 @@ from sources.agreement_identity import county_key, state_code
 from sources.identity import docket_key, parse_tracked_docket
 
 __all__ = [
+    "URGENT",
     "EventFacts",
     "channel_id",
     "event_facts",
     "make_router",
     "subscription_channels",
 ]
+
+
+#: `Delivery.mode` of an urgent delivery: it goes at once whatever the subscription's mode and
+#: quiet hours (the others carry the subscription's mode, "immediate" or "digest")
+URGENT = "urgent"
 
 
 def subscription_channels(sub: SubscriptionConfig) -> tuple[str, ...]:
@@ -184,10 +193,11 @@ def make_router(
             if not _wants(rule, facts):
                 continue
             sub = rule.subscription
+            mode = URGENT if is_urgent(sub, event.kind, event.data or {}) else sub.mode
             for url in subscription_channels(sub):
                 session.add(Delivery(
                     event_id=event.id or 0, subscription=sub.name, channel=channel_id(url),
-                    mode=sub.mode, status="pending", created_at=event.at,
+                    mode=mode, status="pending", created_at=event.at,
                 ))
         session.flush()
 
