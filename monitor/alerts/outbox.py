@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 
-from sqlalchemy import Engine, func
+from sqlalchemy import ColumnElement, Engine, and_, func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -144,16 +144,16 @@ def _due_query(names: Sequence[str], now: datetime,
                urgent_of: Sequence[str] = ()) -> SelectOfScalar[Delivery]:
     """Pending rows whose next try has come: every row of `names`, the urgent rows of
     `urgent_of`; with `created_by` (a digest), the rows created by then that are not urgent."""
-    mine = col(Delivery.subscription).in_(list(names))
+    mine: ColumnElement[bool] = col(Delivery.subscription).in_(list(names))
     if urgent_of:
-        mine = mine | ((Delivery.mode == URGENT)
-                       & col(Delivery.subscription).in_(list(urgent_of)))
+        mine = or_(mine, and_(col(Delivery.mode) == URGENT,
+                              col(Delivery.subscription).in_(list(urgent_of))))
     query = select(Delivery).where(
         Delivery.status == "pending", mine,
         (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= now),
     )
     if created_by is not None:
-        query = query.where(Delivery.created_at <= created_by, Delivery.mode != URGENT)
+        query = query.where(Delivery.created_at <= created_by, col(Delivery.mode) != URGENT)
     return query.order_by(col(Delivery.id))
 
 
