@@ -357,6 +357,14 @@ def _item_headline(event: Event, context: RenderContext) -> str:
     return " ".join(clean_text(headline).split())
 
 
+def _html_line(line: _Line) -> str:
+    """`<strong>Label:</strong> value` (a link when the line has a safe URL)."""
+    value = html.escape(clean_text(line.value))
+    if safe_url(line.url):
+        value = f'<a href="{html.escape(line.url, quote=True)}">{value}</a>'
+    return f"<strong>{html.escape(line.label)}:</strong> {value}"
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -367,7 +375,9 @@ def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription:
     agreement or a source by its own subject), groups and events oldest first.
 
     The text form reads as Markdown (a heading per case, a bullet per update) for chat and the
-    console; the HTML form is for email, whose plain-text alternative Apprise derives from it.
+    console; the HTML form is for email, laid out (a rule and a heading per group, a list item
+    per update, `Label: value` lines) so the plain-text alternative Apprise derives from it
+    reads the same way.
     """
     groups = _groups(items)
     count = len(items)
@@ -379,9 +389,9 @@ def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription:
     for group in groups:
         text_parts.append(f"## {group.heading}")
         text_parts += [f"{line.label}: {clean_text(line.value)}" for line in group.lines]
-        html_parts.append(f"<h2>{html.escape(group.heading)}</h2>")
-        if group.lines:
-            html_parts.append(_html_rows(group.lines))
+        html_parts.append(f"<hr/><h2>{html.escape(group.heading)}</h2>"
+                          + "".join(f"<p>{_html_line(line)}</p>" for line in group.lines)
+                          + "<ul>")
         for event, context in group.items:
             headline = _item_headline(event, context)
             footer = f"{event.kind} #{event.id} at {_at(event)}"
@@ -389,7 +399,8 @@ def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription:
             body = "\n".join(f"  {line.label}: {clean_text(line.value)}" for line in lines)
             text_parts.append(f"- {headline}" + (f"\n{body}" if body else "")
                               + f"\n  ({footer})")
-            html_parts.append(f"<h3>{html.escape(headline)}</h3>"
-                              + (_html_rows(lines) if lines else "")
-                              + f"<p><small>{html.escape(footer)}</small></p>")
+            html_parts.append(f"<li><strong>{html.escape(headline)}</strong>"
+                              + "".join(f"<br/>{_html_line(line)}" for line in lines)
+                              + f"<br/><small>{html.escape(footer)}</small></li>")
+        html_parts.append("</ul>")
     return Message(title=title, text="\n\n".join(text_parts), html="".join(html_parts))
