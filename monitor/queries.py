@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from monitor.alerts.outbox import due_since
 from monitor.alerts.queue import outbox_summary
 from monitor.config import Config
 from monitor.db import read_session
@@ -145,7 +146,7 @@ def status(engine: Engine, config: Config, *, now: datetime) -> dict[str, Any]:
         if quota is not None:
             entry["quota"] = quota
         sources.append(entry)
-    return {"sources": sources, "outbox": _outbox(engine, now)}
+    return {"sources": sources, "outbox": _outbox(engine, config, now)}
 
 
 def _never_ok(row: SourceState | None) -> bool:
@@ -158,5 +159,8 @@ def _quota(engine: Engine, src: Any, now: datetime) -> dict[str, Any] | None:
     return None if quota is None else quota.remaining(now)
 
 
-def _outbox(engine: Engine, now: datetime) -> dict[str, Any]:
-    return outbox_summary(engine, now)
+def _outbox(engine: Engine, config: Config, now: datetime) -> dict[str, Any]:
+    """The outbox summary plus `oldest_due` (an extension): since when the longest-waiting
+    delivery could have gone (deliveries held for a digest or by quiet hours are not late)."""
+    since = due_since(engine, config.subscriptions, now, timezone=config.deadlines.timezone)
+    return {**outbox_summary(engine, now), "oldest_due": iso_z(since, timespec="seconds")}

@@ -11,6 +11,7 @@ server (aiosmtpd) and a real webhook on 127.0.0.1, over a real SQLite file.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel, select
 
 from monitor.alerts import AppriseNotifier, dispatch_pending, make_router, send_digests
+from monitor.alerts.outbox import due_since
 from monitor.config import SubscriptionConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.events import emit
@@ -29,7 +31,9 @@ from monitor.matching import Matcher
 from monitor.models import Case, Delivery
 from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
+from tests.cli_helpers import run, write_config
 from tests.conftest import FixedClock
+from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.fakes.smtp import SmtpServer, smtp_server
 from tests.fakes.webhook_receiver import WebhookReceiver, webhook_receiver
 
@@ -275,3 +279,58 @@ def test_weekly_digest_goes_on_its_day_only(tmp_path: Path, hook: WebhookReceive
     assert sent_at == [datetime(2026, 3, 9, 13, 1, tzinfo=UTC)]
     (post,) = hook.posts
     assert "PETITION" in post.json()["message"] and "COMPLAINT" in post.json()["message"]
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def test_held_deliveries_are_not_late(tmp_path: Path, hook: WebhookReceiver) -> None:
+    subs = [_sub("morning", hook.apprise_url(), mode="digest", digest_at="07:00",
+                 timezone=CHICAGO, events=["entry.added"]),
+            _sub("night", hook.apprise_url(), quiet_hours="22:00-07:00", timezone=CHICAGO,
+                 events=["entry.added"])]
+    world = World(tmp_path, subs, datetime(2026, 3, 3, 5, 0, tzinfo=UTC))  # 23:00 CST
+    world.entry(DOE, 1, "PETITION for Writ of Mandamus against USCIS")
+
+    def since() -> datetime | None:
+        return due_since(world.engine, subs, world.clock.now, timezone=DEFAULT_ZONE)
+
+    world.clock.now = datetime(2026, 3, 3, 12, 59, tzinfo=UTC)  # 06:59 CST: both held
+    assert since() is None
+    world.clock.now = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 09:00 CST, nothing sent yet
+    assert since() == datetime(2026, 3, 3, 5, 0, tzinfo=UTC)  # the quiet one: since created
+    assert world.dispatch() == 1
+    assert since() == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # the digest: since 07:00 CST
+    assert world.digests() == (1, 0)
+    assert since() is None
+
+
+def test_status_is_healthy_while_a_digest_waits_and_stuck_when_it_is_late(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FeedServer() as server:
+        cfg = write_config(tmp_path, server.base, extra=f"""
+[[watch]]
+name = "m"
+case_name = ["(?i)citizenship"]
+
+[[subscription]]
+name = "morning"
+urls = ["console://"]
+mode = "digest"
+digest_at = "07:00"
+timezone = "{CHICAGO}"
+""")
+        server.set("/dcd/rss", rss("dcd", [Item("dcd", DOE[0], DOE[1], "PETITION for Writ of "
+                                                "Mandamus", 1, case_id="290001")]))
+        clock = FixedClock(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # 09:00 CST
+        assert run(["--config", cfg, "poll", "--once"], clock) == 0
+        clock.now = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)  # 21 hours later, 06:00 CST
+        capsys.readouterr()
+        assert run(["--config", cfg, "status", "--json"], clock) == 0
+        outbox = json.loads(capsys.readouterr().out)["outbox"]
+        assert outbox["pending"] > 0 and outbox["oldest_due"] is None
+        clock.now = datetime(2026, 3, 3, 14, 1, tzinfo=UTC)  # 08:01 CST, digest not sent
+        assert run(["--config", cfg, "status"], clock) == 3
+        assert run(["--config", cfg, "poll", "--once"], clock) == 0  # sends the digest
+        assert "[court-monitor] morning:" in capsys.readouterr().out
+        assert run(["--config", cfg, "status"], clock) == 0

@@ -47,7 +47,7 @@ from monitor.alerts.render import (
     render_message,
 )
 from monitor.alerts.routing import URGENT, channel_id, subscription_channels
-from monitor.alerts.schedule import digest_cutoff, quiet_until, subscription_zone
+from monitor.alerts.schedule import digest_cutoff, next_digest, quiet_until, subscription_zone
 from monitor.config import SubscriptionConfig
 from monitor.db import read_session, write_session
 from monitor.errors import AlertError
@@ -63,6 +63,7 @@ __all__ = [
     "backoff_delay",
     "dispatch_pending",
     "due_count",
+    "due_since",
     "load_context",
     "send_digests",
     "send_test",
@@ -139,19 +140,19 @@ def _channels(subscriptions: Iterable[SubscriptionConfig]) -> dict[tuple[str, st
     return {(s.name, channel_id(u)): u for s in subscriptions for u in subscription_channels(s)}
 
 
-def _due_query(names: Sequence[str], now: datetime,
+def _due_query(names: Sequence[str], now: datetime | None,
                created_by: datetime | None = None, *,
                urgent_of: Sequence[str] = ()) -> SelectOfScalar[Delivery]:
-    """Pending rows whose next try has come: every row of `names`, the urgent rows of
-    `urgent_of`; with `created_by` (a digest), the rows created by then that are not urgent."""
+    """Pending rows whose next try has come at `now` (None: whenever it is): every row of
+    `names`, the urgent rows of `urgent_of`; with `created_by` (a digest), the rows created by
+    then that are not urgent."""
     mine: ColumnElement[bool] = col(Delivery.subscription).in_(list(names))
     if urgent_of:
         mine = or_(mine, and_(col(Delivery.mode) == URGENT,
                               col(Delivery.subscription).in_(list(urgent_of))))
-    query = select(Delivery).where(
-        Delivery.status == "pending", mine,
-        (col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= now),
-    )
+    query = select(Delivery).where(Delivery.status == "pending", mine)
+    if now is not None:
+        query = query.where((col(Delivery.next_try).is_(None)) | (col(Delivery.next_try) <= now))
     if created_by is not None:
         query = query.where(Delivery.created_at <= created_by, col(Delivery.mode) != URGENT)
     return query.order_by(col(Delivery.id))
@@ -345,6 +346,36 @@ def due_count(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: 
     with read_session(engine) as session:
         return int(session.exec(select(func.count()).select_from(
             query.order_by(None).subquery())).one())
+
+
+def due_since(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: datetime,
+              *, timezone: str = "UTC") -> datetime | None:
+    """Since when the longest-waiting pending delivery could have gone (None: none could).
+
+    A delivery held by its digest or by quiet hours is not waiting; one created for a digest
+    waits from the digest moment after it was created; a retrying one still waits. `status`
+    calls the outbox stuck when this is more than an hour ago.
+    """
+    at = as_utc(now)
+    names = [s.name for s in subscriptions]
+    alone = _due_query(_open_names(subscriptions, at, timezone), None, urgent_of=names)
+    since: list[datetime] = []
+    with read_session(engine) as session:
+        rows = alone.order_by(None).subquery()
+        first = session.exec(select(func.min(rows.c.created_at))).one()
+        if first is not None:
+            since.append(as_utc(first))
+        for sub in subscriptions:
+            if sub.mode != "digest":
+                continue
+            zone = subscription_zone(sub, timezone)
+            oldest = session.exec(select(func.min(Delivery.created_at)).where(
+                Delivery.status == "pending", Delivery.subscription == sub.name,
+                col(Delivery.mode) != URGENT,
+                Delivery.created_at <= digest_cutoff(sub, at, zone))).one()
+            if oldest is not None:
+                since.append(next_digest(sub, as_utc(oldest), zone))
+    return min(since) if since else None
 
 
 def dispatch_pending(

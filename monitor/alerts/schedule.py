@@ -23,6 +23,7 @@ __all__ = [
     "digest_cutoff",
     "is_urgent",
     "local_moment",
+    "next_digest",
     "quiet_until",
     "subscription_zone",
 ]
@@ -66,6 +67,23 @@ def digest_cutoff(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime
             continue
         moment = local_moment(day, sub.digest_at, tz)
         if moment <= at:
+            return moment
+    raise AssertionError("unreachable: a week always holds a digest day")  # pragma: no cover
+
+
+def next_digest(sub: SubscriptionConfig, after: datetime, zone: str) -> datetime:
+    """The first digest moment at or after `after`, in UTC (when a delivery created at `after`
+    starts to be due)."""
+    tz = ZoneInfo(zone)
+    at = _utc(after)
+    first = at.astimezone(tz).date()
+    weekday = WEEKDAYS.index(sub.digest_day)
+    for ahead in range(0, 9):
+        day = first + timedelta(days=ahead)
+        if sub.digest == "weekly" and day.weekday() != weekday:
+            continue
+        moment = local_moment(day, sub.digest_at, tz)
+        if moment >= at:
             return moment
     raise AssertionError("unreachable: a week always holds a digest day")  # pragma: no cover
 

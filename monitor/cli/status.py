@@ -10,7 +10,7 @@ from monitor.cli._common import EXIT_OK, EXIT_STATUS, Clock, SubParsers, open_ap
 
 __all__ = ["STUCK_AFTER", "add_parsers", "cmd_status"]
 
-#: a delivery pending longer than this makes the outbox "stuck" (exit 3)
+#: a delivery that could have gone longer ago than this makes the outbox "stuck" (exit 3)
 STUCK_AFTER = timedelta(hours=1)
 
 
@@ -30,9 +30,11 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
         status = queries.status(app.engine, app.config, now=now)
     outbox = status["outbox"]
     oldest = outbox.get("oldest_pending")
+    # late, not merely pending: a digest's or quiet hours' deliveries wait by design
+    waiting = outbox.get("oldest_due", oldest)
     stuck = outbox.get("failed", 0) > 0 or (
-        oldest is not None
-        and now - datetime.fromisoformat(oldest.replace("Z", "+00:00")) > STUCK_AFTER
+        waiting is not None
+        and now - datetime.fromisoformat(waiting.replace("Z", "+00:00")) > STUCK_AFTER
     )
     failing = [s for s in status["sources"] if s.get("failing")]
     if args.json:
