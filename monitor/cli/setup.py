@@ -7,8 +7,12 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.cli._common import EXIT_OK, EXIT_USAGE, Clock, SubParsers, load
+
+if TYPE_CHECKING:
+    from monitor.config import SubscriptionConfig
 
 __all__ = ["add_parsers", "cmd_check_config", "cmd_init"]
 
@@ -57,7 +61,7 @@ def cmd_check_config(args: argparse.Namespace, clock: Clock) -> int:
         print(f"watch {watch.name}: tags {', '.join(watch.tags) or '-'}")
     for sub in config.subscriptions:
         print(f"subscription {sub.name}: {len(sub.channels)} channel(s), events "
-              f"{', '.join(sub.events)}, {sub.mode}")
+              f"{', '.join(sub.events)}, {_when(sub, config.deadlines.timezone)}")
     for matter in config.matters:
         print(f"matter {matter.id}: {matter.kind} {matter.agency}")
     print("ok")
@@ -66,3 +70,17 @@ def cmd_check_config(args: argparse.Namespace, clock: Clock) -> int:
 
 def _mask_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):([^@]+)@", r"//\1:***@", url)
+
+
+def _when(sub: SubscriptionConfig, default_zone: str) -> str:
+    """`digest weekly monday 07:00 America/Chicago`, `immediate, quiet 22:00-07:00 UTC`."""
+    zone = sub.timezone or default_zone
+    if sub.mode == "digest":
+        day = f" {sub.digest_day}" if sub.digest == "weekly" else ""
+        when = f"digest {sub.digest}{day} {sub.digest_at:%H:%M} {zone}"
+    else:
+        when = "immediate"
+    if sub.quiet_hours is not None:
+        start, end = sub.quiet_hours
+        when += f", quiet {start:%H:%M}-{end:%H:%M} {zone}"
+    return when + (f", urgent {', '.join(sub.urgent)}" if sub.urgent else "")
