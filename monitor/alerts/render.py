@@ -345,6 +345,12 @@ def _item_lines(event: Event, context: RenderContext) -> list[_Line]:
     return lines + _other_lines(event)
 
 
+def _on_case(data: Mapping[str, Any], case: Case | None) -> bool:
+    """Whether an event names a case (its group heading then shows the case)."""
+    return bool((data.get("court") or (case.court if case else ""))
+                and (data.get("docket_number") or (case.docket_number if case else "")))
+
+
 def _item_headline(event: Event, context: RenderContext) -> str:
     data = event.data or {}
     headline = _HEADLINES.get(event.kind, event.kind)
@@ -352,7 +358,7 @@ def _item_headline(event: Event, context: RenderContext) -> str:
         due = data.get("due_date") or (context.deadline.due_date if context.deadline else "")
         label = data.get("label") or (context.deadline.label if context.deadline else "")
         headline = f"{headline} {due}: {label}".replace(" : ", ": ").strip()
-    elif not _case_lines(data, context.case) and event.summary:
+    elif not _on_case(data, context.case) and event.summary:
         headline = f"{headline}: {event.summary}"
     return " ".join(clean_text(headline).split())
 
