@@ -159,6 +159,7 @@ def test_two_cases_give_one_message_at_the_set_time_grouped_by_case(
     assert message["Subject"] == "[court-monitor] morning: 3 updates"
     plain, html = mail.part("plain"), mail.part("html")
     for body in (plain, html):
+        assert "3 updates on 2 cases (daily digest, Tue 2026-03-03 07:00 America/Chicago)" in body
         doe, roe = _positions(body, "Doe v. U.S. Citizenship", "Roe v. Department")
         first, second, other = _positions(body, "PETITION for Writ", "ORDER to show cause",
                                           "COMPLAINT for Writ")

@@ -47,7 +47,13 @@ from monitor.alerts.render import (
     render_message,
 )
 from monitor.alerts.routing import URGENT, channel_id, subscription_channels
-from monitor.alerts.schedule import digest_cutoff, next_digest, quiet_until, subscription_zone
+from monitor.alerts.schedule import (
+    digest_cutoff,
+    digest_period,
+    next_digest,
+    quiet_until,
+    subscription_zone,
+)
 from monitor.config import SubscriptionConfig
 from monitor.db import read_session, write_session
 from monitor.errors import AlertError
@@ -456,12 +462,14 @@ def send_digests(
     for sub in subscriptions:
         if sub.mode != "digest":
             continue
-        cutoff = digest_cutoff(sub, fixed, subscription_zone(sub, timezone))
+        zone = subscription_zone(sub, timezone)
+        cutoff = digest_cutoff(sub, fixed, zone)
         for url in subscription_channels(sub):
             claim = _claim_digest(engine, sub, url, cutoff, clock, me)
             if claim is None:
                 continue
-            message = _render(engine, claim.event_ids, digest_of=sub.name)
+            message = _render(engine, claim.event_ids, digest_of=sub.name,
+                              period=digest_period(sub, cutoff, zone))
             if message is None:
                 _drop(engine, claim.ids, report)
                 continue
@@ -492,7 +500,7 @@ def _drop(engine: Engine, ids: Sequence[int], report: DispatchReport) -> None:
 
 
 def _render(engine: Engine, event_ids: Sequence[int], *,
-            digest_of: str | None) -> Message | None:
+            digest_of: str | None, period: str = "") -> Message | None:
     with read_session(engine) as session:
         events = session.exec(
             select(Event).where(col(Event.id).in_(list(event_ids))).order_by(col(Event.id))
@@ -502,7 +510,7 @@ def _render(engine: Engine, event_ids: Sequence[int], *,
             return None
         if digest_of is None:
             return render_message(*items[0])
-        return render_digest(items, subscription=digest_of)
+        return render_digest(items, subscription=digest_of, period=period)
 
 
 def send_test(subscription: SubscriptionConfig, notifier: Notifier, now: datetime) -> None:

@@ -301,6 +301,7 @@ class _Group:
     heading: str
     lines: list[_Line]
     items: list[tuple[Event, RenderContext]]
+    is_case: bool
 
 
 def _group_heading(event: Event, context: RenderContext) -> tuple[str, list[_Line]]:
@@ -330,7 +331,8 @@ def _groups(items: Sequence[tuple[Event, RenderContext]]) -> list[_Group]:
         key = event.subject or f"event:{event.id}"
         if key not in groups:
             heading, lines = _group_heading(event, context)
-            groups[key] = _Group(clean_text(heading), lines, [])
+            groups[key] = _Group(clean_text(heading), lines, [],
+                                 _on_case(event.data or {}, context.case))
         groups[key].items.append((event, context))
     return list(groups.values())
 
@@ -388,8 +390,9 @@ def render_digest(items: Sequence[tuple[Event, RenderContext]], *, subscription:
     groups = _groups(items)
     count = len(items)
     title = f"[court-monitor] {subscription}: {_plural(count, 'update')}"
-    intro = (f"{_plural(count, 'update')} in {_plural(len(groups), 'group')}"
-             + (f" ({period})" if period else ""))
+    where = (f"on {_plural(len(groups), 'case')}" if all(g.is_case for g in groups)
+             else f"in {_plural(len(groups), 'group')}")
+    intro = f"{_plural(count, 'update')} {where}" + (f" ({period})" if period else "")
     text_parts = [intro]
     html_parts = [f"<p>{html.escape(intro)}</p>"]
     for group in groups:

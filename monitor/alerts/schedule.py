@@ -21,6 +21,7 @@ from monitor.config import SubscriptionConfig
 __all__ = [
     "WEEKDAYS",
     "digest_cutoff",
+    "digest_period",
     "is_urgent",
     "local_moment",
     "next_digest",
@@ -69,6 +70,12 @@ def digest_cutoff(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime
         if moment <= at:
             return moment
     raise AssertionError("unreachable: a week always holds a digest day")  # pragma: no cover
+
+
+def digest_period(sub: SubscriptionConfig, cutoff: datetime, zone: str) -> str:
+    """How a digest names itself: `daily digest, Tue 2026-03-03 07:00 America/Chicago`."""
+    local = _utc(cutoff).astimezone(ZoneInfo(zone))
+    return f"{sub.digest} digest, {local:%a %Y-%m-%d %H:%M} {zone}"
 
 
 def next_digest(sub: SubscriptionConfig, after: datetime, zone: str) -> datetime:
