@@ -296,10 +296,11 @@ def test_held_deliveries_are_not_late(tmp_path: Path, hook: WebhookReceiver) -> 
     def since() -> datetime | None:
         return due_since(world.engine, subs, world.clock.now, timezone=DEFAULT_ZONE)
 
+    assert since() is None
     world.clock.now = datetime(2026, 3, 3, 12, 59, tzinfo=UTC)  # 06:59 CST: both held
     assert since() is None
     world.clock.now = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # 09:00 CST, nothing sent yet
-    assert since() == datetime(2026, 3, 3, 5, 0, tzinfo=UTC)  # the quiet one: since created
+    assert since() == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # both since 07:00 CST
     assert world.dispatch() == 1
     assert since() == datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # the digest: since 07:00 CST
     assert world.digests() == (1, 0)

@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alerts.schedule import digest_cutoff, is_urgent, local_moment, quiet_until
+from monitor.alerts.schedule import (
+    digest_cutoff,
+    is_urgent,
+    local_moment,
+    quiet_ended,
+    quiet_until,
+)
 from monitor.config import SubscriptionConfig, load_config
 from monitor.errors import ConfigError
 
@@ -165,3 +171,10 @@ def test_bad_values_name_the_key_and_the_file(tmp_path: Path, body: str, key: st
         load_config(str(path), {})
     message = str(info.value)
     assert str(path) in message and f"{key}:" in message and expected in message
+
+
+def test_quiet_ended_is_the_latest_end_at_or_before_now() -> None:
+    sub = _sub(quiet_hours="22:00-07:00")
+    assert quiet_ended(sub, _utc(2026, 3, 3, 6, 59), "UTC") == _utc(2026, 3, 2, 7, 0)
+    assert quiet_ended(sub, _utc(2026, 3, 3, 7, 0), "UTC") == _utc(2026, 3, 3, 7, 0)
+    assert quiet_ended(_sub(), _utc(2026, 3, 3, 7, 0), "UTC") is None

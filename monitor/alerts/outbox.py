@@ -51,6 +51,7 @@ from monitor.alerts.schedule import (
     digest_cutoff,
     digest_period,
     next_digest,
+    quiet_ended,
     quiet_until,
     subscription_zone,
 )
@@ -364,13 +365,22 @@ def due_since(engine: Engine, subscriptions: Sequence[SubscriptionConfig], now: 
     """
     at = as_utc(now)
     names = [s.name for s in subscriptions]
-    alone = _due_query(_open_names(subscriptions, at, timezone), None, urgent_of=names)
+    open_names = _open_names(subscriptions, at, timezone)
+    plain = [s.name for s in subscriptions if s.name in open_names and s.quiet_hours is None]
     since: list[datetime] = []
     with read_session(engine) as session:
-        rows = alone.order_by(None).subquery()
+        rows = _due_query(plain, None, urgent_of=names).order_by(None).subquery()
         first = session.exec(select(func.min(rows.c.created_at))).one()
         if first is not None:
             since.append(as_utc(first))
+        for sub in subscriptions:
+            ended = quiet_ended(sub, at, subscription_zone(sub, timezone))
+            if sub.name not in open_names or ended is None:
+                continue
+            oldest = session.exec(select(func.min(Delivery.created_at)).where(
+                Delivery.status == "pending", Delivery.subscription == sub.name)).one()
+            if oldest is not None:  # held until the quiet period ended: waiting since then
+                since.append(max(as_utc(oldest), ended))
         for sub in subscriptions:
             if sub.mode != "digest":
                 continue

@@ -25,6 +25,7 @@ __all__ = [
     "is_urgent",
     "local_moment",
     "next_digest",
+    "quiet_ended",
     "quiet_until",
     "subscription_zone",
 ]
@@ -118,6 +119,20 @@ def quiet_until(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime |
         return None
     until = local_moment(end_day, end, tz)
     return until if until > at else None
+
+
+def quiet_ended(sub: SubscriptionConfig, now: datetime, zone: str) -> datetime | None:
+    """When the latest quiet period ended at or before `now` (UTC); None without quiet hours."""
+    if sub.quiet_hours is None:
+        return None
+    tz = ZoneInfo(zone)
+    at = _utc(now)
+    today = at.astimezone(tz).date()
+    for back in range(0, 3):
+        moment = local_moment(today - timedelta(days=back), sub.quiet_hours[1], tz)
+        if moment <= at:
+            return moment
+    raise AssertionError("unreachable: a quiet period ends every day")  # pragma: no cover
 
 
 def is_urgent(sub: SubscriptionConfig, kind: str, data: Mapping[str, Any]) -> bool:
