@@ -441,14 +441,23 @@ class ListPage(Source):
             what = f"rows {o.rows!r}" if o.rows else "the feed"
             raise ParseError(f"{what} matched nothing (a broken or moved page?)",
                              source=self.source_id, url=page.url)
+        link = self._link_field
+        if link:  # a relative link (JSON's "/opinion/1/x/") is resolved against its page
+            rows = [{**r, link: urljoin(page.url, r[link])} if r.get(link) else r for r in rows]
         return rows
+
+    @cached_property
+    def _link_field(self) -> str:
+        o = self._options
+        if o.link:
+            return o.link
+        return "link" if o.format == "feed" or "link" in o.fields else ""
 
     def _item(self, fields: dict[str, str]) -> ListItem | None:
         o = self._options
         if not keep_row(fields, self._include, self._exclude, o.filter_fields):
             return None
-        link_field = o.link or ("link" if "link" in fields else "")
-        link = fields.get(link_field, "") if link_field else ""
+        link = fields.get(self._link_field, "") if self._link_field else ""
         key_field = o.key or ("id" if o.format == "feed" and fields.get("id") else "")
         key = item_key(fields, key_field, link)
         return ListItem(key=key, fields=fields, link=link) if key else None

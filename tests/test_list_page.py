@@ -292,3 +292,63 @@ def test_pack_and_unpack_pages_round_trip() -> None:
     assert unpack_pages(fetched) == pages
     single = Fetched(target=Target(key="list", url="u1"), content=pack_pages(pages[:1]))
     assert single.content == b"\x00\xffone"
+
+
+# ---------------------------------------------------------------------------- the examples
+
+
+def example_options(source_id: str) -> dict[str, Any]:
+    """The options of one `list_page` source of config.example.toml, as shipped."""
+    import tomllib
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "config.example.toml"
+    rows = tomllib.loads(example.read_text())["source"]
+    (row,) = [r for r in rows if r["id"] == source_id]
+    common = {"id", "kind", "interval", "jitter", "fail_after", "enabled"}
+    return {k: v for k, v in row.items() if k not in common}
+
+
+@pytest.mark.corpus
+def test_the_texas_mandamus_example_reads_courtlistener_search_results(corpus: Any) -> None:
+    """The shipped example against CourtListener's documented v4 search result (corpus)."""
+    result = json.loads((corpus / "courtlistener" / "api_docs_examples"
+                         / "search_v4_opinions_response_first_result.json").read_text())
+    options = example_options("tx-mandamus-sheriff")
+    source = make(options)
+    body = json.dumps({"count": 1, "next": None, "previous": None,
+                       "results": [result]}).encode()
+    snap = parse(source, body, url=options["url"], content_type="application/json")
+    (item,) = snap.items
+    assert item.key == str(result["cluster_id"])
+    assert item.fields["case_name"] == result["caseName"]
+    assert item.fields["docket_number"] == result["docketNumber"]
+    assert item.link == "https://www.courtlistener.com" + result["absolute_url"]
+    empty = parse(source, b'{"count": 0, "next": null, "results": []}', url=options["url"])
+    assert empty.items == ()
+    with pytest.raises(ParseError):
+        parse(source, b'{"detail": "Authentication credentials were not provided."}',
+              url=options["url"])
+
+
+@pytest.mark.parametrize("source_id", ["dhs-oig-reports", "dhs-crcl", "ice-news-287g",
+                                       "tx-mandamus-sheriff"])
+def test_every_list_example_is_valid(source_id: str) -> None:
+    options = ListPage.Options(**example_options(source_id))
+    assert options.url.startswith("https://")
+
+
+def test_the_oig_example_reads_a_table_like_oigs() -> None:
+    """The OIG example against a page shaped as the OIG list reads (columns as published)."""
+    options = example_options("dhs-oig-reports")
+    page = b"""<html><body><table class="views-table"><thead><tr><th>Report Number</th>
+    <th>Title</th><th>Issue Date</th><th>Fiscal Year</th></tr></thead><tbody>
+    <tr><td>OIG-26-10</td><td><a href="/reports/2026/oig-26-10">ICE Did Not Oversee
+    287(g) Agreements Effectively</a></td><td>01/05/2026</td><td>2026</td></tr>
+    <tr><td>OIG-26-11</td><td><a href="/reports/2026/oig-26-11">FEMA grants</a></td>
+    <td>01/06/2026</td><td>2026</td></tr></tbody></table></body></html>"""
+    snap = parse(make(options), page, url=options["url"])
+    (item,) = snap.items
+    assert item.key == "OIG-26-10"
+    assert item.link == "https://www.oig.dhs.gov/reports/2026/oig-26-10"
+    assert item.fields["issued"] == "01/05/2026"
