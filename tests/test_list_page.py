@@ -352,3 +352,28 @@ def test_the_oig_example_reads_a_table_like_oigs() -> None:
     assert item.key == "OIG-26-10"
     assert item.link == "https://www.oig.dhs.gov/reports/2026/oig-26-10"
     assert item.fields["issued"] == "01/05/2026"
+
+
+def test_a_watch_that_does_not_exist_is_a_config_error(tmp_path: Any) -> None:
+    from monitor.config import load_config
+    from monitor.errors import ConfigError
+
+    path = tmp_path / "config.toml"
+    source = """
+[[source]]
+id = "oig"
+kind = "list_page"
+url = "https://example.org/list"
+format = "feed"
+watch = "{watch}"
+
+[[watch]]
+name = "oversight"
+tags = ["x"]
+case_name = ["nothing"]
+"""
+    path.write_text(source.format(watch="oversigth"))
+    with pytest.raises(ConfigError, match=r"source\[0\]\.watch: no \[\[watch\]\] named"):
+        load_config(str(path))
+    path.write_text(source.format(watch="oversight"))
+    assert load_config(str(path)).sources[0].kind == "list_page"
