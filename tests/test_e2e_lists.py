@@ -139,6 +139,13 @@ def test_rows_added_changed_removed_and_broken_pages_held(
         assert "Gone from a watched list" in str(smtp.received[-1].message["Subject"])
         quiet, last = step(cfg, clock, capsys, last)
         assert quiet == []
+        listed = run_json(["--config", cfg, "items", "oig"], clock, capsys)
+        assert [(r["key"], r["removed_at"]) for r in listed] == [("OIG-26-01", None),
+                                                                 ("OIG-26-04", None)]
+        assert listed[0]["fields"]["title"] == "Review of ICE's 287(g) Program (Final)"
+        everything = run_json(["--config", cfg, "items", "--removed"], clock, capsys)
+        assert [r["key"] for r in everything] == ["OIG-26-01", "OIG-26-02", "OIG-26-04"]
+        assert everything[1]["removed_at"] is not None
 
         # Broken pages: a 500, a maintenance page served with 200, a page without rows. Each,
         # fetched three times, gives no item event and exactly one source.failing.
