@@ -60,6 +60,7 @@ from sources.web_page import (
     element_text,
     json_text,
 )
+from sources.wellformed import mend_utf8, repair_ampersands
 
 __all__ = ["ListPage", "FieldSpec", "item_key", "keep_row", "pack_pages", "unpack_pages"]
 
@@ -208,12 +209,14 @@ def _json_next(page: Page, path: str) -> str:
 
 
 def _feed_root(page: Page) -> etree._Element:
-    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True,
+    # Strict after the usual repairs (a bare "&", broken UTF-8): a feed cut short must fail,
+    # not come back as a shorter list.
+    parser = etree.XMLParser(recover=False, resolve_entities=False, no_network=True,
                              huge_tree=False, remove_comments=True)
     try:
-        root = etree.fromstring(page.content, parser)
+        root = etree.fromstring(repair_ampersands(mend_utf8(page.content)), parser)
     except etree.XMLSyntaxError as exc:
-        raise ValueError(f"not a feed: {exc}") from exc
+        raise ValueError(f"not a well-formed feed: {exc}") from exc
     if root is None or etree.QName(root).localname not in ("rss", "RDF", "feed"):
         raise ValueError("not an RSS or Atom feed")
     return root

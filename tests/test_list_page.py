@@ -233,8 +233,9 @@ def test_entity_bomb_is_not_expanded() -> None:
     from tests.fakes.hostile_server import ENTITY_BOMB
 
     options = {"url": URL, "format": "feed"}
-    with pytest.raises(ParseError):
-        parse(make(options), ENTITY_BOMB)
+    snap = parse(make(options), ENTITY_BOMB)
+    (item,) = snap.items  # the entities stay unexpanded: the text is what is written
+    assert item.fields["title"] == "1:26-cv-00001 &lol9; v. X"
 
 
 # ---------------------------------------------------------------------------- pagination
@@ -377,3 +378,25 @@ case_name = ["nothing"]
         load_config(str(path))
     path.write_text(source.format(watch="oversight"))
     assert load_config(str(path)).sources[0].kind == "list_page"
+
+
+@pytest.mark.parametrize("fault,error", [
+    ("5xx", "FetchError"), ("maintenance", "ParseError"), ("truncated", "ParseError"),
+    ("empty", "ParseError"), ("huge", "FetchError"),
+])
+def test_hostile_pages_fail_without_a_list(fault: str, error: str) -> None:
+    """Each fault of the hostile server is an error of the round, never a list (emptied or
+    not); the core counts it against `fail_after`."""
+    from monitor.errors import SourceError
+    from tests.fakes.hostile_server import HostileServer
+
+    with HostileServer(max_bytes=4 * 1024 * 1024) as hostile, httpx.Client(timeout=5) as client:
+        for options in (HTML_OPTIONS, {"url": URL, "format": "feed",
+                                       "include": ["(?i)no item has this title"]}):
+            source = make({**options, "url": hostile.url(f"/{fault}"),
+                           "max_bytes": 1024 * 1024}, client, FixedClock(NOW))
+            target = source.targets(Plan(now=NOW))[0]
+            with pytest.raises(SourceError) as caught:
+                source.parse(source.fetch(target, TargetState()))
+            if options is HTML_OPTIONS or fault in ("5xx", "huge"):
+                assert type(caught.value).__name__ == error
