@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--check", action="store_true")
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)  # `run.sh --each` passes every bench its args
     source = ListPage("bench", ListPage.Options(**OPTIONS), httpx.Client(), lambda: NOW)
     small, large = 200, 2000
     parse_small = median_seconds(lambda: parse(source, page(small)))
