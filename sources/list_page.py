@@ -338,6 +338,8 @@ class ListPage(Source):
                     if selector:
                         check_selector(selector)
             if self.format == "json":
+                if not all(self.fields.values()):
+                    raise ValueError("a JSON field needs a path (\"title\", \"links.self\")")
                 for path in [self.rows, *self.fields.values(), self.next]:
                     if path:
                         compile_json_path(path)
