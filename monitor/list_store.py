@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from monitor.events import EventListener, emit
 from monitor.list_diff import (
@@ -208,7 +208,7 @@ def item_json(row: ListedItem) -> dict[str, Any]:
 def list_items(session: Session, source_id: str | None = None, *,
                removed: bool = False) -> list[dict[str, Any]]:
     """The stored rows (of one list), oldest first; removed ones only with `removed`."""
-    query = select(ListedItem).order_by(ListedItem.source_id, ListedItem.id)  # type: ignore[arg-type]
+    query = select(ListedItem).order_by(col(ListedItem.source_id), col(ListedItem.id))
     if source_id:
         query = query.where(ListedItem.source_id == source_id)
     return [item_json(r) for r in session.exec(query).all()
