@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from importlib import resources
@@ -450,6 +450,7 @@ def _build(
     _unique([s.id for s in sources], "source", "id", where)
     _unique([w.name for w in watches], "watch", "name", where)
     _unique([s.name for s in subs], "subscription", "name", where)
+    _check_bound_watches(sources, watches, where)
     _unique([m.id for m in model.matter], "matter", "id", where)
     subscriptions = tuple(
         _resolve_channels(i, sub, where, env) for i, sub in enumerate(subs)
@@ -588,6 +589,17 @@ def resolve_secret(
             raise ConfigError(f"cannot read secret file {path}: {exc.strerror}", path=where,
                               key=f"{key}_file") from None
     return None
+
+
+def _check_bound_watches(sources: Sequence[SourceConfig], watches: Sequence[WatchConfig],
+                         where: str | None) -> None:
+    """A source that binds its events to a watch (its `watch` key) names a configured one."""
+    names = {w.name for w in watches}
+    for i, src in enumerate(sources):
+        bound = getattr(src.options, "watch", "")
+        if isinstance(bound, str) and bound and bound not in names:
+            raise ConfigError(f"no [[watch]] named {bound!r} (watches: {sorted(names)})",
+                              path=where, key=f"source[{i}].watch")
 
 
 def _resolve_channels(

@@ -27,6 +27,8 @@ __all__ = [
     "Entry",
     "Event",
     "Lease",
+    "ListState",
+    "ListedItem",
     "Matter",
     "PageState",
     "SourceState",
@@ -335,3 +337,45 @@ class Lease(SQLModel, table=True):
     owner: str = ""
     expires_at: datetime | None = None
     acquired_at: datetime | None = None
+
+
+class ListState(SQLModel, table=True):
+    """A list watched row by row (`list_page`): what was last applied, and a hold on a short one.
+
+    `held_since` is set while a short list (too few rows, or a big drop) is held; `held_fetches`
+    counts the consecutive fetches that showed the same held rows (`held_digest`).
+    """
+
+    __tablename__ = "list_state"
+
+    source_id: str = Field(primary_key=True)
+    url: str = ""
+    title: str = ""
+    watch: str = ""
+    tags: list[str] = _json(list)
+    applied_at: datetime | None = None
+    total_rows: int = 0
+    held_since: datetime | None = None
+    held_fetches: int = 0
+    held_digest: str = ""
+    held_reasons: list[str] = _json(list)
+
+
+class ListedItem(SQLModel, table=True):
+    """One row of a list watched row by row, by (source id, key); removed rows are kept."""
+
+    __tablename__ = "list_item"
+    __table_args__ = (UniqueConstraint("source_id", "key", name="uq_list_item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    key: str
+    link: str = ""
+    fields: dict[str, str] = _json(dict)
+    first_seen: datetime
+    last_seen: datetime
+    #: consecutive good fetches without it, since `absent_since`
+    absences: int = 0
+    absent_since: datetime | None = None
+    #: when its removal was confirmed (None: listed)
+    removed_at: datetime | None = None

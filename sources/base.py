@@ -44,6 +44,9 @@ __all__ = [
     "Clock",
     "EntryObservation",
     "Fetched",
+    "ListItem",
+    "ListRules",
+    "ListSnapshot",
     "Observation",
     "PageObservation",
     "Plan",
@@ -186,7 +189,54 @@ class AgreementSnapshot:
     accepted: bool = False
 
 
-Observation = CaseObservation | PageObservation | AgreementSnapshot
+@dataclass(frozen=True)
+class ListItem:
+    """One row of a list watched row by row (`list_page`): its key, its fields, its link."""
+
+    key: str
+    #: field name -> text, as configured (the link included, resolved against the page)
+    fields: Mapping[str, str]
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class ListRules:
+    """How much evidence a list needs (the `list_page` source's settings, carried along).
+
+    A row is removed once it is absent from `confirm_absences` consecutive good fetches (2: the
+    fetch that missed it and the next one). A list with fewer than `min_rows` rows, or that lost
+    more than `max_loss` of its rows since the last applied fetch, is held (nothing applied) until
+    `confirm_absences` consecutive fetches show the same rows. `removals = false`: rows that leave
+    the list are never removed (news lists whose old items scroll away).
+    """
+
+    confirm_absences: int = 2
+    max_loss: float = 0.5
+    min_rows: int = 1
+    removals: bool = True
+
+
+@dataclass(frozen=True)
+class ListSnapshot:
+    """A whole list as fetched (every page followed), its rows filtered: the store diffs it.
+
+    `total_rows` counts the rows before the filters (what the short-list test looks at);
+    `complete` is false when the page cap stopped the walk with pages left (absences are then
+    not counted: a row past the cap cannot be told from a removed one). `watch` and `tags` bind
+    the list's events to a watch's tags for subscriptions and feeds.
+    """
+
+    url: str
+    items: tuple[ListItem, ...]
+    total_rows: int
+    complete: bool = True
+    title: str = ""
+    watch: str = ""
+    tags: tuple[str, ...] = ()
+    rules: ListRules = field(default_factory=ListRules)
+
+
+Observation = CaseObservation | PageObservation | AgreementSnapshot | ListSnapshot
 
 
 # ---------------------------------------------------------------------------- fetching

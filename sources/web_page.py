@@ -39,7 +39,8 @@ from sources.base import (
 )
 from sources.fetching import DEFAULT_MAX_BYTES, fetch_for
 
-__all__ = ["WebPage", "element_text", "json_text", "normalize_text"]
+__all__ = ["WebPage", "charset_of", "check_regex", "check_selector", "compile_json_path",
+           "element_text", "json_text", "normalize_text"]
 
 #: elements that do not break a word: markup changes among them leave the text as it was
 _INLINE_NAMES = (
@@ -103,7 +104,8 @@ def _collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _charset(headers: Mapping[str, str]) -> str | None:
+def charset_of(headers: Mapping[str, str]) -> str | None:
+    """The charset a Content-Type header names (None: none named)."""
     for name, value in headers.items():
         if name.lower() == "content-type":
             found = re.search(r"charset=[\"']?([\w.:-]+)", value, re.IGNORECASE)
@@ -137,11 +139,11 @@ class WebPage(Source):
             if bool(self.selector) == bool(self.json_path):
                 raise ValueError("set exactly one of selector and json_path")
             if self.selector:
-                _compile_selector(self.selector)
+                check_selector(self.selector)
             if self.json_path:
-                _compile_json_path(self.json_path)
+                compile_json_path(self.json_path)
             for pattern in [self.capture, *self.ignore]:
-                _compile_regex(pattern)
+                check_regex(pattern)
             return self
 
     @property
@@ -183,7 +185,7 @@ class WebPage(Source):
     def _select(self, fetched: Fetched) -> str:
         from bs4 import BeautifulSoup
 
-        soup = BeautifulSoup(fetched.content, "lxml", from_encoding=_charset(fetched.headers))
+        soup = BeautifulSoup(fetched.content, "lxml", from_encoding=charset_of(fetched.headers))
         found = soup.select(self._options.selector)
         if not found:
             raise self._error(f"selector {self._options.selector!r} matched nothing", fetched)
@@ -194,7 +196,7 @@ class WebPage(Source):
             data = json.loads(fetched.content)
         except (ValueError, UnicodeDecodeError) as exc:
             raise self._error(f"not JSON: {exc}", fetched) from exc
-        matches = _compile_json_path(self._options.json_path).find(data)
+        matches = compile_json_path(self._options.json_path).find(data)
         if not matches:
             raise self._error(f"json_path {self._options.json_path!r} matched nothing", fetched)
         return " ".join(_values_text(match.value for match in matches))
@@ -208,7 +210,8 @@ def _values_text(values: Iterable[Any]) -> list[str]:
     return [json_text(value) for value in values]
 
 
-def _compile_selector(selector: str) -> None:
+def check_selector(selector: str) -> None:
+    """Raise ValueError unless `selector` is a valid CSS selector."""
     import soupsieve
 
     try:
@@ -218,7 +221,8 @@ def _compile_selector(selector: str) -> None:
 
 
 @lru_cache(maxsize=64)
-def _compile_json_path(path: str) -> Any:
+def compile_json_path(path: str) -> Any:
+    """The compiled jsonpath-ng expression (filters allowed); ValueError when invalid."""
     from jsonpath_ng.ext.parser import parse
 
     try:
@@ -227,7 +231,8 @@ def _compile_json_path(path: str) -> Any:
         raise ValueError(f"invalid json_path {path!r}: {exc}") from exc
 
 
-def _compile_regex(pattern: str) -> None:
+def check_regex(pattern: str) -> None:
+    """Raise ValueError unless `pattern` is a valid Python regex."""
     try:
         re.compile(pattern)
     except re.error as exc:

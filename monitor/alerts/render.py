@@ -54,6 +54,9 @@ _HEADLINES = {
     "agreement.renamed": "287(g) agreement renamed",
     "agreement.missing": "287(g) agreement missing from the list",
     "page.changed": "Watched page changed",
+    "item.added": "New in a watched list",
+    "item.changed": "Changed in a watched list",
+    "item.removed": "Gone from a watched list",
     "source.failing": "Source failing",
     "source.recovered": "Source recovered",
 }
@@ -215,6 +218,12 @@ def _other_lines(event: Event) -> list[_Line]:
             lines.append(_Line(key.replace("_", " ").capitalize(),
                                cap_text(str(value), VALUE_LIMIT),
                                str(value) if key == "url" else ""))
+    fields = data.get("fields")  # a row of a list watched row by row (`item.*`)
+    if isinstance(fields, Mapping):
+        lines += [_Line(str(name).replace("_", " ").capitalize(), cap_text(str(value),
+                                                                        VALUE_LIMIT))
+                  for name, value in fields.items() if value and name not in data.get(
+                      "changes", {})]
     changes = data.get("changes")
     if isinstance(changes, Mapping):
         for name, change in changes.items():

@@ -24,11 +24,12 @@ from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.feeds.files import safe_name, write_if_changed
-from monitor.models import Case, Event, Matter
+from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
 
-__all__ = ["FeedScope", "FeedSpec", "entry_id", "render_atom", "render_feeds", "tag_members"]
+__all__ = ["FeedScope", "FeedSpec", "entry_id", "list_members", "render_atom", "render_feeds",
+           "tag_members"]
 
 ID_PREFIX = "tag:court-monitor,2026:"
 #: `updated` of a feed with no entry (any fixed value: it must not be "now")
@@ -103,16 +104,18 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 
 
 def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
-            matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = ()
-            ) -> list[Event]:
+            matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = (),
+            list_ids: Iterable[str] | None = None) -> list[Event]:
     query = select(Event).where(col(Event.private).is_(False),
                                 col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))
-    if case_ids is not None or matter_ids is not None:
+    if case_ids is not None or matter_ids is not None or list_ids is not None:
         query = query.where(col(Event.case_id).in_(list(case_ids or []))
-                            | col(Event.matter_id).in_(list(matter_ids or [])))
+                            | col(Event.matter_id).in_(list(matter_ids or []))
+                            | (col(Event.kind).like("item.%")
+                               & col(Event.source_id).in_(list(list_ids or []))))
     query = query.order_by(col(Event.id).desc()).limit(limit)
     return list(session.exec(query).all())
 
@@ -129,6 +132,8 @@ class FeedScope:
     everything: bool = False
     #: render `agreements.atom` and the per-state agreement feeds
     agreements: bool = False
+    #: lists (`list_page` source ids) whose `list-*.atom` to render
+    lists: frozenset[str] = frozenset()
 
 
 def tag_members(session: Session, matters: Sequence[Matter]
@@ -145,11 +150,20 @@ def tag_members(session: Session, matters: Sequence[Matter]
     return tags
 
 
+def list_members(session: Session) -> dict[str, set[str]]:
+    """Every tag with the lists (`list_page` source ids) bound to it."""
+    tags: dict[str, set[str]] = {}
+    for state in session.exec(select(ListState)).all():
+        for tag in state.tags or []:
+            tags.setdefault(tag, set()).add(state.source_id)
+    return tags
+
+
 def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                  scope: FeedScope | None = None) -> list[Path]:
     """Render `all.atom`, `tag-<tag>.atom`, `case-<court>-<docket>.atom`, `agreements.atom` and
-    `agreements-<state>.atom` (287(g) agreement events), or only those `scope` names; return
-    those written.
+    `agreements-<state>.atom` (287(g) agreement events), `list-<source id>.atom` (a list's
+    `item.*` events), or only those `scope` names; return those written.
 
     A file whose bytes would not change is not touched: the output depends on the data only.
     """
@@ -173,13 +187,16 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         if scope is None or scope.everything:
             emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
                  _latest(session, cap, private_matters=hidden))
-        for tag, (case_ids, matter_ids) in sorted(tag_members(session, public_matters).items()):
+        members = tag_members(session, public_matters)
+        lists = list_members(session)
+        for tag in sorted(set(members) | set(lists)):
             if scope is not None and tag not in scope.tags:
                 continue
+            case_ids, matter_ids = members.get(tag, (set(), set()))
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
                  _latest(session, cap, case_ids=case_ids, matter_ids=matter_ids,
-                         private_matters=hidden))
+                         private_matters=hidden, list_ids=lists.get(tag, set())))
         for case in cases:
             name = safe_name(case.court, case.docket_number)
             link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
@@ -190,7 +207,25 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
         if scope is None or scope.agreements:
             _agreement_feeds(session, title, cap, emit)
+        _list_feeds(session, title, cap, emit, None if scope is None else scope.lists)
     return written
+
+
+def _list_feeds(session: Session, title: str, cap: int,
+                emit: Callable[[FeedSpec, list[Event]], None],
+                only: frozenset[str] | None) -> None:
+    """One feed per list watched row by row: its `item.*` events, newest first."""
+    for state in session.exec(select(ListState).order_by(col(ListState.source_id))).all():
+        if only is not None and state.source_id not in only:
+            continue
+        events = list(session.exec(
+            select(Event).where(col(Event.kind).like("item.%"),
+                                Event.source_id == state.source_id,
+                                col(Event.private).is_(False))
+            .order_by(col(Event.id).desc()).limit(cap)).all())
+        name = safe_name(state.source_id)
+        emit(FeedSpec(f"list-{name}.atom", f"{ID_PREFIX}feed/list/{name}",
+                      f"{title}: {state.title or state.source_id}", state.url), events)
 
 
 def _agreement_feeds(session: Session, title: str, cap: int,

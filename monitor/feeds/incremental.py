@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.errors import MonitorError
-from monitor.feeds.atom import FeedScope, render_feeds, tag_members
+from monitor.feeds.atom import FeedScope, list_members, render_feeds, tag_members
 from monitor.feeds.files import write_if_changed
 from monitor.feeds.ics import DEFAULT_LEAD_DAYS, OPEN_STATES, write_ics_feeds
 from monitor.models import Case, Deadline, Event, Matter
@@ -83,7 +83,10 @@ def _current(session: Session, feeds_config: FeedsConfig, lead_days: Sequence[in
     settings = _digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
                         sorted(m.id for m in matters if m.private), sorted(lead_days)])
     members = tag_members(session, [m for m in matters if not m.private])
+    lists = list_members(session)
     tags = {tag: _digest([sorted(cases), sorted(ids)]) for tag, (cases, ids) in members.items()}
+    for tag, source_ids in lists.items():  # a tag's lists (`list_page`) are members too
+        tags[tag] = _digest([tags.get(tag, ""), sorted(source_ids)])
     last_id = session.exec(select(func.max(Event.id))).one() or 0
     return (settings, tags, last_id, _count_upto(session, last_id),
             _digest([_deadline_signature(session), tags]))
@@ -111,7 +114,8 @@ def render_changed(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *
                    or (state.events_upto_last != _count_upto(session, state.last_event_id)))
         scope = None if rebuild or state is None else _scope(session, state, last_id, tags)
     written: list[Path] = []
-    if scope is None or scope.everything or scope.tags or scope.case_ids or scope.agreements:
+    if scope is None or scope.everything or scope.tags or scope.case_ids or scope.agreements \
+            or scope.lists:
         written += render_feeds(engine, feeds_config, feeds_dir, scope=scope)
     if rebuild or state is None or state.deadlines != deadlines:
         written += write_ics_feeds(engine, feeds_dir, title=title, lead_days=lead_days)
@@ -125,11 +129,12 @@ def _scope(session: Session, state: RenderState, last_id: int,
            tags: dict[str, str]) -> FeedScope:
     """The feeds the events after `state.last_event_id` (up to `last_id`) belong to."""
     rows = session.connection().execute(
-        sa_select(col(Event.case_id), col(Event.matter_id), col(Event.kind))
+        sa_select(col(Event.case_id), col(Event.matter_id), col(Event.kind), col(Event.source_id))
         .where(col(Event.id) > state.last_event_id, col(Event.id) <= last_id)
     ).all()
-    case_ids = {case_id for case_id, _, _ in rows if case_id is not None}
-    matter_ids = {matter_id for _, matter_id, _ in rows if matter_id}
+    case_ids = {case_id for case_id, _, _, _ in rows if case_id is not None}
+    matter_ids = {matter_id for _, matter_id, _, _ in rows if matter_id}
+    list_ids = {source for _, _, kind, source in rows if kind.startswith("item.")}
     touched = {tag for tag, digest in tags.items() if state.tags.get(tag) != digest}
     if case_ids:
         for case_tags, in session.connection().execute(
@@ -138,9 +143,13 @@ def _scope(session: Session, state: RenderState, last_id: int,
     if matter_ids:
         for matter in session.exec(select(Matter).where(col(Matter.id).in_(sorted(matter_ids)))):
             touched.update(matter.tags)
+    if list_ids:
+        touched.update(tag for tag, sources in list_members(session).items()
+                       if sources & list_ids)
     return FeedScope(case_ids=frozenset(case_ids), tags=frozenset(touched & set(tags)),
                      everything=bool(rows),
-                     agreements=any(kind.startswith("agreement.") for _, _, kind in rows))
+                     agreements=any(kind.startswith("agreement.") for _, _, kind, _ in rows),
+                     lists=frozenset(list_ids))
 
 
 def _count_upto(session: Session, last_id: int) -> int:
