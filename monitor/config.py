@@ -158,6 +158,9 @@ class ServerConfig(_Model):
     webhook_path_env: str = ""
     webhook_path_file: str = ""
     serve_feeds: bool = True
+    #: the daemon's public base URL (as CourtListener reaches it, e.g. behind a proxy); with a
+    #: webhook path it lets a source subscribe to pushes ("": not reachable, poll only)
+    public_url: str = ""
 
 
 class LoggingConfig(_Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor.cli._common import EXIT_OK, EXIT_STATUS, Clock, SubParsers, open_app, print_json
 
@@ -47,6 +48,21 @@ def cmd_status(args: argparse.Namespace, clock: Clock) -> int:
                 print(f"    last error: {s['last_error']}")
             if s.get("quota"):
                 print(f"    quota: {json.dumps(s['quota'])}")
+            if s.get("push"):
+                _print_push(s["push"])
         print(f"outbox: {outbox['pending']} pending, {outbox['failed']} failed, "
               f"oldest pending {oldest or '-'}")
     return EXIT_STATUS if failing or stuck else EXIT_OK
+
+
+def _print_push(push: dict[str, Any]) -> None:
+    """Push (webhooks) or poll, per tracked docket, and when the last push came."""
+    dockets = push["dockets"]
+    pushed = sum(1 for d in dockets if d["mode"] == "push")
+    state = "enabled" if push["enabled"] else "off (see `court-monitor doctor courtlistener`)"
+    silent = "  SILENT: no webhook while filings were missed" if push["silent"] else ""
+    print(f"    push: {state}; {pushed} dockets pushed, {len(dockets) - pushed} polled; "
+          f"last push {push['last_push'] or 'never'}{silent}")
+    for d in dockets:
+        print(f"      {d['court']:8} {d['docket_number']:24} {d['mode']:5} "
+              f"last push {d['last_push'] or 'never'}")
