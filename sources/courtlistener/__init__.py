@@ -200,6 +200,7 @@ class CourtListener(Source):
         self._strays: dict[int, str] = {}
         self._alert_refused: dict[int, datetime] = {}
         self._listed_at: datetime | None = None
+        self._listing_recalled = False
         self._tracked_ids: frozenset[int] = frozenset()
         self._continuations: dict[str, Continuation] = {}
         self._discovered_at: dict[str, datetime] = {}
@@ -356,6 +357,7 @@ class CourtListener(Source):
         of alerts no longer wanted, and, once this process has listed, the missing alerts."""
         if not self.push:
             return []
+        self._recall_listing(plan)
         base = self.options.base_url
         targets = []
         if self._listed_at is None or plan.now - self._listed_at >= RECONCILE_EVERY:
@@ -379,6 +381,16 @@ class CourtListener(Source):
                            context={"query": q.name})
                     for q in self.options.query if q.name not in self._search_alerts]
         return targets
+
+    def _recall_listing(self, plan: Plan) -> None:
+        """A new process (`poll --once`) learns when the alerts were last listed from the
+        core: what it kept since is the reconciled truth, so it does not list every start."""
+        if self._listing_recalled:
+            return
+        self._listing_recalled = True
+        listed = plan.fetched_at.get("alerts:list")
+        if listed is not None and plan.cursors is not None and self._listed_at is None:
+            self._listed_at = listed if listed.tzinfo else listed.replace(tzinfo=UTC)
 
     def _delete_target(self, alert: int, kind: str, *, docket: int | None = None,
                        query: str = "") -> Target:
@@ -481,7 +493,9 @@ class CourtListener(Source):
             self._docket_alerts[docket] = alert
             self._alert_refused.pop(docket, None)
         else:
+            # refused (no such docket, or one exists that we did not know of): list again
             self._alert_refused[docket] = self.clock()
+            self._listed_at = None
         return {"status": status, "alert": alert}
 
     def _create_search_alert(self, target: Target) -> dict[str, Any]:
