@@ -335,3 +335,39 @@ def test_fake_push_posts_with_an_idempotency_key(cl: FakeCourtListener) -> None:
         listed = client.get(cl.base_url + "docket-alerts/",
                             headers={"Authorization": f"Token {TOKEN}"}).json()
     assert [a["docket"] for a in listed["results"]] == [docket]
+
+
+def doctor(cfg: str, clock: FixedClock, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = run(["--config", cfg, "doctor", "courtlistener"], clock)
+    captured = capsys.readouterr()
+    text = captured.out + captured.err
+    assert TOKEN not in text and SECRET_PATH not in text and "5ecret" not in text
+    return code, text
+
+
+def test_doctor_checks_the_token_alerts_and_endpoint_and_prints_the_steps(
+        tmp_path: Path, clock: FixedClock, cl: FakeCourtListener,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    add_mandamus(cl)
+    cfg = write_config(tmp_path, cl, free_port())
+    track_and_subscribe(cfg, clock)
+    before = cl.count()
+
+    code, text = doctor(cfg, clock, capsys)
+    assert code == 0
+    assert "token: accepted" in text
+    assert "docket alerts on the account: 1 (1 kept by court-monitor)" in text
+    assert "mandamus (rt)" in text
+    assert "the API cannot tell" in text and "last push received: never" in text
+    assert "https://monitor.example.org/<the secret path in $CM_WEBHOOK_PATH>" in text
+    assert "/profile/webhooks/" in text and '"Search Alert"' in text
+    assert cl.count() == before + 2  # one budgeted request per listing
+
+    off = write_config(tmp_path, cl, free_port(), public_url="")
+    code, text = doctor(off, clock, capsys)
+    assert code == 1 and "push: off (polling only); set [server] public_url" in text
+
+    monkeypatch.setenv("CL_TOKEN_PUSH", "not-the-token")
+    code, text = doctor(cfg, clock, capsys)
+    assert code == 1 and "token: rejected" in text

@@ -90,6 +90,7 @@ from sources.base import (
     TargetState,
     TrackedCase,
 )
+from sources.courtlistener._account import AccountCheck, check_account
 from sources.courtlistener._alerts import (
     RATES,
     alert_name,
@@ -138,7 +139,7 @@ from sources.deadline_transport import FetchStopped
 from sources.fetching import conditional_get, parse_retry_after
 from sources.request_budget import MemoryGate, QuotaDeferred
 
-__all__ = ["CourtListener"]
+__all__ = ["AccountCheck", "CourtListener", "check_account"]
 
 #: how often each discovery query runs, and how long it may wait behind dockets
 DISCOVERY_EVERY = timedelta(hours=6)
