@@ -201,6 +201,8 @@ class CourtListener(Source):
         self._strays: dict[int, str] = {}
         self._alert_refused: dict[int, datetime] = {}
         self._listed_at: datetime | None = None
+        #: a listing under way: kind -> (results so far, next page or None)
+        self._listing: dict[str, tuple[list[Any], str | None]] | None = None
         self._listing_recalled = False
         self._tracked_ids: frozenset[int] = frozenset()
         self._continuations: dict[str, Continuation] = {}
@@ -373,14 +375,15 @@ class CourtListener(Source):
         targets += [self._delete_target(alert, kind) for alert, kind in self._strays.items()]
         if self._listed_at is None:
             return targets  # nothing is created before a listing: never subscribe twice
+        # a search alert first: one request that pushes every new case of a query
+        targets += [Target(key=f"salert:{q.name}", url=search_alert_url(base),
+                           context={"query": q.name})
+                    for q in self.options.query if q.name not in self._search_alerts]
         for docket in sorted(self._tracked_ids - set(self._docket_alerts)):
             refused = self._alert_refused.get(docket)
             if refused is None or plan.now - refused >= ALERT_RETRY:
                 targets.append(Target(key=f"alert:{docket}", url=docket_alert_url(base),
                                       context={"docket": docket}))
-        targets += [Target(key=f"salert:{q.name}", url=search_alert_url(base),
-                           context={"query": q.name})
-                    for q in self.options.query if q.name not in self._search_alerts]
         return targets
 
     def _recall_listing(self, plan: Plan) -> None:
@@ -455,11 +458,20 @@ class CourtListener(Source):
     # ------------------------------------------------------------------ alerts (push)
 
     def _list_alerts(self, target: Target) -> dict[str, Any]:
-        """Both alert listings, all pages (or nothing: a deferral retries the whole listing),
-        reconciled with what we remember and what is tracked."""
+        """Both alert listings, all pages, reconciled with what we remember and what is
+        tracked. A deferral keeps the pages read so far: the next round goes on from there."""
         base = self.options.base_url
-        dockets = self._all_pages(target, docket_alert_url(base))
-        searches = self._all_pages(target, search_alert_url(base))
+        if self._listing is None:
+            self._listing = {"docket": ([], docket_alert_url(base)),
+                             "search": ([], search_alert_url(base))}
+        for kind, (results, next_url) in list(self._listing.items()):
+            while next_url:
+                page = self._get_json(target, next_url, {})
+                results.extend(page.get("results") or [])
+                next_url = self._same_host(page.get("next"))
+                self._listing[kind] = (results, next_url)
+        dockets, searches = self._listing["docket"][0], self._listing["search"][0]
+        self._listing = None
         docket = reconcile_docket_alerts(read_docket_alerts(dockets), self._docket_alerts,
                                          self._tracked_ids)
         listed = read_search_alerts(searches)
@@ -472,17 +484,6 @@ class CourtListener(Source):
         self._listed_at = self.clock()
         return {"docket_alerts": len(dockets), "search_alerts": len(searches),
                 "kept": len(self._docket_alerts), "strays": len(self._strays)}
-
-    def _all_pages(self, target: Target, url: str) -> list[Any]:
-        results: list[Any] = []
-        next_url: str | None = url
-        pages = 0
-        while next_url and pages < MAX_PAGES_PER_FETCH * 10:
-            page = self._get_json(target, next_url, {})
-            results.extend(page.get("results") or [])
-            next_url = self._same_host(page.get("next"))
-            pages += 1
-        return results
 
     def _create_docket_alert(self, target: Target) -> dict[str, Any]:
         """POST a docket alert; one CourtListener refuses (no such docket) waits `ALERT_RETRY`."""

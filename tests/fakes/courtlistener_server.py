@@ -261,6 +261,16 @@ class FakeCourtListener:
         """Stamp a docket as modified without any new filing (a re-index, a party edit)."""
         self.update_docket(docket_id)
 
+    def subscribe(self, docket_id: int) -> int:
+        """A docket alert made earlier (on the website, another day): not a request."""
+        with self._lock:
+            stamp = _stamp_text(self.clock())
+            alert = {"id": self._new_id(), "date_created": stamp, "date_modified": stamp,
+                     "date_last_hit": None, "secret_key": uuid.uuid4().hex, "alert_type": 1,
+                     "docket": docket_id}
+            self.docket_alerts[alert["id"]] = alert
+            return int(alert["id"])
+
     def inject(self, status: int, *, body: Any = None, headers: Mapping[str, str] | None = None,
                times: int = 1) -> None:
         """Answer the next `times` requests with this status (faults: 500, 503, 429, ...)."""
