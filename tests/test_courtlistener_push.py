@@ -371,3 +371,67 @@ def test_doctor_checks_the_token_alerts_and_endpoint_and_prints_the_steps(
     monkeypatch.setenv("CL_TOKEN_PUSH", "not-the-token")
     code, text = doctor(cfg, clock, capsys)
     assert code == 1 and "token: rejected" in text
+
+
+# ---------------------------------------------------------------------------- pure rules
+
+
+def test_reconcile_adopts_drops_duplicates_and_leaves_the_users_alerts() -> None:
+    from sources.courtlistener._alerts import reconcile_docket_alerts
+
+    listed = [(1, 101), (2, 102), (1, 103), (7, 107), (9, 109)]
+    # tracked: 1 and 2; we once made 7 (no longer tracked); 9 is the user's own
+    outcome = reconcile_docket_alerts(listed, ours={7: 107}, tracked=[1, 2])
+    assert dict(outcome.kept) == {1: 101, 2: 102}
+    assert sorted(outcome.delete) == [103, 107]
+
+
+def test_reconcile_search_alerts_by_name_and_query() -> None:
+    from sources.courtlistener._alerts import (
+        SearchAlert,
+        alert_query,
+        reconcile_search_alerts,
+    )
+    from sources.courtlistener._options import Query
+
+    mandamus = Query(name="mandamus", cause="28:1361")
+    listed = [("mandamus", SearchAlert(1, "rt", "?" + alert_query(mandamus) + "&")),
+              ("old", SearchAlert(2, "dly", "q=x")),
+              ("mandamus", SearchAlert(3, "rt", alert_query(mandamus)))]
+    outcome = reconcile_search_alerts(listed, [mandamus])
+    assert dict(outcome.kept) == {"mandamus": 1} and sorted(outcome.delete) == [2, 3]
+    changed = reconcile_search_alerts(listed[:1], [Query(name="mandamus", cause="05:702")])
+    assert dict(changed.kept) == {} and changed.delete == (1,)
+
+
+def test_a_pushed_docket_is_checked_daily_unless_a_deadline_is_near_without_push() -> None:
+    from datetime import timedelta
+
+    from sources.base import TrackedCase
+    from sources.courtlistener._schedule import split_due
+
+    now = START
+    synced = now - timedelta(hours=3)
+    quiet = TrackedCase("dcd", "1:26-cv-00001", cl_docket_id=1, last_synced=synced,
+                        last_push=now - timedelta(days=3))
+    near = TrackedCase("dcd", "1:26-cv-00002", cl_docket_id=2, last_synced=synced,
+                       next_due=(now + timedelta(days=2)).date(),
+                       last_push=now - timedelta(days=3))
+    near_pushed = TrackedCase("dcd", "1:26-cv-00003", cl_docket_id=3, last_synced=synced,
+                              next_due=(now + timedelta(days=2)).date(),
+                              last_push=now - timedelta(hours=2))
+    stale = TrackedCase("dcd", "1:26-cv-00004", cl_docket_id=4,
+                        last_synced=now - timedelta(days=1, minutes=1))
+    rss_unpushed = TrackedCase("dcd", "1:26-cv-00005", cl_docket_id=5, last_synced=synced,
+                               last_activity=now - timedelta(hours=2),
+                               last_push=now - timedelta(days=2))
+    rss_pushed = TrackedCase("dcd", "1:26-cv-00006", cl_docket_id=6, last_synced=synced,
+                             last_activity=now - timedelta(hours=2),
+                             last_push=now - timedelta(hours=2))
+    cases = [quiet, near, near_pushed, stale, rss_unpushed, rss_pushed]
+    due, spare = split_due(cases, now, 100.0, pushed=frozenset({1, 2, 3, 4, 5, 6}))
+    assert {c.cl_docket_id for c in due} == {2, 4, 5}
+    assert {c.cl_docket_id for c in spare} <= {2}  # pushed dockets are never checked early
+    # Without alerts, RSS activity makes a docket due at once (what push replaces).
+    polled_due, _ = split_due(cases, now, 100.0)
+    assert 6 in {c.cl_docket_id for c in polled_due}
