@@ -91,13 +91,17 @@ def check_silence(engine: Engine, listeners: Sequence[EventListener], *, source_
     brought. Returns whether it is silent now."""
     if not pushed:
         return False
-    with write_session(engine) as session:
+    with read_session(engine) as session:  # most rounds end here, writing nothing
         last = _last_receipt(session, source_id)
         if last is not None and now - last < SILENCE:
             return False
-        missed = _missed_filings(session, pushed, now)
-        if not missed:
+        if not _missed_filings(session, pushed, now):
             return False
+        known = _webhook_row(session, source_id)
+        if known is not None and known.failing:
+            return True
+    with write_session(engine) as session:
+        missed = _missed_filings(session, pushed, now)
         row = _webhook_row(session, source_id) or SourceState(
             source_id=source_id, target=WEBHOOK_TARGET, kind="")
         if row.failing:
