@@ -162,6 +162,14 @@ class ServerConfig(_Model):
     #: webhook path it lets a source subscribe to pushes ("": not reachable, poll only)
     public_url: str = ""
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("public_url must be an http(s) URL (how CourtListener reaches us)")
+        return url
+
 
 class LoggingConfig(_Model):
     """`[logging]`."""

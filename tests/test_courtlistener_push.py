@@ -287,6 +287,12 @@ def test_without_a_public_url_nothing_is_subscribed(
     status = run_json(["--config", cfg, "status"], clock, capsys)
     push = status["sources"][0]["push"]
     assert push["enabled"] is False and [d["mode"] for d in push["dockets"]] == ["poll"]
+    capsys.readouterr()
+    run(["--config", cfg, "status"], clock)
+    text = capsys.readouterr().out
+    assert "push: off (see `court-monitor doctor courtlistener`); 0 dockets pushed, 1 polled" \
+        in text
+    assert "1:26-cv-00412" in text and "poll  last push never" in text
 
 
 @pytest.mark.skipif(not WEBHOOKS.is_dir(), reason="corpus not available")
@@ -435,3 +441,9 @@ def test_a_pushed_docket_is_checked_daily_unless_a_deadline_is_near_without_push
     # Without alerts, RSS activity makes a docket due at once (what push replaces).
     polled_due, _ = split_due(cases, now, 100.0)
     assert 6 in {c.cl_docket_id for c in polled_due}
+
+
+def test_a_public_url_that_is_not_a_url_is_a_configuration_error(
+        tmp_path: Path, clock: FixedClock, cl: FakeCourtListener) -> None:
+    cfg = write_config(tmp_path, cl, free_port(), public_url="monitor.example.org")
+    assert run(["--config", cfg, "check-config"], clock) == 2

@@ -13,6 +13,8 @@ __all__ = ["STUCK_AFTER", "add_parsers", "cmd_status"]
 
 #: a delivery pending longer than this makes the outbox "stuck" (exit 3)
 STUCK_AFTER = timedelta(hours=1)
+#: tracked dockets listed one per line under a pushed source (the rest: `--json`)
+PUSH_LINES = 50
 
 
 def add_parsers(sub: SubParsers) -> None:
@@ -63,6 +65,8 @@ def _print_push(push: dict[str, Any]) -> None:
     silent = "  SILENT: no webhook while filings were missed" if push["silent"] else ""
     print(f"    push: {state}; {pushed} dockets pushed, {len(dockets) - pushed} polled; "
           f"last push {push['last_push'] or 'never'}{silent}")
-    for d in dockets:
+    for d in dockets[:PUSH_LINES]:
         print(f"      {d['court']:8} {d['docket_number']:24} {d['mode']:5} "
               f"last push {d['last_push'] or 'never'}")
+    if len(dockets) > PUSH_LINES:
+        print(f"      ... {len(dockets) - PUSH_LINES} more (all of them: status --json)")
