@@ -6,8 +6,13 @@ file, and the source polled every 10 minutes for 24 simulated hours (no sleeping
 day filings arrive on random dockets (half of them also seen by RSS, which marks the case as
 freshly active) and some dockets are re-indexed without a filing.
 
-Run: ``.venv/bin/python benchmarks/sim_courtlistener_day.py [--cold] [--seed N]``
-(``--cold``: no docket synced before; default: each synced once in the previous day).
+Run: ``.venv/bin/python benchmarks/sim_courtlistener_day.py [--cold] [--seed N] [--push
+[--subscribe]]`` (``--cold``: no docket synced before; default: each synced once in the
+previous day). ``--push``: the source may subscribe (a reachable webhook endpoint): the fake
+pushes a docket-alert webhook for each filing on a docket with an alert, which the simulated
+core parses as the daemon's endpoint does (no request spent); by default each docket already
+has its alert from an earlier day (the source lists and adopts them at start), with
+``--subscribe`` none has (the source creates them during the day, on the same budget).
 
 Prints: requests made, 429s received (must be 0), the busiest rolling windows, checks per
 docket grouped by deadline nearness, and how long new filings took to be seen.
@@ -20,7 +25,7 @@ import random
 import statistics
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,9 +40,11 @@ from monitor.db import make_engine  # noqa: E402
 from monitor.quota import Quota  # noqa: E402
 from sources.base import (  # noqa: E402
     CaseObservation,
+    Fetched,
     Plan,
     QuotaLimits,
     Runtime,
+    Target,
     TargetState,
     TrackedCase,
 )
@@ -123,7 +130,28 @@ def initial_tracked(
     return tracked
 
 
-def run(cold: bool, seed: int) -> None:
+def subscribe_all(fake: FakeCourtListener, dockets: Sequence[int]) -> None:
+    """Each docket's alert, made on an earlier day (not counted in today's requests)."""
+    for docket_id in dockets:
+        fake.subscribe(docket_id)
+
+
+def pushed_to(source: CourtListener, clock: SimClock, tracked: dict[int, TrackedCase],
+              filings: list[Filing]) -> Callable[[bytes, str], None]:
+    """The daemon's webhook endpoint, simulated: parse the push, note it on its cases."""
+    def receive(body: bytes, key: str) -> None:
+        pushed = Fetched(target=Target(key="webhook", url=""), content=body,
+                         fetched_at=clock.now)
+        observations = source.parse(pushed)
+        for obs in observations:
+            if isinstance(obs, CaseObservation) and obs.cl_docket_id in tracked:
+                tracked[obs.cl_docket_id] = replace(
+                    tracked[obs.cl_docket_id], last_push=clock.now, last_activity=clock.now)
+        mark_reported(observations, filings, clock.now)
+    return receive
+
+
+def run(cold: bool, seed: int, push: bool = False, subscribe: bool = False) -> None:
     rng = random.Random(seed)
     clock = SimClock(START - timedelta(days=2))
     with tempfile.TemporaryDirectory() as tmp, FakeCourtListener(
@@ -134,6 +162,8 @@ def run(cold: bool, seed: int) -> None:
         filings = schedule_activity(due_in, rng)
         clock.now = START
         tracked = initial_tracked(fake, due_in, rng, cold)
+        if push and not subscribe:
+            subscribe_all(fake, list(tracked))
         engine = make_engine(f"sqlite:///{tmp}/sim.db")
         SQLModel.metadata.create_all(engine)
         quota = Quota(engine, "cl", FREE)
@@ -141,10 +171,14 @@ def run(cold: bool, seed: int) -> None:
             "base_url": fake.base_url, "token_env": "CL_TOKEN",
             "query": [{"name": "mandamus", "type": "d", "cause": "28:1361"}]})
         with httpx.Client(timeout=5) as client:
-            runtime = Runtime(secrets={"token": TOKEN}, gate=quota.gate(clock))
+            runtime = Runtime(secrets={"token": TOKEN}, gate=quota.gate(clock), push=push)
             source = CourtListener("cl", options, client, clock, runtime=runtime)
+            if push:
+                fake.push_sink = pushed_to(source, clock, tracked, filings)
             checks = simulate(source, fake, clock, tracked, filings)
         report(fake, quota, checks, due_in, filings, cold)
+        if push:
+            report_push(fake, subscribe)
 
 
 def simulate(source: CourtListener, fake: FakeCourtListener, clock: SimClock,
@@ -211,6 +245,8 @@ def report(fake: FakeCourtListener, quota: Quota, checks: dict[int, int],
     print(f"requests made: {fake.count()}  (search {fake.count('search/')}, dockets "
           f"{fake.count('dockets/')}, docket-entries {fake.count('docket-entries/')})")
     print(f"429s received: {fake.throttled}")
+    seen = sum(1 for f in filings if f.reported)
+    print(f"filings seen by the end of the day: {seen}/{len(filings)}")
     for name, length in (("minute", timedelta(minutes=1)), ("hour", timedelta(hours=1))):
         busiest = max((sum(1 for s in times if t - length < s <= t) for t in times), default=0)
         print(f"busiest rolling {name}: {busiest}")
@@ -237,12 +273,24 @@ def report(fake: FakeCourtListener, quota: Quota, checks: dict[int, int],
         print(f"  (filings RSS had flagged: mean {statistics.mean(rss):.1f} h)")
 
 
+def report_push(fake: FakeCourtListener, subscribe: bool) -> None:
+    listed = fake.count_method("GET", "docket-alerts/") + fake.count_method("GET", "alerts/")
+    start = "subscribing during the day" if subscribe else "alerts from an earlier day"
+    print(f"push: {start}; webhooks pushed {fake.pushed}; alerts at the end: docket "
+          f"{len(fake.docket_alerts)}, search {len(fake.search_alerts)}; alert requests: "
+          f"list {listed}, create {fake.count_method('POST')}, "
+          f"delete {fake.count_method('DELETE')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", action="store_true", help="no docket synced before")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--push", action="store_true", help="subscribe; filings are pushed")
+    parser.add_argument("--subscribe", action="store_true",
+                        help="with --push: no alert exists yet (created during the day)")
     args = parser.parse_args()
-    run(args.cold, args.seed)
+    run(args.cold, args.seed, push=args.push, subscribe=args.subscribe)
 
 
 if __name__ == "__main__":

@@ -159,6 +159,17 @@ class ServerConfig(_Model):
     webhook_path_env: str = ""
     webhook_path_file: str = ""
     serve_feeds: bool = True
+    #: the daemon's public base URL (as CourtListener reaches it, e.g. behind a proxy); with a
+    #: webhook path it lets a source subscribe to pushes ("": not reachable, poll only)
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if url and not url.startswith(("http://", "https://")):
+            raise ValueError("public_url must be an http(s) URL (how CourtListener reaches us)")
+        return url
 
 
 class LoggingConfig(_Model):

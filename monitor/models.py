@@ -67,6 +67,8 @@ class Case(SQLModel, table=True):
     #: CourtListener sync bookkeeping
     cl_last_synced: datetime | None = None
     cl_date_modified: str = ""
+    #: when a pushed payload (webhook) last brought news of this case
+    last_push: datetime | None = None
     #: how many entries the case has, kept by the store (`cases` never counts the entry table)
     entry_count: int = 0
 

@@ -29,6 +29,7 @@ from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.matters import sync_config_matters
 from monitor.models import Case, Deadline, SourceState
+from monitor.push import check_silence, push_reachable
 from monitor.quota import quota_for_source
 from monitor.store import Store
 from sources import source_class
@@ -100,7 +101,8 @@ class Runner:
     def _build(self, src: SourceConfig) -> Source:
         cls = source_class(src.kind)
         return cls(src.id, src.options, self.client, self.clock,
-                   runtime=source_runtime(src, self.engine, self.clock))
+                   runtime=source_runtime(src, self.engine, self.clock,
+                                          push=push_reachable(self.config.server)))
 
     def plan(self, source_id: str, now: datetime,
              rows: Sequence[SourceState] | None = None) -> Plan:
@@ -168,8 +170,20 @@ class Runner:
             outcomes.close()
         if not dry_run:
             self._finish_round(src_cfg, now, round_failed, report, book)
+            self._check_push(source, src_cfg, now, report)
         log.info(report.line())
         return report
+
+    def _check_push(self, source: Source, src_cfg: SourceConfig, now: datetime,
+                    report: PollReport) -> None:
+        """A source that is pushed to: is its push channel silent (reported once)?"""
+        if not (source.accepts_push and source.runtime.push):
+            return
+        with read_session(self.engine) as session:
+            kept = {r.target: r.cursor for r in _state_rows(session, src_cfg.id) if r.cursor}
+        if check_silence(self.engine, self.store.listeners, source_id=src_cfg.id,
+                         pushed=source.push_subscriptions(kept), now=now):
+            log.warning("%s: pushed news (webhooks) silent; see `status`", src_cfg.id)
 
     def _sync_matters(self, now: datetime) -> None:
         """The config's matters exist before the first round, so a status page bound to one
@@ -356,14 +370,15 @@ def _tracked_cases(session: Session) -> tuple[TrackedCase, ...]:
     )
     rows = session.connection().execute(
         sa_select(col(Case.id), col(Case.court), col(Case.docket_number), col(Case.cl_docket_id),
-                  col(Case.last_activity), col(Case.cl_last_synced), col(Case.cl_date_modified))
+                  col(Case.last_activity), col(Case.cl_last_synced), col(Case.cl_date_modified),
+                  col(Case.last_push))
         .where(col(Case.tracked).is_(True))
     ).all()
     return tuple(
         TrackedCase(court=court, docket_number=number, cl_docket_id=cl_id,
                     next_due=due.get(case_id), last_activity=activity,
-                    last_synced=synced, last_modified_seen=modified)
-        for case_id, court, number, cl_id, activity, synced, modified in rows
+                    last_synced=synced, last_modified_seen=modified, last_push=pushed)
+        for case_id, court, number, cl_id, activity, synced, modified, pushed in rows
     )
 
 
@@ -393,9 +408,12 @@ def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: Sourc
             session.add(row)
 
 
-def source_runtime(src: SourceConfig, engine: Engine, clock: Clock) -> Runtime:
-    """The `runtime` a source is constructed with: its resolved secrets, and a gate on the
-    shared request budget when its kind declares one (`Source.request_budget`)."""
+def source_runtime(src: SourceConfig, engine: Engine, clock: Clock, *,
+                   push: bool = False) -> Runtime:
+    """The `runtime` a source is constructed with: its resolved secrets, a gate on the
+    shared request budget when its kind declares one (`Source.request_budget`), and whether
+    the webhook endpoint is reachable (`push`, for a source that `accepts_push`)."""
     quota = quota_for_source(engine, src)
     gate = quota.gate(clock) if quota is not None else None
-    return Runtime(secrets=dict(src.secrets), gate=gate)
+    pushable = push and source_class(src.kind).accepts_push
+    return Runtime(secrets=dict(src.secrets), gate=gate, push=pushable)

@@ -15,8 +15,10 @@ from monitor.alerts.queue import outbox_summary
 from monitor.config import Config
 from monitor.db import read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
+from monitor.push import push_status
 from monitor.quota import quota_for_source
 from monitor.views import iso_z
+from sources import source_class
 from sources.identity import docket_key
 
 __all__ = ["case_detail", "cases", "court_known", "events", "find_case", "first_event_since",
@@ -145,6 +147,8 @@ def status(engine: Engine, config: Config, *, now: datetime) -> dict[str, Any]:
         quota = _quota(engine, src, now)
         if quota is not None:
             entry["quota"] = quota
+        if source_class(src.kind).accepts_push:
+            entry["push"] = push_status(engine, src, config.server)
         sources.append(entry)
     return {"sources": sources, "outbox": _outbox(engine, config, now)}
 

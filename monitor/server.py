@@ -27,6 +27,7 @@ from monitor.config import resolve_secret
 from monitor.db import write_session
 from monitor.errors import MonitorError
 from monitor.models import WebhookReceipt
+from monitor.push import note_push
 from sources.base import Fetched, Source, Target
 
 __all__ = ["WebhookOutcome", "accept_webhook", "push_source", "start_server"]
@@ -68,6 +69,8 @@ def accept_webhook(app: App, body: bytes, idempotency_key: str, *, now: datetime
         if session.get(WebhookReceipt, idempotency_key) is None:
             session.add(WebhookReceipt(idempotency_key=idempotency_key,
                                        source_id=source.source_id, received_at=now))
+    note_push(app.engine, app.store.listeners, observations, source_id=source.source_id,
+              now=now)
     return WebhookOutcome(200, "stored", len(result.events))
 
 

@@ -254,6 +254,8 @@ class TrackedCase:
     last_activity: datetime | None = None
     last_synced: datetime | None = None
     last_modified_seen: str = ""
+    #: when a pushed payload (webhook) last brought news of this case (None: never)
+    last_push: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -349,10 +351,14 @@ class Runtime:
       value; a name absent means not configured). Never logged.
     - `gate`: the request budget shared by every process on the database, when
       `Source.request_budget` gives one (None: no budget, or standalone use).
+    - `push`: the daemon's webhook endpoint is served and reachable from outside (`[server]`
+      enabled with a `public_url` and a webhook path), so a source that `accepts_push` may
+      subscribe to pushes at its service (False: it polls only).
     """
 
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     gate: RequestGate | None = None
+    push: bool = False
 
 
 # ---------------------------------------------------------------------------- the contract
@@ -370,6 +376,9 @@ class Source(ABC):
       gate on it, and shows what is used and left as `quota` in `status`.
     - `accepts_push`: the daemon's webhook endpoint hands pushed payloads to this source,
       wrapped as `Fetched` with target key ``"webhook"``, through the same `parse`.
+    - `push_subscriptions(kept)`: which tracked cases (by CourtListener docket id) have a live
+      push subscription, read from what the source kept (`Fetched.keep`); `status` shows each
+      tracked case as push or poll from it.
     """
 
     #: pushed payloads (webhooks) go to this source's `parse` (one such source per config)
@@ -398,6 +407,12 @@ class Source(ABC):
     def request_budget(cls, options: SourceOptions) -> QuotaLimits | None:
         """The request budget these options give (None: this kind of source has none)."""
         return None
+
+    @classmethod
+    def push_subscriptions(cls, kept: Mapping[str, str]) -> frozenset[int]:
+        """The docket ids with a live push subscription, given what the source kept (target
+        key -> text, as `Plan.cursors`); none for a source that takes no pushes."""
+        return frozenset()
 
     @abstractmethod
     def targets(self, plan: Plan) -> list[Target]:

@@ -25,6 +25,7 @@ from monitor.cli import (
     cases,
     db,
     deadlines,
+    doctor,
     lists,
     polling,
     replay,
@@ -38,7 +39,7 @@ from monitor.logs import one_line, quiet_libraries
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
 #: the command groups, in the order `--help` lists their commands
-GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, lists, replay)
+GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, lists, replay, doctor)
 
 
 def system_clock() -> datetime:

@@ -47,6 +47,17 @@ its I/O) and the dispatch of `parse`. The rest lives beside it, one job a module
 docket sync rules (`sources.courtlistener._sync`) and the memory text
 (`sources.courtlistener._memory`), each a private module of this package.
 
+Push (`sources.courtlistener._alerts`): with a token and the daemon's webhook endpoint
+reachable (`Runtime.push`), the source keeps a CourtListener docket alert per tracked docket
+with an id and a search alert per query (targets ``alerts:list``: both listings, read and
+reconciled at start and daily; ``alert:<docket id>``: create one; ``salert:<query name>``:
+create one; ``unalert:<alert id>``: delete one). They are asked of the same gate, after the
+deadline-driven checks and before the other checks (one alert request spares that docket's
+polling from then on). A docket with a live alert is then checked only by the safety net
+(`._schedule`: daily, or as before when a deadline is near and no push came), and a query with
+a search alert runs once a day. Each alert id is kept with its target's memory (``docket:<id>``,
+``search:<name>``), so `push_subscriptions` tells the core which dockets are pushed.
+
 Webhooks (pushed, wrapped as `Fetched` with target key ``"webhook"``): `parse_webhook` reads
 docket alerts (event type 1) and search alerts (event type 2); other event types give nothing.
 A docket alert names only the CourtListener docket id (and the court when a document path shows
@@ -64,7 +75,7 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import SecretStr
 
-from monitor.errors import FetchError
+from monitor.errors import DeferredError, FetchError
 from sources.base import (
     Clock,
     Fetched,
@@ -78,6 +89,18 @@ from sources.base import (
     Target,
     TargetState,
     TrackedCase,
+)
+from sources.courtlistener._account import AccountCheck, check_account
+from sources.courtlistener._alerts import (
+    RATES,
+    alert_name,
+    alert_query,
+    docket_alert_url,
+    read_docket_alerts,
+    read_search_alerts,
+    reconcile_docket_alerts,
+    reconcile_search_alerts,
+    search_alert_url,
 )
 from sources.courtlistener._api import (
     api_path,
@@ -96,7 +119,7 @@ from sources.courtlistener._json import (
     parse_listing,
     parse_webhook,
 )
-from sources.courtlistener._memory import Continuation, memory_text, read_memory
+from sources.courtlistener._memory import Continuation, Memory, memory_text, read_memory
 from sources.courtlistener._options import (
     CourtListenerOptions,
     Query,
@@ -112,10 +135,11 @@ from sources.courtlistener._sync import (
     needs_entries,
     parse_sync,
 )
-from sources.fetching import conditional_get
+from sources.deadline_transport import FetchStopped
+from sources.fetching import conditional_get, parse_retry_after
 from sources.request_budget import MemoryGate, QuotaDeferred
 
-__all__ = ["CourtListener"]
+__all__ = ["AccountCheck", "CourtListener", "check_account"]
 
 #: how often each discovery query runs, and how long it may wait behind dockets
 DISCOVERY_EVERY = timedelta(hours=6)
@@ -130,6 +154,12 @@ MAX_PAGES_PER_FETCH = 10
 SPARE_PER_ROUND = 3
 #: wait this long after a 429 without a usable Retry-After
 DEFAULT_RETRY_AFTER = timedelta(seconds=60)
+#: the alert listings are read again (and reconciled) this often
+RECONCILE_EVERY = timedelta(days=1)
+#: a query with a live search alert runs this often (the safety net of pushed discovery)
+DISCOVERY_EVERY_PUSHED = timedelta(days=1)
+#: a docket alert CourtListener refused (no such docket...) is asked again after this long
+ALERT_RETRY = timedelta(days=3)
 
 _DAY = timedelta(days=1)
 
@@ -160,13 +190,34 @@ class CourtListener(Source):
         token = self.runtime.secrets.get("token")
         self._token = SecretStr(token) if token else None
         self.gate: RequestGate = self.runtime.gate or MemoryGate(self.options.limits(), clock)
-        self.runtime = Runtime(gate=self.runtime.gate)  # the token lives only in `_token`
+        #: push: the webhook endpoint is reachable and the token can own alerts
+        self.push = bool(self.runtime.push and self._token)
+        # the token lives only in `_token`
+        self.runtime = Runtime(gate=self.runtime.gate, push=self.runtime.push)
+        #: our alerts: docket id -> docket alert id; query name -> (search alert id, rate)
+        self._docket_alerts: dict[int, int] = {}
+        self._search_alerts: dict[str, tuple[int, str]] = {}
+        #: alerts to delete that no key remembers (duplicates found by a listing): id -> kind
+        self._strays: dict[int, str] = {}
+        self._alert_refused: dict[int, datetime] = {}
+        self._listed_at: datetime | None = None
+        #: a listing under way: kind -> (results so far, next page or None)
+        self._listing: dict[str, tuple[list[Any], str | None]] | None = None
+        self._listing_recalled = False
+        self._tracked_ids: frozenset[int] = frozenset()
         self._continuations: dict[str, Continuation] = {}
         self._discovered_at: dict[str, datetime] = {}
         self._lookup_misses: dict[str, datetime] = {}
         #: the memory as the core keeps it (text by key), to hand over only what changed
         self._kept: dict[str, str] = {}
         self._deferred = False
+
+    @classmethod
+    def push_subscriptions(cls, kept: Mapping[str, str]) -> frozenset[int]:
+        """The docket ids whose docket alert we keep, read from the kept memory."""
+        return frozenset(int(key.split(":", 1)[1]) for key, text in kept.items()
+                         if key.startswith("docket:") and key.split(":", 1)[1].isdigit()
+                         and read_memory(text).alert_id is not None)
 
     @classmethod
     def request_budget(cls, options: SourceOptions) -> QuotaLimits | None:
@@ -197,7 +248,8 @@ class CourtListener(Source):
         others = [t for t in dockets if not t.context.get("next_due")]
         rest = [t for t in discovery if not self._discovery_overdue(t, now)]
         early = self._case_targets(spare, now, busy)[:SPARE_PER_ROUND]
-        return resumed + overdue + with_deadline + others + rest + early
+        alerts = self._alert_targets(plan)
+        return resumed + overdue + with_deadline + alerts + others + rest + early
 
     def _recall_kept(self, plan: Plan) -> None:
         """Resume from what the core kept (`Plan.cursors`), when it keeps anything: a new
@@ -207,13 +259,25 @@ class CourtListener(Source):
             return
         self._kept = dict(plan.cursors)
         self._continuations, self._lookup_misses = {}, {}
+        self._docket_alerts, self._search_alerts = {}, {}
         for key, text in plan.cursors.items():
-            continuation, missed = read_memory(text)
+            memory = read_memory(text)
+            continuation = memory.continuation
             url = self._same_host(continuation.url) if continuation is not None else None
             if continuation is not None and url:  # the token goes to our API only
                 self._continuations[key] = replace(continuation, url=url)
-            if missed is not None:
-                self._lookup_misses[key] = missed
+            if memory.missed is not None:
+                self._lookup_misses[key] = memory.missed
+            self._recall_alert(key, memory)
+
+    def _recall_alert(self, key: str, memory: Memory) -> None:
+        if memory.alert_id is None:
+            return
+        kind, _, name = key.partition(":")
+        if kind == "docket" and name.isdigit():
+            self._docket_alerts[int(name)] = memory.alert_id
+        elif kind == "search":
+            self._search_alerts[name] = (memory.alert_id, memory.rate)
 
     def _drop_unwanted(self, plan: Plan) -> None:
         """Forget what no longer leads anywhere: unfinished pages of a docket no longer tracked
@@ -239,9 +303,17 @@ class CourtListener(Source):
     def _split_cases(self, plan: Plan) -> tuple[list[TrackedCase], list[TrackedCase]]:
         """(due in priority order, not yet due with the nearest to due first): `split_due` with
         the checks per day the quota leaves once discovery has its runs."""
-        discovery = len(self.options.query) * (_DAY / DISCOVERY_EVERY)
+        discovery = sum(_DAY / self._discovery_every(q) for q in self.options.query)
         per_day = daily_checks(self.options.limits(), discovery)
-        return split_due(plan.tracked, plan.now, per_day)
+        self._tracked_ids = frozenset(
+            c.cl_docket_id for c in plan.tracked if c.cl_docket_id is not None)
+        pushed = frozenset(self._docket_alerts) if self.push else frozenset()
+        return split_due(plan.tracked, plan.now, per_day, pushed)
+
+    def _discovery_every(self, query: Query) -> timedelta:
+        """How often a query runs: daily when its search alert pushes, else `DISCOVERY_EVERY`."""
+        pushed = self.push and query.name in self._search_alerts
+        return DISCOVERY_EVERY_PUSHED if pushed else DISCOVERY_EVERY
 
     def _case_targets(
         self, cases: Iterable[TrackedCase], now: datetime, busy: set[str]
@@ -261,7 +333,7 @@ class CourtListener(Source):
         for query in self.options.query:
             last = self._discovered_at.get(query.name)
             if search_key(query) in busy or (
-                    last is not None and plan.now - last < DISCOVERY_EVERY):
+                    last is not None and plan.now - last < self._discovery_every(query)):
                 continue
             targets.append(self._search_target(query, plan))
         return targets
@@ -283,6 +355,54 @@ class CourtListener(Source):
         waiting = target.context.get("waiting_s")
         return waiting is None or waiting >= DISCOVERY_MAX_WAIT.total_seconds()
 
+    def _alert_targets(self, plan: Plan) -> list[Target]:
+        """The alert requests due (push only): the listing (at start, then daily), deletions
+        of alerts no longer wanted, and, once this process has listed, the missing alerts."""
+        if not self.push:
+            return []
+        self._recall_listing(plan)
+        base = self.options.base_url
+        targets = []
+        if self._listed_at is None or plan.now - self._listed_at >= RECONCILE_EVERY:
+            targets.append(Target(key="alerts:list", url=docket_alert_url(base)))
+        for docket, alert in sorted(self._docket_alerts.items()):
+            if docket not in self._tracked_ids:
+                targets.append(self._delete_target(alert, "docket", docket=docket))
+        configured = {q.name for q in self.options.query}
+        for name, (alert, _) in sorted(self._search_alerts.items()):
+            if name not in configured:
+                targets.append(self._delete_target(alert, "search", query=name))
+        targets += [self._delete_target(alert, kind) for alert, kind in self._strays.items()]
+        if self._listed_at is None:
+            return targets  # nothing is created before a listing: never subscribe twice
+        # a search alert first: one request that pushes every new case of a query
+        targets += [Target(key=f"salert:{q.name}", url=search_alert_url(base),
+                           context={"query": q.name})
+                    for q in self.options.query if q.name not in self._search_alerts]
+        for docket in sorted(self._tracked_ids - set(self._docket_alerts)):
+            refused = self._alert_refused.get(docket)
+            if refused is None or plan.now - refused >= ALERT_RETRY:
+                targets.append(Target(key=f"alert:{docket}", url=docket_alert_url(base),
+                                      context={"docket": docket}))
+        return targets
+
+    def _recall_listing(self, plan: Plan) -> None:
+        """A new process (`poll --once`) learns when the alerts were last listed from the
+        core: what it kept since is the reconciled truth, so it does not list every start."""
+        if self._listing_recalled:
+            return
+        self._listing_recalled = True
+        listed = plan.fetched_at.get("alerts:list")
+        if listed is not None and plan.cursors is not None and self._listed_at is None:
+            self._listed_at = listed if listed.tzinfo else listed.replace(tzinfo=UTC)
+
+    def _delete_target(self, alert: int, kind: str, *, docket: int | None = None,
+                       query: str = "") -> Target:
+        base = self.options.base_url
+        url = docket_alert_url(base, alert) if kind == "docket" else search_alert_url(base, alert)
+        return Target(key=f"unalert:{alert}", url=url,
+                      context={"alert": alert, "kind": kind, "docket": docket, "query": query})
+
     @staticmethod
     def _resume(key: str, continuation: Continuation) -> Target:
         return Target(key=key, url=continuation.url,
@@ -298,6 +418,14 @@ class CourtListener(Source):
         elif kind in ("search", "lookup"):
             payload = self._fetch_pages(target, target.url, dict(target.params))
             self._finish_listing(target, payload)
+        elif kind == "alerts":
+            payload = self._list_alerts(target)
+        elif kind == "alert":
+            payload = self._create_docket_alert(target)
+        elif kind == "salert":
+            payload = self._create_search_alert(target)
+        elif kind == "unalert":
+            payload = self._delete_alert(target)
         else:
             raise FetchError(f"unknown target {target.key!r}", source=self.source_id,
                              url=target.url)
@@ -308,12 +436,132 @@ class CourtListener(Source):
         """What changed in the memory since the core last kept it ("" forgets a key): this
         fetch's own change, and anything `targets()` dropped. Taken as kept from now on; if the
         fetch is not stored, the next `targets()` resumes from what the core really kept."""
-        memory = {key: memory_text(self._continuations.get(key), self._lookup_misses.get(key))
-                  for key in set(self._continuations) | set(self._lookup_misses)}
+        keys = set(self._continuations) | set(self._lookup_misses)
+        keys.update(f"docket:{docket}" for docket in self._docket_alerts)
+        keys.update(f"search:{name}" for name in self._search_alerts)
+        memory = {key: memory_text(self._memory_of(key)) for key in keys}
         changes = {key: memory.get(key, "") for key in sorted(set(memory) | set(self._kept))
                    if memory.get(key, "") != self._kept.get(key, "")}
         self._kept = memory
         return changes
+
+    def _memory_of(self, key: str) -> Memory:
+        kind, _, name = key.partition(":")
+        alert_id, rate = None, ""
+        if kind == "docket" and name.isdigit():
+            alert_id = self._docket_alerts.get(int(name))
+        elif kind == "search" and name in self._search_alerts:
+            alert_id, rate = self._search_alerts[name]
+        return Memory(continuation=self._continuations.get(key),
+                      missed=self._lookup_misses.get(key), alert_id=alert_id, rate=rate)
+
+    # ------------------------------------------------------------------ alerts (push)
+
+    def _list_alerts(self, target: Target) -> dict[str, Any]:
+        """Both alert listings, all pages, reconciled with what we remember and what is
+        tracked. A deferral keeps the pages read so far: the next round goes on from there."""
+        base = self.options.base_url
+        if self._listing is None:
+            self._listing = {"docket": ([], docket_alert_url(base)),
+                             "search": ([], search_alert_url(base))}
+        for kind, (results, next_url) in list(self._listing.items()):
+            while next_url:
+                page = self._get_json(target, next_url, {})
+                results.extend(page.get("results") or [])
+                next_url = self._same_host(page.get("next"))
+                self._listing[kind] = (results, next_url)
+        dockets, searches = self._listing["docket"][0], self._listing["search"][0]
+        self._listing = None
+        docket = reconcile_docket_alerts(read_docket_alerts(dockets), self._docket_alerts,
+                                         self._tracked_ids)
+        listed = read_search_alerts(searches)
+        search = reconcile_search_alerts(listed, self.options.query)
+        rates = {name: alert.rate for name, alert in listed}
+        self._docket_alerts = {int(k): v for k, v in docket.kept.items()}
+        self._search_alerts = {str(k): (v, rates.get(str(k), "")) for k, v in search.kept.items()}
+        self._strays = {**{a: "docket" for a in docket.delete},
+                        **{a: "search" for a in search.delete}}
+        self._listed_at = self.clock()
+        return {"docket_alerts": len(dockets), "search_alerts": len(searches),
+                "kept": len(self._docket_alerts), "strays": len(self._strays)}
+
+    def _create_docket_alert(self, target: Target) -> dict[str, Any]:
+        """POST a docket alert; one CourtListener refuses (no such docket) waits `ALERT_RETRY`."""
+        docket = int(target.context["docket"])
+        status, body = self._send(target, "POST", target.url,
+                                  {"docket": docket, "alert_type": 1})
+        alert = body.get("id") if status < 300 else None
+        if isinstance(alert, int):
+            self._docket_alerts[docket] = alert
+            self._alert_refused.pop(docket, None)
+        else:
+            # refused (no such docket, or one exists that we did not know of): list again
+            self._alert_refused[docket] = self.clock()
+            self._listed_at = None
+        return {"status": status, "alert": alert}
+
+    def _create_search_alert(self, target: Target) -> dict[str, Any]:
+        """POST a search alert at the first rate the account allows (real time, else daily)."""
+        name = str(target.context["query"])
+        query = next(q for q in self.options.query if q.name == name)
+        status = 0
+        for rate in RATES:
+            status, body = self._send(target, "POST", target.url, {
+                "name": alert_name(query), "query": alert_query(query), "rate": rate})
+            alert = body.get("id") if status < 300 else None
+            if isinstance(alert, int):
+                self._search_alerts[name] = (alert, rate)
+                return {"status": status, "alert": alert, "rate": rate}
+            if status != 400:
+                break
+        raise FetchError(f"search alert {name!r} refused (HTTP {status})",
+                         source=self.source_id, url=target.url, status=status)
+
+    def _delete_alert(self, target: Target) -> dict[str, Any]:
+        """DELETE an alert (one already gone counts as deleted) and forget it."""
+        status, _ = self._send(target, "DELETE", target.url, None)
+        if status >= 300 and status != 404:
+            raise FetchError(f"HTTP {status}", source=self.source_id, url=target.url,
+                             status=status)
+        alert = int(target.context["alert"])
+        self._strays.pop(alert, None)
+        docket = target.context.get("docket")
+        if docket is not None and self._docket_alerts.get(int(docket)) == alert:
+            del self._docket_alerts[int(docket)]
+        query = str(target.context.get("query") or "")
+        if query and self._search_alerts.get(query, (None, ""))[0] == alert:
+            del self._search_alerts[query]
+        return {"status": status, "deleted": alert}
+
+    def _send(self, target: Target, method: str, url: str,
+              body: Mapping[str, Any] | None) -> tuple[int, dict[str, Any]]:
+        """One gated POST or DELETE: (status, JSON object answered or {}); a 4xx other than
+        429 is returned for the caller to judge, a 429 defers, a 5xx or network error raises."""
+        path = api_path(url, self.options.base_url)
+        if self._deferred or not self.gate.acquire(path):
+            self._deferred = True
+            raise QuotaDeferred("request budget spent; deferred to a later round",
+                                source=self.source_id, url=url)
+        try:
+            response = self.client.request(method, url, json=body, headers=self._headers())
+        except FetchStopped as exc:
+            raise DeferredError("stopping: the rest of the round waits for the next start",
+                                source=self.source_id, url=url) from exc
+        except httpx.HTTPError as exc:
+            raise FetchError(f"{type(exc).__name__}", source=self.source_id, url=url) from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            error = FetchError(f"HTTP {status}", source=self.source_id, url=url, status=status,
+                               retry_after=parse_retry_after(response.headers.get("Retry-After"),
+                                                             self.clock()))
+            if status == 429:
+                raise self._throttled(error, url) from error
+            raise error
+        try:
+            answer = response.json() if response.content else {}
+        except ValueError:
+            answer = {}
+        return status, answer if isinstance(answer, dict) else {}
 
     def _fetch_docket(self, target: Target) -> dict[str, Any]:
         """The docket check, then its changed entries (or resume unfinished entries)."""
@@ -419,6 +667,8 @@ class CourtListener(Source):
         target = fetched.target
         site = site_of(target.url)
         kind = target.key.split(":", 1)[0]
+        if kind in ("alerts", "alert", "salert", "unalert"):
+            return []  # bookkeeping of our alerts: nothing observed
         if kind == "webhook":
             return list(parse_webhook(fetched.content, site=site or DEFAULT_SITE,
                                       source_id=self.source_id))

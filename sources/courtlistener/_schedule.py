@@ -6,6 +6,12 @@ which gives it a minimum interval between checks (`sync_interval`). `split_due` 
 tracked cases into those due now, in priority order (deadline nearest first, then fresh activity
 newest first, then the rest least recently synced first), and those not yet due, nearest to due
 first, which a source may check early with budget nothing due wanted.
+
+A docket whose news CourtListener pushes (a live docket alert: `pushed`) is only the safety
+net's concern: it is checked once a day (`PUSH_SAFETY_INTERVAL`), or as any other docket when
+a deadline is near (`PUSH_NEAR_DEADLINE`) and no push came for a day, or when RSS saw activity
+that no push followed within `PUSH_GRACE`. Its daily check is taken off the budget the others
+share.
 """
 
 from __future__ import annotations
@@ -16,6 +22,9 @@ from datetime import date, datetime, timedelta
 from sources.base import QuotaLimits, TrackedCase
 
 __all__ = [
+    "PUSH_GRACE",
+    "PUSH_NEAR_DEADLINE",
+    "PUSH_SAFETY_INTERVAL",
     "MAX_SYNC_INTERVAL",
     "MIN_SYNC_INTERVAL",
     "SYNC_SHARE",
@@ -30,6 +39,12 @@ MIN_SYNC_INTERVAL = timedelta(minutes=20)
 MAX_SYNC_INTERVAL = timedelta(days=7)
 #: share of the daily quota planned for docket checks (the rest: entries, lookups, slack)
 SYNC_SHARE = 0.85
+#: a docket with a live push subscription is still checked this often (the safety net)
+PUSH_SAFETY_INTERVAL = timedelta(days=1)
+#: a deadline this near with no push for a day: the docket is polled as if it had no alert
+PUSH_NEAR_DEADLINE = timedelta(days=3)
+#: activity seen elsewhere (RSS) that no push followed within this long makes a docket due
+PUSH_GRACE = timedelta(hours=1)
 
 _DAY = timedelta(days=1)
 
@@ -67,27 +82,56 @@ def daily_checks(limits: QuotaLimits, other_requests_per_day: float) -> float:
 
 
 def split_due(
-    tracked: Sequence[TrackedCase], now: datetime, checks_per_day: float
+    tracked: Sequence[TrackedCase], now: datetime, checks_per_day: float,
+    pushed: frozenset[int] = frozenset(),
 ) -> tuple[list[TrackedCase], list[TrackedCase]]:
     """(due in priority order, not yet due with the nearest to due first).
 
     The not-due tail is checked early only with budget no due target wanted (the gate's
-    pacing decides), so the daily quota is used rather than left idle.
+    pacing decides), so the daily quota is used rather than left idle. Dockets in `pushed`
+    (CourtListener ids with a live docket alert) follow the safety net's rules (module doc).
     """
     today = now.date()
-    weights = {id(c): deadline_weight(c.next_due, today) for c in tracked}
+    safety = {id(c) for c in tracked if c.cl_docket_id in pushed and not _push_missing(c, now)}
+    polled = [c for c in tracked if id(c) not in safety]
+    weights = {id(c): deadline_weight(c.next_due, today) for c in polled}
     total = sum(weights.values())
+    per_day = max(1.0, checks_per_day - len(safety))
     due: list[TrackedCase] = []
     spare: list[tuple[float, TrackedCase]] = []
     for case in tracked:
-        interval = sync_interval(weights[id(case)], total, checks_per_day)
-        if _is_due(case, now, interval):
+        if id(case) in safety:
+            interval = PUSH_SAFETY_INTERVAL
+            is_due = _push_due(case, now)
+        else:
+            interval = sync_interval(weights[id(case)], total, per_day)
+            is_due = _is_due(case, now, interval)
+        if is_due:
             due.append(case)
-        elif case.last_synced is not None:
+        elif case.last_synced is not None and id(case) not in safety:
             spare.append(((now - case.last_synced) / interval, case))
     due.sort(key=_priority)
     spare.sort(key=lambda pair: -pair[0])
     return due, [case for _, case in spare]
+
+
+def _push_missing(case: TrackedCase, now: datetime) -> bool:
+    """A deadline is near and no push came for a day: poll it as if it had no alert."""
+    near = case.next_due is not None and case.next_due <= (now + PUSH_NEAR_DEADLINE).date()
+    quiet = case.last_push is None or now - case.last_push >= PUSH_SAFETY_INTERVAL
+    return near and quiet
+
+
+def _push_due(case: TrackedCase, now: datetime) -> bool:
+    """A pushed docket is due when never synced, after a day, or when activity seen elsewhere
+    was not followed by a push within `PUSH_GRACE`."""
+    if case.last_synced is None or now - case.last_synced >= PUSH_SAFETY_INTERVAL:
+        return True
+    activity = case.last_activity
+    if activity is None or not _is_fresh(case):
+        return False
+    unpushed = case.last_push is None or case.last_push < activity
+    return unpushed and now - activity >= PUSH_GRACE
 
 
 def _is_fresh(case: TrackedCase) -> bool:

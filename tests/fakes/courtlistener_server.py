@@ -9,6 +9,13 @@ v4 shapes court-monitor uses:
 - ``GET dockets/<id>/`` and ``GET dockets/?court=..&docket_number=..`` (exact number);
 - ``GET docket-entries/?docket=<id>&order_by=date_modified&date_modified__gte=..`` with cursor
   pagination;
+- ``GET|POST docket-alerts/`` (``{docket, alert_type}``; one per docket, as CourtListener's
+  unique (user, docket)) and ``DELETE docket-alerts/<id>/``; ``GET|POST alerts/``
+  (``{name, query, rate}``; ``rate=rt`` refused with 400 unless `members`) and
+  ``DELETE alerts/<id>/``;
+- pushes, as CourtListener does: a filing added to a docket with an alert is POSTed as a
+  docket-alert webhook (event type 1, ``Idempotency-Key`` header) to `webhook_url`, or handed
+  to `push_sink` (a simulation); `push()` POSTs any body (e.g. the corpus's real payloads);
 - a token check (``Authorization: Token <token>``; 401 otherwise) when built with `token`;
 - a throttle: past `per_minute` / `per_hour` / `per_day` accepted requests in the rolling
   window it answers 429 with ``Retry-After`` (seconds until a slot frees), as DRF does.
@@ -36,6 +43,7 @@ import base64
 import json
 import math
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -44,6 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
 
 from sources.identity import docket_key
 
@@ -92,6 +102,7 @@ class RequestRecord:
     query: Mapping[str, str]
     status: int
     authorization: bool
+    method: str = "GET"
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class FakeCourtListener:
         per_day: int | None = None,
         clock: Callable[[], datetime] | None = None,
         page_size: int = 20,
+        members: bool = True,
     ) -> None:
         self.token = token
         self.limits = [
@@ -131,6 +143,14 @@ class FakeCourtListener:
         self._injected: list[_Reply] = []
         self._next_id = 1000
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
+        #: alerts by id (as listed); `members`: the account may create real-time alerts
+        self.docket_alerts: dict[int, dict[str, Any]] = {}
+        self.search_alerts: dict[int, dict[str, Any]] = {}
+        self.members = members
+        #: where pushes go: a URL (POSTed) or a callable (body, idempotency key)
+        self.webhook_url: str | None = None
+        self.push_sink: Callable[[bytes, str], None] | None = None
+        self.pushed = 0
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -225,7 +245,10 @@ class FakeCourtListener:
                 pacer_sequence_number=pacer_sequence_number, date_modified=stamp)
             self.entries[entry.id] = entry
             docket.date_modified = stamp
-            return entry.id
+            alerted = any(a["docket"] == docket_id for a in self.docket_alerts.values())
+        if alerted:
+            self._deliver(self.docket_alert_body(docket_id, [entry.id]))
+        return entry.id
 
     def update_docket(self, docket_id: int, **changes: Any) -> None:
         """Change docket fields (e.g. `date_terminated`) and stamp it now."""
@@ -237,6 +260,16 @@ class FakeCourtListener:
     def touch_docket(self, docket_id: int) -> None:
         """Stamp a docket as modified without any new filing (a re-index, a party edit)."""
         self.update_docket(docket_id)
+
+    def subscribe(self, docket_id: int) -> int:
+        """A docket alert made earlier (on the website, another day): not a request."""
+        with self._lock:
+            stamp = _stamp_text(self.clock())
+            alert = {"id": self._new_id(), "date_created": stamp, "date_modified": stamp,
+                     "date_last_hit": None, "secret_key": uuid.uuid4().hex, "alert_type": 1,
+                     "docket": docket_id}
+            self.docket_alerts[alert["id"]] = alert
+            return int(alert["id"])
 
     def inject(self, status: int, *, body: Any = None, headers: Mapping[str, str] | None = None,
                times: int = 1) -> None:
@@ -279,6 +312,26 @@ class FakeCourtListener:
             alert = {"id": 1, "name": "fake alert", "query": "q=", "rate": "rt"}
             return self._webhook(2, {"results": results, "alert": alert})
 
+    def push(self, body: bytes, *, url: str | None = None,
+             idempotency_key: str | None = None) -> int:
+        """POST one webhook body to `url` (default `webhook_url`) as CourtListener does
+        (JSON, an ``Idempotency-Key``); returns the HTTP status."""
+        target = url or self.webhook_url
+        if not target:
+            raise RuntimeError("no webhook URL to push to")
+        headers = {"Content-Type": "application/json",
+                   "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        with httpx.Client(timeout=10) as client:
+            return client.post(target, content=body, headers=headers).status_code
+
+    def _deliver(self, body: bytes) -> None:
+        """A push of our own (a docket alert fired): to the sink, else the webhook URL."""
+        self.pushed += 1
+        if self.push_sink is not None:
+            self.push_sink(body, str(uuid.uuid4()))
+        elif self.webhook_url:
+            self.push(body)
+
     def _webhook(self, event_type: int, payload: Mapping[str, Any]) -> bytes:
         meta = {"version": 2, "event_type": event_type,
                 "date_created": self.clock().isoformat(), "deprecation_date": None}
@@ -286,18 +339,27 @@ class FakeCourtListener:
 
     # ------------------------------------------------------------------ serving
 
-    def handle(self, path: str, query: Mapping[str, str], authorization: str) -> _Reply:
-        """Answer one GET (called by the HTTP handler; public for direct tests)."""
+    def handle(self, path: str, query: Mapping[str, str], authorization: str,
+               method: str = "GET", body: Mapping[str, Any] | None = None) -> _Reply:
+        """Answer one request (called by the HTTP handler; public for direct tests)."""
         with self._lock:
             now = self.clock()
             api_path = path[len(API_PATH):] if path.startswith(API_PATH) else path
-            reply = self._answer(api_path, query, authorization, now)
+            reply = self._answer(api_path, query, authorization, now, method, body or {})
             self.log.append(RequestRecord(now, api_path, dict(query), reply.status,
-                                          bool(authorization)))
+                                          bool(authorization), method))
             return reply
 
+    def count_method(self, method: str, prefix: str = "") -> int:
+        """Answered requests (any status but 429) of one method whose path starts with
+        `prefix`."""
+        with self._lock:
+            return sum(1 for r in self.log if r.method == method and r.status != 429
+                       and r.path.startswith(prefix))
+
     def _answer(self, api_path: str, query: Mapping[str, str], authorization: str,
-                now: datetime) -> _Reply:
+                now: datetime, method: str = "GET",
+                body: Mapping[str, Any] | None = None) -> _Reply:
         if self.token is not None and authorization != f"Token {self.token}":
             detail = "Invalid token." if authorization else "Authentication credentials were " \
                 "not provided."
@@ -311,6 +373,8 @@ class FakeCourtListener:
         self.requests[api_path] += 1
         if self._injected:
             return self._injected.pop(0)
+        if method != "GET":
+            return self._alter(api_path, method, body or {}, now)
         return self._route(api_path, query)
 
     def _throttle_wait(self, now: datetime) -> int | None:
@@ -338,6 +402,50 @@ class FakeCourtListener:
             return _Reply(200, self._docket_json(docket))
         if parts == ["docket-entries"]:
             return self._docket_entries(query)
+        if parts == ["docket-alerts"]:
+            found = sorted(self.docket_alerts.values(), key=lambda a: a["id"])
+            return _Reply(200, self._page("docket-alerts/", query, found))
+        if parts == ["alerts"]:
+            found = sorted(self.search_alerts.values(), key=lambda a: a["id"])
+            return _Reply(200, self._page("alerts/", query, found))
+        return _Reply(404, {"detail": "Not found."})
+
+    def _alter(self, api_path: str, method: str, body: Mapping[str, Any],
+               now: datetime) -> _Reply:
+        """POST and DELETE of docket alerts and search alerts."""
+        parts = [p for p in api_path.split("/") if p]
+        stamp = _stamp_text(now)
+        if method == "POST" and parts == ["docket-alerts"]:
+            docket = _int_or_none(body.get("docket"))
+            if docket is None or docket not in self.dockets:
+                return _Reply(400, {"docket": ["Invalid pk - object does not exist."]})
+            if any(a["docket"] == docket for a in self.docket_alerts.values()):
+                return _Reply(400, {"non_field_errors": [
+                    "The fields user, docket must make a unique set."]})
+            alert = {"id": self._new_id(), "date_created": stamp, "date_modified": stamp,
+                     "date_last_hit": None, "secret_key": uuid.uuid4().hex,
+                     "alert_type": _int_or_none(body.get("alert_type")) or 1, "docket": docket}
+            self.docket_alerts[alert["id"]] = alert
+            return _Reply(201, alert)
+        if method == "POST" and parts == ["alerts"]:
+            rate = str(body.get("rate") or "")
+            if rate not in ("rt", "dly", "wly", "mly", "off") or not body.get("name"):
+                return _Reply(400, {"rate": ["Not a valid choice."]})
+            if rate == "rt" and not self.members:
+                return _Reply(400, {"rate": [
+                    "You must be a member to create Real Time alerts."]})
+            alert = {"resource_uri": f"{self.base_url}alerts/{self._next_id + 1}/",
+                     "id": self._new_id(), "date_created": stamp, "date_modified": stamp,
+                     "date_last_hit": None, "name": str(body["name"]),
+                     "query": str(body.get("query") or ""), "rate": rate, "alert_type": "r",
+                     "secret_key": uuid.uuid4().hex}
+            self.search_alerts[alert["id"]] = alert
+            return _Reply(201, alert)
+        if method == "DELETE" and len(parts) == 2 and parts[1].isdigit():
+            table = {"docket-alerts": self.docket_alerts, "alerts": self.search_alerts}.get(
+                parts[0])
+            if table is not None and table.pop(int(parts[1]), None) is not None:
+                return _Reply(204, None)
         return _Reply(404, {"detail": "Not found."})
 
     # ------------------------------------------------------------------ endpoints
@@ -539,10 +647,43 @@ def _handler_for(fake: FakeCourtListener) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:  # noqa: N802
+            self._alter("POST")
+
+        def do_DELETE(self) -> None:  # noqa: N802
+            self._alter("DELETE")
+
+        def _alter(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw.strip().startswith(b"{") else {
+                    k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+            except ValueError:
+                body = {}
+            reply = fake.handle(parts.path, {}, self.headers.get("Authorization", ""),
+                                method, body if isinstance(body, dict) else {})
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             """Quiet: tests read `fake.log` instead."""
 
     return Handler
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _text_match(q: str, texts: Iterable[str]) -> bool:
