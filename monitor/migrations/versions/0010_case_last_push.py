@@ -1,7 +1,7 @@
 """case.last_push: when a pushed payload (webhook) last brought news of a case
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 """
 
 from __future__ import annotations
