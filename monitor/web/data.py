@@ -1,0 +1,365 @@
+"""What the site's pages and API read, shaped by `monitor.views` (the `--json` shapes) plus
+what a page shows beside them (a case's last entry and next deadline, a matter's days
+elapsed). Every function takes the viewer and leaves out what it may not see.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from monitor import queries, views
+from monitor.agreement_store import agreement_row_json
+from monitor.agreements import QUIET_EVENT_KINDS
+from monitor.alerts.render import docket_url
+from monitor.db import read_session
+from monitor.feeds.files import safe_name
+from monitor.matters import clock_key
+from monitor.models import Agreement, Case, Deadline, Entry, Event, Matter
+from monitor.web.access import Viewer
+from sources.agreement_identity import state_code
+from sources.courts import COURTS
+from sources.identity import docket_key
+
+__all__ = [
+    "OPEN_STATES",
+    "AgreementFilter",
+    "CaseFilter",
+    "agenda",
+    "agreement_changes",
+    "agreement_rows",
+    "case_feed_names",
+    "case_list",
+    "case_page",
+    "matter_rows",
+    "visible_events",
+    "watched_summary",
+]
+
+OPEN_STATES = ("overdue", "unverified", "open", "suspended", "waiting")
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """The case list's filters (each empty = any)."""
+
+    tag: str = ""
+    court: str = ""
+    state: str = ""
+    status: str = ""  # "" | open | closed
+    q: str = ""
+
+
+@dataclass
+class CasePage:
+    """One page of the filtered case list, with what the filters can offer."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    tags: list[str] = field(default_factory=list)
+    courts: list[str] = field(default_factory=list)
+    states: list[str] = field(default_factory=list)
+
+
+def case_state(court: str) -> str:
+    """The two-letter state of a court ("" for a circuit or an unknown court)."""
+    known = COURTS.get(court)
+    return known.state if known is not None else ""
+
+
+def case_feed_names(case: Case) -> tuple[str, str]:
+    """The file names of a case's Atom feed and deadline calendar (as `monitor.feeds` writes)."""
+    name = safe_name(case.court, case.docket_number)
+    return f"case-{name}.atom", f"deadlines-case-{name}.ics"
+
+
+def _matches(case: Case, f: CaseFilter, text_hits: set[int]) -> bool:
+    if f.tag and f.tag not in case.tags:
+        return False
+    if f.court and case.court != f.court:
+        return False
+    if f.state and case_state(case.court) != f.state.upper():
+        return False
+    if f.status == "open" and case.date_terminated is not None:
+        return False
+    if f.status == "closed" and case.date_terminated is None:
+        return False
+    if f.q:
+        needle = f.q.casefold()
+        hay = f"{case.case_name} {case.docket_number} {case.docket_number_raw}".casefold()
+        return needle in hay or (case.id or 0) in text_hits
+    return True
+
+
+def _text_hits(session: Session, q: str) -> set[int]:
+    """Cases with an entry whose text holds `q` (case-insensitive)."""
+    if not q:
+        return set()
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = session.exec(select(Entry.case_id).where(
+        col(Entry.description).ilike(pattern, escape="\\")
+        | col(Entry.short_description).ilike(pattern, escape="\\")).distinct()).all()
+    return set(rows)
+
+
+def case_list(engine: Engine, f: CaseFilter, *, limit: int, offset: int) -> CasePage:
+    """Tracked cases matching the filters, newest activity first, each with its last entry
+    and its next open deadline."""
+    with read_session(engine) as session:
+        every = list(session.exec(select(Case).where(Case.tracked == True)).all())  # noqa: E712
+        hits = _text_hits(session, f.q)
+        chosen = [c for c in every if _matches(c, f, hits)]
+        chosen.sort(key=lambda c: (c.last_activity or c.first_seen, c.id or 0), reverse=True)
+        page = chosen[offset:offset + limit]
+        rows = []
+        nexts = _next_deadlines(session, [c.id or 0 for c in page])
+        for case in page:
+            row = views.case_row(case, case.entry_count or 0)
+            last = _last_entry(session, case.id or 0)
+            row["state"] = case_state(case.court)
+            row["open"] = case.date_terminated is None
+            row["last_entry"] = views.entry_row(last) if last is not None else None
+            nxt = nexts.get(case.id or 0)
+            row["next_deadline"] = views.deadline_row(nxt) if nxt is not None else None
+            rows.append(row)
+    return CasePage(
+        rows=rows, total=len(chosen),
+        tags=sorted({t for c in every for t in c.tags}),
+        courts=sorted({c.court for c in every}),
+        states=sorted({s for c in every if (s := case_state(c.court))}),
+    )
+
+
+def _last_entry(session: Session, case_id: int) -> Entry | None:
+    return session.exec(
+        select(Entry).where(Entry.case_id == case_id)
+        .order_by(col(Entry.date_filed).desc(), col(Entry.entry_number).desc(),
+                  col(Entry.id).desc()).limit(1)).first()
+
+
+def _next_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
+    if not case_ids:
+        return {}
+    found: dict[int, Deadline] = {}
+    for d in session.exec(select(Deadline).where(
+            col(Deadline.case_id).in_(case_ids), col(Deadline.state).in_(OPEN_STATES),
+            Deadline.private == False)  # noqa: E712
+            .order_by(col(Deadline.due_date))).all():
+        found.setdefault(d.case_id or 0, d)
+    return found
+
+
+def _hidden(session: Session, viewer: Viewer) -> frozenset[str]:
+    return viewer.hidden_matters(session.exec(select(Matter)).all())
+
+
+def case_page(engine: Engine, court: str, docket: str,
+              viewer: Viewer) -> dict[str, Any] | None:
+    """The `case --json` object (events the viewer may see), plus its docket link, feed file
+    names and the matters (visible to the viewer) whose lawsuit it is."""
+    found = queries.case_detail(engine, court, docket)
+    if found is None:
+        return None
+    case, entries, deadlines, events = found
+    with read_session(engine) as session:
+        matters = list(session.exec(select(Matter)).all())
+        hidden = viewer.hidden_matters(matters)
+    obj = views.case_row(case, len(entries))
+    obj["entries"] = [views.entry_row(e) for e in entries]
+    obj["deadlines"] = [views.deadline_row(d) for d in deadlines
+                        if viewer.sees_deadline(d, hidden)]
+    obj["events"] = [views.event_row(e) for e in events if viewer.sees_event(e, hidden)]
+    atom, ics = case_feed_names(case)
+    ref = f"{case.court}:{case.docket_number}"
+    extra = {
+        "docket_url": docket_url(case.court, case.docket_number,
+                                 pacer_case_id=case.pacer_case_id,
+                                 cl_docket_id=case.cl_docket_id),
+        "atom": atom, "ics": ics, "state": case_state(case.court),
+        "open": case.date_terminated is None,
+        "matters": [m.id for m in matters if m.id not in hidden and m.case_ref
+                    and _same_case(m.case_ref, ref)],
+    }
+    return {"case": obj, "page": extra}
+
+
+def _same_case(case_ref: str, ref: str) -> bool:
+    court, _, docket = case_ref.partition(":")
+    other_court, _, other = ref.partition(":")
+    return court.lower() == other_court and docket_key(docket) == docket_key(other)
+
+
+def agenda(engine: Engine, viewer: Viewer) -> list[dict[str, Any]]:
+    """Open deadlines the viewer may see (the `deadlines --json` rows): overdue and unverified
+    first, then by due date; each with `case` (court, docket, name) when it has one."""
+    with read_session(engine) as session:
+        hidden = _hidden(session, viewer)
+        rows = [d for d in session.exec(select(Deadline).where(
+            col(Deadline.state).in_(OPEN_STATES)).order_by(col(Deadline.due_date),
+                                                            col(Deadline.id))).all()
+                if viewer.sees_deadline(d, hidden)]
+        case_ids = {d.case_id for d in rows if d.case_id is not None}
+        cases = {c.id: c for c in session.exec(
+            select(Case).where(col(Case.id).in_(list(case_ids)))).all()}
+    rank = {"overdue": 0, "unverified": 1}
+    rows.sort(key=lambda d: (rank.get(d.state, 2), d.due_date, d.id or 0))
+    out = []
+    for d in rows:
+        row = views.deadline_row(d)
+        case = cases.get(d.case_id)
+        row["case"] = None if case is None else {
+            "court": case.court, "docket_number": case.docket_number,
+            "case_name": case.case_name}
+        row["note"] = views.deadline_note(row)
+        out.append(row)
+    return out
+
+
+def matter_rows(engine: Engine, viewer: Viewer, today: date) -> list[dict[str, Any]]:
+    """The `matters --json` rows the viewer may see, each with `days_elapsed` (since the
+    agency received it, else since it was filed) and `days_overdue`."""
+    with read_session(engine) as session:
+        rows = []
+        for matter in session.exec(select(Matter).order_by(col(Matter.created_at))).all():
+            if not viewer.sees_matter(matter):
+                continue
+            clock_row = session.exec(select(Deadline).where(
+                Deadline.key == clock_key(matter.id))).first()
+            row = views.matter_row(matter, clock_row)
+            start = matter.received or matter.filed
+            row["days_elapsed"] = (today - start).days if start else None
+            due = clock_row.due_date if clock_row is not None else None
+            row["days_overdue"] = (today - due).days if due and today > due \
+                and not matter.closed else 0
+            rows.append(row)
+    return rows
+
+
+def visible_events(engine: Engine, viewer: Viewer, *, after: int | None,
+                   limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` events after the id `after`, oldest first, that the viewer may see (the
+    `events --json` rows): hidden ones are skipped, never counted against the page."""
+    with read_session(engine) as session:
+        hidden = _hidden(session, viewer)
+    rows: list[dict[str, Any]] = []
+    cursor = after
+    while len(rows) < limit:
+        batch = queries.events(engine, after=cursor, limit=max(limit, 200))
+        if not batch:
+            break
+        for event in batch:
+            if viewer.sees_event(event, hidden):
+                rows.append(views.event_row(event))
+                if len(rows) >= limit:
+                    break
+        cursor = batch[-1].id
+    return rows
+
+
+@dataclass(frozen=True)
+class AgreementFilter:
+    """The agreements table's filters (each empty = any)."""
+
+    state: str = ""
+    county: str = ""
+    type: str = ""
+    status: str = ""
+
+
+def agreement_rows(engine: Engine, f: AgreementFilter) -> list[dict[str, Any]]:
+    """The `agreements --json` rows matching the filters, by state then agency; each with
+    `state_code` (two letters, whatever ICE printed)."""
+    with read_session(engine) as session:
+        found = session.exec(select(Agreement).order_by(col(Agreement.state),
+                                                        col(Agreement.agency))).all()
+    rows = []
+    for a in found:
+        code = state_code(a.state) if a.state else ""
+        if f.state and code != state_code(f.state):
+            continue
+        if f.status and a.status != f.status:
+            continue
+        if f.type and f.type.casefold() not in f"{a.type} {a.support_type}".casefold():
+            continue
+        if f.county and f.county.casefold() not in (a.county or "").casefold():
+            continue
+        row = agreement_row_json(a)
+        row["state_code"] = code
+        rows.append(row)
+    return rows
+
+
+def participating_by_state(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Participating agencies per state code (one agency with two models counts once)."""
+    agencies = {(r["state_code"], r["agency"].casefold()) for r in rows
+                if r["status"] == "participating"}
+    return dict(Counter(code for code, _ in agencies))
+
+
+def signed_days(rows: list[dict[str, Any]]) -> list[date]:
+    """The signing dates of the rows that have one."""
+    return [date.fromisoformat(r["signed"]) for r in rows if r["signed"]]
+
+
+def agreement_changes(engine: Engine, *, days: int = 12) -> list[dict[str, Any]]:
+    """What changed between snapshots: agreement events (not the baseline, not quiet kinds)
+    grouped by the day they were seen, newest first, at most `days` days; each
+    `{day, counts: {kind: n}, events: [event rows]}`."""
+    with read_session(engine) as session:
+        events = session.exec(select(Event).where(
+            col(Event.kind).like("agreement.%"), col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+            .order_by(col(Event.id).desc()).limit(2000)).all()
+    groups: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if (event.data or {}).get("baseline"):
+            continue
+        day = (views.iso_z(event.at) or "")[:10]
+        if day not in groups:
+            if len(groups) >= days:
+                break
+            groups[day] = {"day": day, "counts": Counter(), "events": []}
+        groups[day]["counts"][event.kind.removeprefix("agreement.")] += 1
+        groups[day]["events"].append(views.event_row(event))
+    return [{**g, "counts": dict(g["counts"])} for g in groups.values()]
+
+
+def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict[str, Any]:
+    """The home page: counts of what is watched and the latest updates the viewer may see
+    (newest first; baseline agreement rows left out)."""
+    with read_session(engine) as session:
+        hidden = _hidden(session, viewer)
+        cases = session.exec(select(Case).where(Case.tracked == True)).all()  # noqa: E712
+        tags = sorted({t for c in cases for t in c.tags})
+        open_deadlines = [d for d in session.exec(select(Deadline).where(
+            col(Deadline.state).in_(OPEN_STATES))).all() if viewer.sees_deadline(d, hidden)]
+        matters = session.exec(select(Matter)).all()
+        agreements = session.exec(select(Agreement.status)).all()
+        recent: list[Event] = []
+        for event in session.exec(select(Event).order_by(col(Event.id).desc())
+                                  .execution_options(yield_per=200)):
+            if viewer.sees_event(event, hidden) and not (event.data or {}).get("baseline") \
+                    and event.kind not in QUIET_EVENT_KINDS:
+                recent.append(event)
+                if len(recent) >= latest:
+                    break
+        case_refs = {c.id: c for c in cases}
+    return {
+        "cases": len(cases), "tags": tags,
+        "courts": sorted({c.court for c in cases}),
+        "deadlines": len(open_deadlines),
+        "overdue": sum(1 for d in open_deadlines if d.state == "overdue"),
+        "matters": sum(1 for m in matters if m.id not in hidden),
+        "agreements": sum(1 for s in agreements if s == "participating"),
+        "latest": [{**views.event_row(e), "case": _case_ref(case_refs.get(e.case_id))}
+                   for e in recent],
+    }
+
+
+def _case_ref(case: Case | None) -> dict[str, str] | None:
+    return None if case is None else {"court": case.court, "docket_number": case.docket_number,
+                                      "case_name": case.case_name}
