@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import signal
 import socket
 import threading
 import time
@@ -191,11 +192,20 @@ def start_server(app: App) -> RunningServer:
 
 
 def serve_forever(app: App) -> None:
-    """Serve in this thread until SIGINT or SIGTERM (`court-monitor serve`)."""
-    server, sock = _uvicorn(app)
-    host, port = sock.getsockname()[:2]
-    log.info("site on http://%s:%s/", host, port)
+    """Serve until SIGINT or SIGTERM (`court-monitor serve`), then stop cleanly."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %s: stopping the site", signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    running = start_server(app)
+    log.info("site on http://%s:%s/", running.server_address[0], running.server_address[1])
     try:
-        server.run(sockets=[sock])
+        while not stop.wait(1.0):
+            pass
     finally:
-        sock.close()
+        running.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
