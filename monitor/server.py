@@ -116,8 +116,9 @@ async def _read_body(request: Request) -> bytes | Response:
 
 
 def _webhook_route(app: App) -> Route:
-    """Any path no other route took: for a POST, the webhook when the path is the secret one (compared in constant
-    time), else 404 like any unknown path. No source takes pushes: always 404."""
+    """Any path no other route took: for a POST, the webhook when the path is the secret one
+    (compared in constant time), else 404 like any unknown path (and always when no source
+    takes pushes)."""
     pushed_to = push_source(app)
     secret = _webhook_path(app) if pushed_to is not None else None
 

@@ -24,7 +24,8 @@ from tests.fakes.feed_server import FeedServer, Item, rss
 from tests.test_e2e_agreements import XLSX, workbook
 
 TOKEN = "tok-advocates-0123456789abcdef"
-HOSTILE = '<script>window.__pwned = 1; alert("pwned")</script><img src=x onerror="window.__pwned=2">'
+HOSTILE = ('<script>window.__pwned = 1; alert("pwned")</script>'
+           '<img src=x onerror="window.__pwned=2">')
 PRIVATE_MATTER = "foia-secret-client"
 PUBLIC_MATTER = "foia-public-records"
 

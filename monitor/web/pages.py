@@ -38,6 +38,8 @@ def templates() -> Environment:
 
 
 _ENV = templates()
+#: how many weeks ahead the agenda shows by default (`?weeks=N`, at most 52)
+AGENDA_WEEKS = 8
 
 
 def feed_link(request: Request) -> Callable[[str], str]:
@@ -125,23 +127,32 @@ def _timeline(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def deadlines(request: Request) -> Response:
-    """The agenda: overdue first, then week by week."""
+    """The agenda: overdue first, then week by week for the coming weeks (`?weeks=N`)."""
     taken = _take_token(request)
     if taken is not None:
         return taken
     rows = data.agenda(monitor_app(request).engine, viewer(request))
     today = now(request).date()
+    try:
+        span = min(52, max(1, int(request.query_params.get("weeks") or AGENDA_WEEKS)))
+    except ValueError:
+        raise HTTPException(400, "weeks must be a whole number") from None
+    until = today + timedelta(weeks=span)
     weeks: dict[str, list[dict[str, Any]]] = {}
     late = [r for r in rows if r["state"] in ("overdue", "unverified")]
+    later = 0
     for row in rows:
-        if row in late:
+        if row["state"] in ("overdue", "unverified"):
             continue
         due = date.fromisoformat(row["due"][:10])
+        if due > until:
+            later += 1
+            continue
         monday = due - timedelta(days=due.weekday())
         label = "This week" if monday <= today else f"Week of {monday.isoformat()}"
         weeks.setdefault(label, []).append(row)
     return _render(request, "deadlines.html", title="Deadlines", late=late, weeks=weeks,
-                   today=today)
+                   today=today, span=span, later=later)
 
 
 def matters(request: Request) -> Response:
