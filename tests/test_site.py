@@ -202,7 +202,11 @@ def test_pages_filter_and_page_without_javascript(base: str) -> None:
     assert "Roe v. Sheriff of Harris County" in found and "Doe v." not in found
     paged = _get(f"{base}/cases?limit=1").text
     assert "page 1 of 2" in paged and 'rel="next"' in paged
-    agenda = _get(f"{base}/deadlines").text
-    assert agenda.index("FOIA determination") < agenda.index("Response to complaint")
+    agenda = _get(f"{base}/deadlines").text  # the coming 8 weeks: to 2026-04-28
+    assert "FOIA determination" in agenda and "Response to complaint" not in agenda
+    assert "2 more due after the next 8 weeks" in agenda
+    agenda = _get(f"{base}/deadlines?weeks=16").text
+    assert agenda.index("FOIA determination") < agenda.index("Response to complaint") \
+        < agenda.index("Service of process")
     assert _get(f"{base}/no/such/page").status_code == 404
     assert _get(f"{base}/health").json()["sources"][0]["id"] == "pacer-rss"

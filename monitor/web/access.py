@@ -30,6 +30,11 @@ class Viewer:
         """The subscription's name, "" for the public."""
         return self.subscription.name if self.subscription is not None else ""
 
+    @property
+    def sees_private(self) -> bool:
+        """Whether private things not tied to a hidden matter may be shown."""
+        return self.subscription is not None and self.subscription.include_private
+
     def sees_matter(self, matter: Matter) -> bool:
         """Whether this viewer may see the matter (every viewer sees the public ones)."""
         if not matter.private:
@@ -51,17 +56,13 @@ class Viewer:
         viewer whose subscription takes private things."""
         if event.matter_id and event.matter_id in hidden:
             return False
-        if not event.private:
-            return True
-        return self.subscription is not None and self.subscription.include_private
+        return not event.private or self.sees_private
 
     def sees_deadline(self, deadline: Deadline, hidden: frozenset[str]) -> bool:
         """Whether the deadline may be shown (the same test as for events)."""
         if deadline.matter_id and deadline.matter_id in hidden:
             return False
-        if not deadline.private:
-            return True
-        return self.subscription is not None and self.subscription.include_private
+        return not deadline.private or self.sees_private
 
 
 PUBLIC = Viewer()

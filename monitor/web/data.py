@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor import queries, views
@@ -78,21 +79,45 @@ def case_feed_names(case: Case) -> tuple[str, str]:
     return f"case-{name}.atom", f"deadlines-case-{name}.ics"
 
 
-def _matches(case: Case, f: CaseFilter, text_hits: set[int]) -> bool:
+@dataclass(frozen=True)
+class _Listed:
+    """The columns of a case the list filters and sorts on (no ORM object: 1,000s are cheap)."""
+
+    id: int
+    court: str
+    tags: list[str]
+    case_name: str
+    docket_number: str
+    docket_number_raw: str
+    closed: bool
+    activity: datetime
+
+
+def _listed(session: Session) -> list[_Listed]:
+    columns = (Case.id, Case.court, Case.tags, Case.case_name, Case.docket_number,
+               Case.docket_number_raw, Case.date_terminated, Case.last_activity,
+               Case.first_seen)
+    rows: list[Any] = list(session.connection().execute(
+        sa_select(*(col(c) for c in columns)).where(col(Case.tracked) == True)))  # noqa: E712
+    return [_Listed(r[0] or 0, r[1], list(r[2] or []), r[3], r[4], r[5], r[6] is not None,
+                    r[7] or r[8]) for r in rows]
+
+
+def _matches(case: _Listed, f: CaseFilter, text_hits: set[int]) -> bool:
     if f.tag and f.tag not in case.tags:
         return False
     if f.court and case.court != f.court:
         return False
     if f.state and case_state(case.court) != f.state.upper():
         return False
-    if f.status == "open" and case.date_terminated is not None:
+    if f.status == "open" and case.closed:
         return False
-    if f.status == "closed" and case.date_terminated is None:
+    if f.status == "closed" and not case.closed:
         return False
     if f.q:
         needle = f.q.casefold()
         hay = f"{case.case_name} {case.docket_number} {case.docket_number_raw}".casefold()
-        return needle in hay or (case.id or 0) in text_hits
+        return needle in hay or case.id in text_hits
     return True
 
 
@@ -108,23 +133,26 @@ def _text_hits(session: Session, q: str) -> set[int]:
 
 
 def case_list(engine: Engine, f: CaseFilter, *, limit: int, offset: int) -> CasePage:
-    """Tracked cases matching the filters, newest activity first, each with its last entry
-    and its next open deadline."""
+    """Tracked cases matching the filters, latest activity first, each with its last entry
+    and its next open deadline (a few queries whatever the page size)."""
     with read_session(engine) as session:
-        every = list(session.exec(select(Case).where(Case.tracked == True)).all())  # noqa: E712
+        every = _listed(session)
         hits = _text_hits(session, f.q)
         chosen = [c for c in every if _matches(c, f, hits)]
-        chosen.sort(key=lambda c: (c.last_activity or c.first_seen, c.id or 0), reverse=True)
-        page = chosen[offset:offset + limit]
+        chosen.sort(key=lambda c: (c.activity, c.id), reverse=True)
+        ids = [c.id for c in chosen[offset:offset + limit]]
+        cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids))).all()}
+        lasts = _last_entries(session, ids)
+        nexts = _next_deadlines(session, ids)
         rows = []
-        nexts = _next_deadlines(session, [c.id or 0 for c in page])
-        for case in page:
+        for case_id in ids:
+            case = cases[case_id]
             row = views.case_row(case, case.entry_count or 0)
-            last = _last_entry(session, case.id or 0)
             row["state"] = case_state(case.court)
             row["open"] = case.date_terminated is None
+            last = lasts.get(case_id)
             row["last_entry"] = views.entry_row(last) if last is not None else None
-            nxt = nexts.get(case.id or 0)
+            nxt = nexts.get(case_id)
             row["next_deadline"] = views.deadline_row(nxt) if nxt is not None else None
             rows.append(row)
     return CasePage(
@@ -135,11 +163,20 @@ def case_list(engine: Engine, f: CaseFilter, *, limit: int, offset: int) -> Case
     )
 
 
-def _last_entry(session: Session, case_id: int) -> Entry | None:
-    return session.exec(
-        select(Entry).where(Entry.case_id == case_id)
-        .order_by(col(Entry.date_filed).desc(), col(Entry.entry_number).desc(),
-                  col(Entry.id).desc()).limit(1)).first()
+def _last_entries(session: Session, case_ids: list[int]) -> dict[int, Entry]:
+    """Each case's latest entry (by date filed, then number), in one query."""
+    if not case_ids:
+        return {}
+    rank = func.row_number().over(
+        partition_by=col(Entry.case_id),
+        order_by=(col(Entry.date_filed).desc().nulls_last(),
+                  col(Entry.entry_number).desc().nulls_last(), col(Entry.id).desc()),
+    ).label("rank")
+    ranked = select(col(Entry.id).label("entry_id"), rank).where(
+        col(Entry.case_id).in_(case_ids)).subquery()
+    found = session.exec(select(Entry).join(ranked, col(Entry.id) == ranked.c.entry_id)
+                         .where(ranked.c.rank == 1)).all()
+    return {e.case_id: e for e in found}
 
 
 def _next_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
@@ -333,29 +370,33 @@ def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict
     (newest first; baseline agreement rows left out)."""
     with read_session(engine) as session:
         hidden = _hidden(session, viewer)
-        cases = session.exec(select(Case).where(Case.tracked == True)).all()  # noqa: E712
-        tags = sorted({t for c in cases for t in c.tags})
-        open_deadlines = [d for d in session.exec(select(Deadline).where(
-            col(Deadline.state).in_(OPEN_STATES))).all() if viewer.sees_deadline(d, hidden)]
-        matters = session.exec(select(Matter)).all()
-        agreements = session.exec(select(Agreement.status)).all()
+        cases = _listed(session)
+        conn = session.connection()
+        deadlines = [d for d in conn.execute(sa_select(
+            col(Deadline.state), col(Deadline.matter_id), col(Deadline.private)).where(
+            col(Deadline.state).in_(OPEN_STATES)))
+            if not (d[1] and d[1] in hidden) and (not d[2] or viewer.sees_private)]
+        participating = conn.execute(sa_select(func.count()).select_from(Agreement).where(
+            col(Agreement.status) == "participating")).scalar_one()
+        matters = conn.execute(sa_select(col(Matter.id))).scalars().all()
         recent: list[Event] = []
         for event in session.exec(select(Event).order_by(col(Event.id).desc())
-                                  .execution_options(yield_per=200)):
+                                  .execution_options(yield_per=100)):
             if viewer.sees_event(event, hidden) and not (event.data or {}).get("baseline") \
                     and event.kind not in QUIET_EVENT_KINDS:
                 recent.append(event)
                 if len(recent) >= latest:
                     break
-        case_refs = {c.id: c for c in cases}
+        names = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(
+            [e.case_id for e in recent if e.case_id is not None]))).all()}
     return {
-        "cases": len(cases), "tags": tags,
+        "cases": len(cases), "tags": sorted({t for c in cases for t in c.tags}),
         "courts": sorted({c.court for c in cases}),
-        "deadlines": len(open_deadlines),
-        "overdue": sum(1 for d in open_deadlines if d.state == "overdue"),
-        "matters": sum(1 for m in matters if m.id not in hidden),
-        "agreements": sum(1 for s in agreements if s == "participating"),
-        "latest": [{**views.event_row(e), "case": _case_ref(case_refs.get(e.case_id))}
+        "deadlines": len(deadlines),
+        "overdue": sum(1 for d in deadlines if d[0] == "overdue"),
+        "matters": sum(1 for m in matters if m not in hidden),
+        "agreements": participating,
+        "latest": [{**views.event_row(e), "case": _case_ref(names.get(e.case_id or 0))}
                    for e in recent],
     }
 
