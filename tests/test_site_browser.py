@@ -61,6 +61,13 @@ def test_a_person_finds_a_case_its_deadline_and_the_agreements_map(
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
 
+        page.goto(f"{base}/")
+        assert page.get_by_role("link", name="tag-287g.atom").is_visible()
+        page.screenshot(path=str(shots / "home.png"), full_page=True)
+        page.goto(f"{base}/deadlines?weeks=16")
+        assert "FOIA determination" in page.locator("main").inner_text()
+        page.screenshot(path=str(shots / "deadlines.png"), full_page=True)
+
         page.goto(f"{base}/cases")
         assert page.locator("#case-count").inner_text().startswith("2 cases")
         # Filter: Texas only, through the form as a person does it (no JavaScript needed).
