@@ -44,7 +44,7 @@ urls = ["console://"]
             assert row["next_deadline"]["rule"] == "frcp-12a2"
             assert data.case_list(app.engine, data.CaseFilter(q="100%_"), limit=10,
                                   offset=0).total == 0
-            assert [d["rule"] for d in data.agenda(app.engine, PUBLIC)] == ["frcp-12a2"]
+            assert [d["rule"] for d in data.agenda(app.engine, PUBLIC).rows] == ["frcp-12a2"]
             assert data.watched_summary(app.engine, PUBLIC)["cases"] == 1
         finally:
             app.close()

@@ -100,9 +100,10 @@ def events(request: Request) -> JSONResponse:
 
 def deadlines(request: Request) -> JSONResponse:
     """`GET /api/deadlines`: open ones, overdue first."""
-    rows = data.agenda(monitor_app(request).engine, viewer(request))
     p = paging(request, default=100)
-    return _page(request, rows[p.offset:p.offset + p.limit], len(rows), p)
+    found = data.agenda(monitor_app(request).engine, viewer(request), limit=p.limit,
+                        offset=p.offset)
+    return _page(request, found.rows, found.total, p)
 
 
 def matters(request: Request) -> JSONResponse:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import ColumnElement, Engine, case, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -29,6 +29,7 @@ from sources.identity import docket_key
 
 __all__ = [
     "OPEN_STATES",
+    "Agenda",
     "AgreementFilter",
     "CaseFilter",
     "agenda",
@@ -231,30 +232,64 @@ def _same_case(case_ref: str, ref: str) -> bool:
     return court.lower() == other_court and docket_key(docket) == docket_key(other)
 
 
-def agenda(engine: Engine, viewer: Viewer) -> list[dict[str, Any]]:
+LATE_STATES = ("overdue", "unverified")
+
+
+def _visible_deadlines(viewer: Viewer, hidden: frozenset[str]) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the open deadlines a viewer may see (`Viewer.sees_deadline`)."""
+    where: list[ColumnElement[bool]] = [col(Deadline.state).in_(OPEN_STATES)]
+    if not viewer.sees_private:
+        where.append(col(Deadline.private) == False)  # noqa: E712
+    if hidden:
+        where.append(or_(col(Deadline.matter_id).is_(None),
+                         col(Deadline.matter_id).not_in(sorted(hidden))))
+    return where
+
+
+@dataclass
+class Agenda:
+    """A page of the agenda and how many deadlines it leaves out after `until`."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    later: int = 0
+
+
+def agenda(engine: Engine, viewer: Viewer, *, until: date | None = None,
+           limit: int | None = None, offset: int = 0) -> Agenda:
     """Open deadlines the viewer may see (the `deadlines --json` rows): overdue and unverified
-    first, then by due date; each with `case` (court, docket, name) when it has one."""
+    first, then by due date; with `until`, only the late ones and those due by then; each row
+    with `case` (court, docket, name) when it has one. Sorted, counted and paged in SQL."""
+    late_first = case((col(Deadline.state).in_(LATE_STATES), 0), else_=1)
     with read_session(engine) as session:
-        hidden = _hidden(session, viewer)
-        rows = [d for d in session.exec(select(Deadline).where(
-            col(Deadline.state).in_(OPEN_STATES)).order_by(col(Deadline.due_date),
-                                                            col(Deadline.id))).all()
-                if viewer.sees_deadline(d, hidden)]
-        case_ids = {d.case_id for d in rows if d.case_id is not None}
+        where = _visible_deadlines(viewer, _hidden(session, viewer))
+        later = 0
+        if until is not None:
+            soon = or_(col(Deadline.state).in_(LATE_STATES), col(Deadline.due_date) <= until)
+            later = _count(session, [*where, ~soon])
+            where.append(soon)
+        total = _count(session, where)
+        query = select(Deadline).where(*where).order_by(
+            late_first, col(Deadline.due_date), col(Deadline.id)).offset(offset)
+        found = list(session.exec(query.limit(limit) if limit is not None else query).all())
+        case_ids = {d.case_id for d in found if d.case_id is not None}
         cases = {c.id: c for c in session.exec(
             select(Case).where(col(Case.id).in_(list(case_ids)))).all()}
-    rank = {"overdue": 0, "unverified": 1}
-    rows.sort(key=lambda d: (rank.get(d.state, 2), d.due_date, d.id or 0))
-    out = []
-    for d in rows:
+    rows = []
+    for d in found:
         row = views.deadline_row(d)
-        case = cases.get(d.case_id)
-        row["case"] = None if case is None else {
-            "court": case.court, "docket_number": case.docket_number,
-            "case_name": case.case_name}
+        owner = cases.get(d.case_id)
+        row["case"] = None if owner is None else {
+            "court": owner.court, "docket_number": owner.docket_number,
+            "case_name": owner.case_name}
         row["note"] = views.deadline_note(row)
-        out.append(row)
-    return out
+        rows.append(row)
+    return Agenda(rows, total, later)
+
+
+def _count(session: Session, where: list[ColumnElement[bool]]) -> int:
+    return int(session.connection().execute(
+        sa_select(func.count()).select_from(Deadline).where(*where)).scalar_one())
 
 
 def matter_rows(engine: Engine, viewer: Viewer, today: date) -> list[dict[str, Any]]:
@@ -372,10 +407,9 @@ def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict
         hidden = _hidden(session, viewer)
         cases = _listed(session)
         conn = session.connection()
-        deadlines = [d for d in conn.execute(sa_select(
-            col(Deadline.state), col(Deadline.matter_id), col(Deadline.private)).where(
-            col(Deadline.state).in_(OPEN_STATES)))
-            if not (d[1] and d[1] in hidden) and (not d[2] or viewer.sees_private)]
+        where = _visible_deadlines(viewer, hidden)
+        open_deadlines = _count(session, where)
+        overdue = _count(session, [*where, col(Deadline.state) == "overdue"])
         participating = conn.execute(sa_select(func.count()).select_from(Agreement).where(
             col(Agreement.status) == "participating")).scalar_one()
         matters = conn.execute(sa_select(col(Matter.id))).scalars().all()
@@ -392,8 +426,8 @@ def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict
     return {
         "cases": len(cases), "tags": sorted({t for c in cases for t in c.tags}),
         "courts": sorted({c.court for c in cases}),
-        "deadlines": len(deadlines),
-        "overdue": sum(1 for d in deadlines if d[0] == "overdue"),
+        "deadlines": open_deadlines,
+        "overdue": overdue,
         "matters": sum(1 for m in matters if m not in hidden),
         "agreements": participating,
         "latest": [{**views.event_row(e), "case": _case_ref(names.get(e.case_id or 0))}

@@ -131,26 +131,23 @@ def deadlines(request: Request) -> Response:
     taken = _take_token(request)
     if taken is not None:
         return taken
-    rows = data.agenda(monitor_app(request).engine, viewer(request))
     today = now(request).date()
     try:
         span = min(52, max(1, int(request.query_params.get("weeks") or AGENDA_WEEKS)))
     except ValueError:
         raise HTTPException(400, "weeks must be a whole number") from None
-    until = today + timedelta(weeks=span)
+    found = data.agenda(monitor_app(request).engine, viewer(request),
+                        until=today + timedelta(weeks=span))
+    late = [r for r in found.rows if r["state"] in data.LATE_STATES]
     weeks: dict[str, list[dict[str, Any]]] = {}
-    late = [r for r in rows if r["state"] in ("overdue", "unverified")]
-    later = 0
-    for row in rows:
-        if row["state"] in ("overdue", "unverified"):
+    for row in found.rows:
+        if row["state"] in data.LATE_STATES:
             continue
         due = date.fromisoformat(row["due"][:10])
-        if due > until:
-            later += 1
-            continue
         monday = due - timedelta(days=due.weekday())
         label = "This week" if monday <= today else f"Week of {monday.isoformat()}"
         weeks.setdefault(label, []).append(row)
+    later = found.later
     return _render(request, "deadlines.html", title="Deadlines", late=late, weeks=weeks,
                    today=today, span=span, later=later)
 
