@@ -47,6 +47,7 @@ __all__ = ["RunningServer", "WebhookOutcome", "accept_webhook", "build_asgi", "p
 
 log = logging.getLogger(__name__)
 MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 class WebhookOutcome:
@@ -137,7 +138,9 @@ def _webhook_route(app: App) -> Route:
             now=app.clock(), source=pushed_to)
         return PlainTextResponse(outcome.message, status_code=outcome.status)
 
-    return Route("/{path:path}", webhook)
+    # Starlette gives a function endpoint GET alone unless told: name every method, so that a
+    # POST reaches the webhook and any other method on an unknown path is a 404, never a 405.
+    return Route("/{path:path}", webhook, methods=list(ANY_METHOD))
 
 
 def build_asgi(app: App) -> Starlette:
