@@ -5,12 +5,13 @@ elapsed). Every function takes the viewer and leaves out what it may not see.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, case, func, or_
+from sqlalchemy import ColumnElement, Engine, String, case, cast, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -80,68 +81,66 @@ def case_feed_names(case: Case) -> tuple[str, str]:
     return f"case-{name}.atom", f"deadlines-case-{name}.ics"
 
 
-@dataclass(frozen=True)
-class _Listed:
-    """The columns of a case the list filters and sorts on (no ORM object: 1,000s are cheap)."""
-
-    id: int
-    court: str
-    tags: list[str]
-    case_name: str
-    docket_number: str
-    docket_number_raw: str
-    closed: bool
-    activity: datetime
+def _like(text: str) -> str:
+    """A LIKE pattern for `text` anywhere (its wildcards escaped with a backslash)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _listed(session: Session) -> list[_Listed]:
-    columns = (Case.id, Case.court, Case.tags, Case.case_name, Case.docket_number,
-               Case.docket_number_raw, Case.date_terminated, Case.last_activity,
-               Case.first_seen)
-    rows: list[Any] = list(session.connection().execute(
-        sa_select(*(col(c) for c in columns)).where(col(Case.tracked) == True)))  # noqa: E712
-    return [_Listed(r[0] or 0, r[1], list(r[2] or []), r[3], r[4], r[5], r[6] is not None,
-                    r[7] or r[8]) for r in rows]
-
-
-def _matches(case: _Listed, f: CaseFilter, text_hits: set[int]) -> bool:
-    if f.tag and f.tag not in case.tags:
-        return False
-    if f.court and case.court != f.court:
-        return False
-    if f.state and case_state(case.court) != f.state.upper():
-        return False
-    if f.status == "open" and case.closed:
-        return False
-    if f.status == "closed" and not case.closed:
-        return False
+def _case_where(session: Session, f: CaseFilter) -> list[ColumnElement[bool]]:
+    """The filters as SQL (a tag, kept in a JSON list, is matched in Python over two
+    columns of the cases the other filters leave)."""
+    where: list[ColumnElement[bool]] = [col(Case.tracked) == True]  # noqa: E712
+    if f.court:
+        where.append(col(Case.court) == f.court)
+    if f.state:
+        where.append(col(Case.court).in_(
+            [c.id for c in COURTS.values() if c.state == f.state.upper()]))
+    if f.status == "open":
+        where.append(col(Case.date_terminated).is_(None))
+    elif f.status == "closed":
+        where.append(col(Case.date_terminated).is_not(None))
     if f.q:
-        needle = f.q.casefold()
-        hay = f"{case.case_name} {case.docket_number} {case.docket_number_raw}".casefold()
-        return needle in hay or case.id in text_hits
-    return True
+        pattern = _like(f.q)
+        in_entries = sa_select(col(Entry.case_id)).where(
+            col(Entry.description).ilike(pattern, escape="\\")
+            | col(Entry.short_description).ilike(pattern, escape="\\"))
+        where.append(or_(col(Case.case_name).ilike(pattern, escape="\\"),
+                         col(Case.docket_number).ilike(pattern, escape="\\"),
+                         col(Case.docket_number_raw).ilike(pattern, escape="\\"),
+                         col(Case.id).in_(in_entries)))
+    if f.tag:
+        tagged = [r[0] for r in session.connection().execute(
+            sa_select(col(Case.id), col(Case.tags)).where(*where)) if f.tag in (r[1] or [])]
+        where.append(col(Case.id).in_(tagged))
+    return where
 
 
-def _text_hits(session: Session, q: str) -> set[int]:
-    """Cases with an entry whose text holds `q` (case-insensitive)."""
-    if not q:
-        return set()
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = session.exec(select(Entry.case_id).where(
-        col(Entry.description).ilike(pattern, escape="\\")
-        | col(Entry.short_description).ilike(pattern, escape="\\")).distinct()).all()
-    return set(rows)
+def _choices(session: Session) -> tuple[list[str], list[str], list[str]]:
+    """The tags, courts and states the tracked cases have (for the filter form)."""
+    conn = session.connection()
+    tracked = col(Case.tracked) == True  # noqa: E712
+    courts = sorted(conn.execute(sa_select(col(Case.court)).where(tracked).distinct())
+                    .scalars())
+    # JSON has no equality in PostgreSQL: the distinct tag lists are compared as text.
+    tag_lists = conn.execute(sa_select(cast(col(Case.tags), String)).where(tracked)
+                             .distinct()).scalars()
+    tags = sorted({t for text in tag_lists if text for t in json.loads(text)})
+    return tags, courts, sorted({s for c in courts if (s := case_state(c))})
 
 
 def case_list(engine: Engine, f: CaseFilter, *, limit: int, offset: int) -> CasePage:
     """Tracked cases matching the filters, latest activity first, each with its last entry
-    and its next open deadline (a few queries whatever the page size)."""
+    and its next open deadline: filtered, counted and paged in SQL, a few queries whatever
+    the number of cases."""
     with read_session(engine) as session:
-        every = _listed(session)
-        hits = _text_hits(session, f.q)
-        chosen = [c for c in every if _matches(c, f, hits)]
-        chosen.sort(key=lambda c: (c.activity, c.id), reverse=True)
-        ids = [c.id for c in chosen[offset:offset + limit]]
+        where = _case_where(session, f)
+        conn = session.connection()
+        total = int(conn.execute(sa_select(func.count()).select_from(Case).where(*where))
+                    .scalar_one())
+        activity = func.coalesce(col(Case.last_activity), col(Case.first_seen))
+        ids = [i for i in conn.execute(sa_select(col(Case.id)).where(*where).order_by(
+            activity.desc(), col(Case.id).desc()).offset(offset).limit(limit)).scalars()
+               if i is not None]
         cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids))).all()}
         lasts = _last_entries(session, ids)
         nexts = _next_deadlines(session, ids)
@@ -156,12 +155,8 @@ def case_list(engine: Engine, f: CaseFilter, *, limit: int, offset: int) -> Case
             nxt = nexts.get(case_id)
             row["next_deadline"] = views.deadline_row(nxt) if nxt is not None else None
             rows.append(row)
-    return CasePage(
-        rows=rows, total=len(chosen),
-        tags=sorted({t for c in every for t in c.tags}),
-        courts=sorted({c.court for c in every}),
-        states=sorted({s for c in every if (s := case_state(c.court))}),
-    )
+        tags, courts, states = _choices(session)
+    return CasePage(rows=rows, total=total, tags=tags, courts=courts, states=states)
 
 
 def _last_entries(session: Session, case_ids: list[int]) -> dict[int, Entry]:
@@ -405,8 +400,10 @@ def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict
     (newest first; baseline agreement rows left out)."""
     with read_session(engine) as session:
         hidden = _hidden(session, viewer)
-        cases = _listed(session)
         conn = session.connection()
+        tags, courts, _ = _choices(session)
+        tracked = int(conn.execute(sa_select(func.count()).select_from(Case).where(
+            col(Case.tracked) == True)).scalar_one())  # noqa: E712
         where = _visible_deadlines(viewer, hidden)
         open_deadlines = _count(session, where)
         overdue = _count(session, [*where, col(Deadline.state) == "overdue"])
@@ -424,8 +421,7 @@ def watched_summary(engine: Engine, viewer: Viewer, *, latest: int = 15) -> dict
         names = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(
             [e.case_id for e in recent if e.case_id is not None]))).all()}
     return {
-        "cases": len(cases), "tags": sorted({t for c in cases for t in c.tags}),
-        "courts": sorted({c.court for c in cases}),
+        "cases": tracked, "tags": tags, "courts": courts,
         "deadlines": open_deadlines,
         "overdue": overdue,
         "matters": sum(1 for m in matters if m not in hidden),
