@@ -276,6 +276,13 @@ class SubscriptionConfig(_Model):
             parse_tracked_docket(spec)
         return specs
 
+    #: the site (issue 14): a secret token (from `token_env` or `token_file`, never logged)
+    #: that shows its holder what this subscription may see (private matters with
+    #: `include_private`); resolved into `token`
+    token_env: str = ""
+    token_file: str = ""
+    token: str = Field(default="", exclude=True, repr=False)
+
 
 class MatterConfig(_Model):
     """`[[matter]]`: an agency matter on a statutory clock."""
@@ -464,7 +471,8 @@ def _build(
     _check_bound_watches(sources, watches, where)
     _unique([m.id for m in model.matter], "matter", "id", where)
     subscriptions = tuple(
-        _resolve_channels(i, sub, where, env) for i, sub in enumerate(subs)
+        _resolve_token(i, _resolve_channels(i, sub, where, env), where, env)
+        for i, sub in enumerate(subs)
     )
     _check_deadline_rules(model.deadline_rule, where)
     data_dir = default_data_dir()
@@ -630,3 +638,17 @@ def _resolve_channels(
     except ValueError as exc:
         raise ConfigError(str(exc), path=where, key=f"{prefix}.urls") from None
     return sub.model_copy(update={"channels": tuple(channels)})
+
+
+def _resolve_token(
+    index: int, sub: SubscriptionConfig, where: str, env: Mapping[str, str]
+) -> SubscriptionConfig:
+    """The subscription's site token (`token_env` / `token_file`), resolved like its URLs."""
+    token = resolve_secret(sub.token_env, sub.token_file, where=where,
+                           key=f"subscription[{index}].token", environ=env)
+    if token is None:
+        return sub
+    if len(token) < 16:
+        raise ConfigError("a site token needs at least 16 characters", path=where,
+                          key=f"subscription[{index}].token")
+    return sub.model_copy(update={"token": token})

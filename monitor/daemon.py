@@ -15,7 +15,6 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
@@ -26,7 +25,7 @@ from monitor.config import Config
 from monitor.logs import quiet_libraries
 from monitor.memory import fewer_malloc_arenas, release_free_memory
 from monitor.scheduler import build_scheduler
-from monitor.server import start_server
+from monitor.server import RunningServer, start_server
 from monitor.systemd import notify, watchdog_interval
 
 __all__ = ["run_daemon"]
@@ -90,7 +89,7 @@ def run_daemon(config: Config) -> int:
     return 0
 
 
-def _start_server(app: App) -> ThreadingHTTPServer | None:
+def _start_server(app: App) -> RunningServer | None:
     if not app.config.server.enabled:
         return None
     return start_server(app)

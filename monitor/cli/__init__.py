@@ -29,6 +29,7 @@ from monitor.cli import (
     lists,
     polling,
     replay,
+    serve,
     setup,
     status,
 )
@@ -39,7 +40,8 @@ from monitor.logs import one_line, quiet_libraries
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
 #: the command groups, in the order `--help` lists their commands
-GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, lists, replay, doctor)
+GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, lists, replay,
+          serve, doctor)
 
 
 def system_clock() -> datetime:
