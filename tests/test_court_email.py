@@ -1,0 +1,76 @@
+"""The court-email parser: NEF and NDA, plain and HTML, one and several cases, field by field
+against expected JSON (our fixtures and the real corpus), and the free look kept aside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sources.court_email import NotACourtNotice, message_key, parse_notice
+from tests.email_parity import compare, examples
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "court_email"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"), examples(FIXTURES),
+    ids=[f"court_email/{m.stem}" for m, _ in examples(FIXTURES)])
+def test_fixture_parity(message: Path, expected: Path) -> None:
+    parity = compare(parse_notice(message.read_bytes()), json.loads(expected.read_text()))
+    assert parity.compared > 10
+    assert parity.differences == []
+
+
+@pytest.mark.corpus
+def test_corpus_nda_parity(corpus: Path) -> None:
+    pairs = examples(corpus / "pacer_dockets" / "nda_email")
+    if not pairs:
+        pytest.skip("no NDA examples in the corpus")
+    for message, expected in pairs:
+        parity = compare(parse_notice(message.read_bytes()), json.loads(expected.read_text()))
+        assert parity.differences == [], message.name
+
+
+def test_free_look_is_kept_out_of_the_entry() -> None:
+    notice = parse_notice((FIXTURES / "dcd_plain.eml").read_bytes())
+    entry = notice.cases[0].entries[0]
+    assert "magic_num" not in entry.document_url
+    assert entry.document_url.startswith("https://ecf.dcd.uscourts.gov/doc1/04519876543")
+    assert [look.url for look in notice.free_looks] == [
+        "https://ecf.dcd.uscourts.gov/doc1/04519876543?caseid=271234&de_seq_num=31"
+        "&magic_num=55123"]
+    nda = parse_notice((FIXTURES / "ca4_nda_html.eml").read_bytes())
+    assert "uid=" not in nda.cases[0].entries[0].document_url
+    assert "uid=ab12cd34ef56" in nda.free_looks[0].url
+
+
+def test_entered_time_is_the_court_local_time_in_utc() -> None:
+    notice = parse_notice((FIXTURES / "dcd_plain.eml").read_bytes())
+    assert notice.entered_at is not None
+    assert notice.entered_at.isoformat() == "2026-03-02T20:12:00+00:00"  # 3:12 PM EST
+    multi = parse_notice((FIXTURES / "txsb_multi_html.eml").read_bytes())
+    assert multi.entered_at is not None
+    assert multi.entered_at.isoformat() == "2026-03-05T23:04:00+00:00"  # 5:04 PM CST
+
+
+def test_multi_case_notice_gives_every_case() -> None:
+    notice = parse_notice((FIXTURES / "txsb_multi_html.eml").read_bytes())
+    assert [c.docket_number for c in notice.cases] == ["26-ap-03011", "26-30774"]
+    assert [c.entries[0].entry_number for c in notice.cases] == [1, 69]
+    assert len(notice.free_looks) == 2
+
+
+def test_not_a_court_notice() -> None:
+    raw = (b"From: friend@example.org\r\nTo: me@example.org\r\nSubject: lunch\r\n"
+           b"Message-ID: <1@example.org>\r\n\r\nCase Number: 1:26-cv-1 see you at noon\r\n")
+    with pytest.raises(NotACourtNotice):
+        parse_notice(raw)
+
+
+def test_message_key_is_the_message_id_or_the_bytes() -> None:
+    raw = (FIXTURES / "dcd_plain.eml").read_bytes()
+    assert message_key(raw) == message_key(raw.replace(b"Return-Path", b"X-Return-Path"))
+    no_id = b"From: a@b.c\r\n\r\nhello"
+    assert message_key(no_id) != message_key(no_id + b"!")
