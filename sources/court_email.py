@@ -245,7 +245,8 @@ def _clean(text: str) -> str:
 # ---------------------------------------------------------------------------- court and dates
 
 
-_SENDER_COURT = re.compile(r"@(?:[\w-]+\.)*?([a-z]{2,5}\d{0,2}[a-z]?)\.(?:uscourts\.gov|fedcourts\.us)$")
+_SENDER_COURT = re.compile(
+    r"@(?:[\w-]+\.)*?([a-z]{2,5}\d{0,2}[a-z]?)\.(?:uscourts\.gov|fedcourts\.us)$")
 
 
 def _court(anchors: list[_Anchor], text: str, sender: str) -> str:
