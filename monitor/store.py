@@ -21,10 +21,17 @@ from sqlmodel import Session, col, select
 from monitor.agreement_store import apply_snapshot
 from monitor.db import write_session
 from monitor.events import EventListener, emit, emitted
+from monitor.mail_store import apply_mail
 from monitor.matching import Matcher
 from monitor.matters import set_matter_status
 from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
-from sources.base import CaseObservation, EntryObservation, Observation, PageObservation
+from sources.base import (
+    CaseObservation,
+    EntryObservation,
+    MailObservation,
+    Observation,
+    PageObservation,
+)
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
 __all__ = ["ApplyResult", "Store", "case_subject", "entry_identity", "entry_values", "known_cases",
@@ -86,6 +93,8 @@ class Store:
                     self._apply_case(session, obs, source_id, now, result, known)
                 elif isinstance(obs, PageObservation):
                     self._apply_page(session, obs, source_id, now, result)
+                elif isinstance(obs, MailObservation):
+                    apply_mail(session, obs, source_id=source_id, now=now)
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.
