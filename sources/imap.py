@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from ipaddress import ip_address
 from typing import Any, ClassVar, Literal
@@ -152,7 +151,7 @@ class Imap(Source):
                     uids = self._unread(imap, stored)
                 uids = uids[: self.options.batch]
                 messages = self._read(imap, uids)
-        except (IMAPClientError, OSError, ssl.SSLError, socket.timeout) as exc:
+        except (TimeoutError, IMAPClientError, OSError, ssl.SSLError) as exc:
             raise FetchError(f"IMAP: {type(exc).__name__}: {_safe(exc)}",
                              source=self.source_id, url=target.url) from None
         last = max(uids, default=stored)
@@ -195,10 +194,8 @@ class Imap(Source):
                 imap.login(o.username, self._password)
             yield imap
         finally:
-            try:
+            with suppress(IMAPClientError, OSError):
                 imap.logout()
-            except (IMAPClientError, OSError):
-                pass
 
     def _mark_stored(self, imap: IMAPClient, stored: int) -> None:
         """Mark (or move) the messages up to `stored`, which the store has taken."""

@@ -18,7 +18,19 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from monitor.cli import agency, alerts, calc, cases, db, deadlines, polling, replay, setup, status
+from monitor.cli import (
+    agency,
+    alerts,
+    calc,
+    cases,
+    db,
+    deadlines,
+    intake,
+    polling,
+    replay,
+    setup,
+    status,
+)
 from monitor.cli._common import EXIT_INTERRUPTED, EXIT_RUNTIME, EXIT_USAGE, Clock
 from monitor.errors import ConfigError, MonitorError, UsageError
 from monitor.logs import one_line, quiet_libraries
@@ -26,7 +38,7 @@ from monitor.logs import one_line, quiet_libraries
 __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
 #: the command groups, in the order `--help` lists their commands
-GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, replay)
+GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, replay, intake)
 
 
 def system_clock() -> datetime:
