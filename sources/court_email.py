@@ -24,7 +24,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import Literal
@@ -121,7 +121,7 @@ def parse_notice(raw: bytes) -> CourtNotice:
     court = _court(anchors, text, sender)
     if not court:
         raise NotACourtNotice("no court named by the notice's links or sender")
-    entered_at, filed_on = _dates(text, court)
+    entered_at, filed_on = _dates(text, court, _sent_local(msg))
     blocks = _case_blocks(lines, anchors)
     if not blocks:
         raise NotACourtNotice("the notice names no case")
@@ -155,6 +155,14 @@ def _body(msg: EmailMessage) -> tuple[str, bool]:
     is_html = part.get_content_subtype() == "html" or bool(
         re.search(r"<(?:html|body|table|p|div|br)\b", content[:4000], re.I))
     return content, is_html
+
+
+def _sent_local(msg: EmailMessage) -> datetime | None:
+    """The Date header as written (with the sender's offset)."""
+    try:
+        return parsedate_to_datetime(str(msg.get("Date", "")))
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _sent_at(msg: EmailMessage) -> datetime | None:
@@ -272,13 +280,19 @@ def _court(anchors: list[_Anchor], text: str, sender: str) -> str:
 
 _ENTERED = re.compile(
     r"entered\b.*?\bon\s+(\d{1,2}/\d{1,2}/\d{4})(?:\s+(?:at\s+)?(\d{1,2}:\d{2}(?::\d{2})?"
-    r"\s*[AP]M)(?:\s+([A-Z]{2,4}))?)?", re.I | re.S)
+    r"\s*[AP]M)(?:\s+([A-Za-z]+(?:\s+(?:Daylight|Standard)\s+Time)?))?)?", re.I | re.S)
+#: the zones CM/ECF prints after a time ("EDT", "Eastern Daylight Time" read as "EDT")
+_US_ZONES = {"EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "AKST", "AKDT", "HST",
+             "HDT", "AST", "ADT", "CHST", "SST", "UTC", "GMT"}
 _FILED = re.compile(r"\bfiled\s+on\s+(\d{1,2}/\d{1,2}/\d{4})", re.I)
 
 
-def _dates(text: str, court: str) -> tuple[datetime | None, date | None]:
+def _dates(text: str, court: str, sent_at: datetime | None
+           ) -> tuple[datetime | None, date | None]:
     """(entered at, in UTC; filed on) from "The following transaction was entered ... on
-    3/15/2019 9:52 AM and filed on 3/15/2019"; the time is the court's local time."""
+    3/15/2019 9:52 AM and filed on 3/15/2019". The time is read in the zone it names, else in
+    the court's (the court table), else at the offset of the message's Date (CM/ECF sends in
+    its own local time)."""
     head = text[:6000]
     filed_m = _FILED.search(head)
     filed = _mdy(filed_m[1]) if filed_m else None
@@ -293,11 +307,23 @@ def _dates(text: str, court: str) -> tuple[datetime | None, date | None]:
             except ValueError:
                 clock = None
             if clock is not None:
-                stamp = f"{day:%d %b %Y} {clock:%H:%M:%S} {m[3] or ''}".strip()
-                entered_at = parse_pub_date(stamp, court_timezone(court))
+                stamp = f"{day:%d %b %Y} {clock:%H:%M:%S} {_zone(m[3], court, sent_at)}"
+                entered_at = parse_pub_date(stamp.strip(), court_timezone(court))
         if filed is None:
             filed = day
     return entered_at, filed
+
+
+def _zone(named: str | None, court: str, sent_at: datetime | None) -> str:
+    """The zone to read a notice's time in: as named, else "" (the court's, when the table
+    knows the court), else the Date header's offset (`-0400`)."""
+    words = (named or "").split()
+    zone = "".join(w[0] for w in words).upper() if len(words) > 1 else (named or "").upper()
+    if zone in _US_ZONES:
+        return zone
+    if court in COURTS or sent_at is None or sent_at.utcoffset() in (None, timedelta(0)):
+        return ""
+    return sent_at.strftime("%z")
 
 
 def _mdy(text: str) -> date | None:
@@ -426,8 +452,7 @@ def _docket_text(lines: list[str], kind: str) -> str:
                                                  r"(?:electronically mailed|delivered)", line):
             break
         out.append(line)
-    text = " ".join(" ".join(out).split())
-    return re.sub(r"\s+([,.;:)])", r"\1", text).replace("( ", "(")
+    return " ".join(" ".join(out).split())
 
 
 def _case(block: _Block, *, court: str, kind: str, subject: str, docket_text: str,
@@ -521,13 +546,14 @@ def _short_description(subject: str, raw: str, case_name: str, kind: str) -> str
         if m is None:
             return ""
         at, raw = m.start(), m[1]
-    rest = subject[at + len(raw):].strip()
-    if kind == "nda":
+    # Judge initials or a defendant or panel suffix the subject carries beyond the number.
+    rest = re.sub(r"^(?:-[A-Za-z0-9]+)+\b", "", subject[at + len(raw):]).strip()
+    quoted = re.search(r'"([^"]+)"\s*$', rest)
+    if quoted:  # CM/ECF appellate: 21-1975 Name v. Name "Letter RECEIVED"
+        return quoted[1].strip()
+    if kind == "nda":  # ACMS: Name 25-2120 - Reply Brief Submitted for Filing - 490133
         rest = re.sub(r"\s*-\s*\d+\s*$", "", rest.lstrip("- ").strip())
-    else:
-        # Judge initials or a defendant suffix the subject carries beyond the raw number.
-        rest = re.sub(r"^(?:-[A-Za-z0-9]+)+\b", "", rest).strip()
-    return _without_name(rest, case_name).strip().strip('"').strip()
+    return _without_name(rest, case_name).strip()
 
 
 def _without_name(rest: str, case_name: str) -> str:

@@ -74,3 +74,20 @@ def test_message_key_is_the_message_id_or_the_bytes() -> None:
     assert message_key(raw) == message_key(raw.replace(b"Return-Path", b"X-Return-Path"))
     no_id = b"From: a@b.c\r\n\r\nhello"
     assert message_key(no_id) != message_key(no_id + b"!")
+
+
+def test_a_text_only_entry_has_its_number_and_no_link() -> None:
+    notice = parse_notice((FIXTURES / "flmd_no_document_html.eml").read_bytes())
+    entry = notice.cases[0].entries[0]
+    assert (entry.entry_number, entry.document_url, notice.free_looks) == (12, "", ())
+    assert notice.entered_at is not None
+    assert notice.entered_at.isoformat() == "2026-03-11T17:33:00+00:00"  # 1:33 PM EDT
+
+
+def test_a_court_missing_from_the_table_reads_the_senders_offset() -> None:
+    raw = (FIXTURES / "flmd_no_document_html.eml").read_bytes()
+    raw = raw.replace(b"1:33 PM EDT", b"1:33 PM").replace(b"flmd", b"ohnd")
+    notice = parse_notice(raw)
+    assert notice.court == "ohnd"
+    assert notice.entered_at is not None
+    assert notice.entered_at.isoformat() == "2026-03-11T17:33:00+00:00"  # Date: ... -0400
