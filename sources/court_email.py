@@ -479,7 +479,7 @@ def _case(block: _Block, *, court: str, kind: str, subject: str, docket_text: st
         published=entered_at,
     )
     look = None
-    if link and (magic or kind == "nda"):
+    if sanitize.safe_url(link) and (magic or kind == "nda"):
         look = FreeLook(court, docket_number, entry_number, sanitize.safe_url(link))
     obs = CaseObservation(
         court=court, docket_number=docket_number, docket_number_raw=raw,

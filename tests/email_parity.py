@@ -65,7 +65,7 @@ def compare(notice: CourtNotice, expected: dict[str, Any]) -> Parity:
     appellate = expected.get("appellate", expected.get("email_notice_type") == "NDA")
     parity.check("appellate", appellate, notice.kind == "nda")
     # Older expected files hold one docket at the top level.
-    dockets = expected["dockets"] if "dockets" in expected else [expected]
+    dockets = expected.get("dockets", [expected])
     parity.check("cases", len(dockets), len(notice.cases))
     looks = {(look.docket_number, look.entry_number): look.url for look in notice.free_looks}
     for i, (want, case) in enumerate(zip(dockets, notice.cases, strict=False)):

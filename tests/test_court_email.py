@@ -91,3 +91,46 @@ def test_a_court_missing_from_the_table_reads_the_senders_offset() -> None:
     assert notice.court == "ohnd"
     assert notice.entered_at is not None
     assert notice.entered_at.isoformat() == "2026-03-11T17:33:00+00:00"  # Date: ... -0400
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from monitor.errors import ParseError  # noqa: E402
+from sources.mail_intake import take_message  # noqa: E402
+from sources.mail_trust import TrustVerdict  # noqa: E402
+
+
+@settings(deadline=None, max_examples=150)
+@given(st.binary(max_size=3000))
+def test_any_bytes_are_a_notice_or_set_aside_never_a_crash(raw: bytes) -> None:
+    for message in (raw, (FIXTURES / "dcd_plain.eml").read_bytes()[:600] + raw):
+        try:
+            parse_notice(message)
+        except ParseError:
+            pass
+        intake = take_message(message, TrustVerdict(True, "test"))
+        assert intake.outcome in ("notice", "not_a_notice")
+
+
+@settings(deadline=None, max_examples=100)
+@given(st.text(max_size=400))
+def test_hostile_docket_text_is_kept_as_text(text: str) -> None:
+    raw = (FIXTURES / "dcd_plain.eml").read_bytes().decode()
+    raw = raw.replace("SUMMONS (3) Returned Executed", text.replace("\r", " "), 1)
+    try:
+        notice = parse_notice(raw.encode("utf-8", "surrogatepass"))
+    except ParseError:
+        return
+    for case in notice.cases:
+        for entry in case.entries:
+            assert "\x00" not in entry.description and "\u202e" not in entry.description
+            assert not entry.document_url or entry.document_url.startswith("https://")
+
+
+def test_a_link_that_is_not_http_is_dropped() -> None:
+    raw = (FIXTURES / "txsb_multi_html.eml").read_bytes().replace(
+        b"https://ecf.txsb.uscourts.gov/doc1/170012345678", b"javascript:alert(1)//doc1/1")
+    notice = parse_notice(raw)
+    assert notice.cases[0].entries[0].document_url == ""
+    assert all(look.url.startswith("https://") for look in notice.free_looks)

@@ -299,3 +299,32 @@ def test_imap_wrong_password_is_a_failure_that_names_no_secret(
     out = capsys.readouterr()
     assert "1 failed" in out.out
     assert "wrong-password-xyz" not in out.out + out.err
+
+
+def test_imap_idle_takes_a_notice_that_arrives_while_waiting(
+        tmp_path: Path, clock: FixedClock, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from imapclient import IMAPClient
+
+    idling = threading.Event()
+    original = IMAPClient.idle
+
+    def idle(self: IMAPClient) -> Any:
+        answer = original(self)
+        idling.set()  # the server now waits with us: deliver
+        return answer
+
+    monkeypatch.setattr(IMAPClient, "idle", idle)
+    source = _imap_source(dovecot) + 'idle_wait = "60s"\n'
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", extra=WATCH + CONSOLE + source)
+    codes: list[int] = []
+    poller = threading.Thread(target=lambda: codes.append(run(
+        ["--config", cfg, "poll", "--once", "--source", "mail", "--no-dispatch"], clock)))
+    poller.start()
+    assert idling.wait(30), "the round never entered IDLE"
+    dovecot.deliver(_notice())
+    poller.join(60)
+    assert codes == [0]
+    assert _entries(cfg, clock, capsys) == [7]  # taken in the same round, woken by IDLE
