@@ -3,12 +3,18 @@ against expected JSON (our fixtures and the real corpus), and the free look kept
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from monitor.errors import ParseError
 from sources.court_email import NotACourtNotice, message_key, parse_notice
+from sources.mail_intake import take_message
+from sources.mail_trust import TrustVerdict
 from tests.email_parity import compare, examples
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "court_email"
@@ -93,22 +99,12 @@ def test_a_court_missing_from_the_table_reads_the_senders_offset() -> None:
     assert notice.entered_at.isoformat() == "2026-03-11T17:33:00+00:00"  # Date: ... -0400
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from monitor.errors import ParseError  # noqa: E402
-from sources.mail_intake import take_message  # noqa: E402
-from sources.mail_trust import TrustVerdict  # noqa: E402
-
-
 @settings(deadline=None, max_examples=150)
 @given(st.binary(max_size=3000))
 def test_any_bytes_are_a_notice_or_set_aside_never_a_crash(raw: bytes) -> None:
     for message in (raw, (FIXTURES / "dcd_plain.eml").read_bytes()[:600] + raw):
-        try:
+        with contextlib.suppress(ParseError):
             parse_notice(message)
-        except ParseError:
-            pass
         intake = take_message(message, TrustVerdict(True, "test"))
         assert intake.outcome in ("notice", "not_a_notice")
 
