@@ -43,6 +43,7 @@ from sources.base import (
     Target,
     TargetState,
 )
+from sources.court_email import MAX_NOTICE_BYTES
 from sources.durations import parse_duration
 from sources.mail_intake import take_message
 from sources.mail_trust import DEFAULT_COURT_DOMAINS, TrustPolicy, TrustVerdict, judge
@@ -235,7 +236,13 @@ class Imap(Source):
         """The messages (without setting \\Seen), each with its trust verdict."""
         if not uids:
             return []
-        data = imap.fetch(uids, ["BODY.PEEK[]"])
+        sizes = imap.fetch(uids, ["RFC822.SIZE"])
+        small = [u for u in uids
+                 if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_NOTICE_BYTES]
+        big = [u for u in uids if u not in small]
+        # A message too big to be a notice: its header is enough to set it aside.
+        data = {**(imap.fetch(small, ["BODY.PEEK[]"]) if small else {}),
+                **_headers_as_body(imap.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {})}
         messages = []
         for uid in uids:
             raw = data.get(uid, {}).get(b"BODY[]")
@@ -246,6 +253,10 @@ class Imap(Source):
                              "trusted": verdict.trusted, "reason": verdict.reason,
                              "sender": verdict.sender})
         return messages
+
+
+def _headers_as_body(data: dict[int, dict[bytes, Any]]) -> dict[int, dict[bytes, Any]]:
+    return {uid: {b"BODY[]": d.get(b"BODY[HEADER]", b"")} for uid, d in data.items()}
 
 
 def trust_policy(options: Imap.Options) -> TrustPolicy:
