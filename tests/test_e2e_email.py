@@ -328,3 +328,18 @@ def test_imap_idle_takes_a_notice_that_arrives_while_waiting(
     poller.join(60)
     assert codes == [0]
     assert _entries(cfg, clock, capsys) == [7]  # taken in the same round, woken by IDLE
+
+
+def test_imap_a_message_too_big_for_a_notice_is_set_aside_by_its_header(
+        tmp_path: Path, clock: FixedClock, dovecot: Dovecot,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    big = _not_court().replace(b"Everything must go.", b"x" * 2_100_000)
+    dovecot.deliver(big)
+    dovecot.deliver(_notice())
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", extra=WATCH + CONSOLE
+                       + _imap_source(dovecot))
+    assert run(["--config", cfg, "poll", "--once", "--source", "mail", "--no-dispatch"],
+               clock) == 0
+    assert _entries(cfg, clock, capsys) == [7]
+    rows = aside(cfg, clock, capsys)
+    assert [r["subject"] for r in rows] == ["Our spring sale"]
