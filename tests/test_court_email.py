@@ -130,3 +130,19 @@ def test_a_link_that_is_not_http_is_dropped() -> None:
     notice = parse_notice(raw)
     assert notice.cases[0].entries[0].document_url == ""
     assert all(look.url.startswith("https://") for look in notice.free_looks)
+
+
+def test_a_plain_notice_of_several_cases_gives_each() -> None:
+    raw = (FIXTURES / "dcd_plain.eml").read_bytes()
+    second = (b"Case Name: ROE v. NOEM\n\nCase Number: 1:26-cv-00413-ABJ "
+              b"https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?271240\n\nFiler:  JANE DOE\n\n"
+              b"Document Number: 5\n\nCopy the URL address from the line below into the "
+              b"location bar\nof your Web browser to view the document:\n"
+              b"https://ecf.dcd.uscourts.gov/doc1/04519876600?caseid=271240&de_seq_num=20"
+              b"&magic_num=11111\n\n\nDocket Text:")
+    notice = parse_notice(raw.replace(b"Docket Text:", second, 1))
+    assert [(c.docket_number, c.entries[0].entry_number, c.pacer_case_id)
+            for c in notice.cases] == [("1:26-cv-00412", 7, "271234"),
+                                       ("1:26-cv-00413", 5, "271240")]
+    assert notice.cases[0].entries[0].description == notice.cases[1].entries[0].description
+    assert len(notice.free_looks) == 2
