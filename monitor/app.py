@@ -41,10 +41,12 @@ class App:
     clock: Clock
     #: set when the process is stopping: fetches in flight are abandoned, rounds end early
     stop: threading.Event = field(default_factory=threading.Event)
+    #: how long a write waits for another process's lock (SQLite) before "database is locked"
+    busy_timeout_s: float = 30.0
 
     @cached_property
     def engine(self) -> Engine:
-        engine = make_engine(self.config.database_url)
+        engine = make_engine(self.config.database_url, busy_timeout_s=self.busy_timeout_s)
         upgrade(engine)
         return engine
 

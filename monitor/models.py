@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Lease",
     "ListState",
     "ListedItem",
+    "MailMessage",
     "Matter",
     "PageState",
     "SourceState",
@@ -381,3 +382,25 @@ class ListedItem(SQLModel, table=True):
     absent_since: datetime | None = None
     #: when its removal was confirmed (None: listed)
     removed_at: datetime | None = None
+class MailMessage(SQLModel, table=True):
+    """An email taken in (a court notice: `taken`, with its free-look links, which never leave
+    the store) or kept aside (`set_aside`: not proven to come from a court, or no notice, with
+    the reason and the message itself for review). One row per message (`message_key`)."""
+
+    __tablename__ = "mail_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_key: str = Field(sa_column=Column(String, unique=True, nullable=False))
+    source_id: str = ""
+    message_id: str = ""
+    sender: str = ""
+    subject: str = ""
+    status: str = Field(default="taken", index=True)
+    reason: str = ""
+    sent_at: datetime | None = None
+    received_at: datetime
+    #: "court:docket_number" of each case the notice named
+    cases: list[str] = _json(list)
+    #: [{court, docket_number, entry_number, url}]: the free looks, for the store only
+    free_looks: list[dict[str, Any]] = _json(list)
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))

@@ -22,6 +22,7 @@ from monitor.agreement_store import apply_snapshot
 from monitor.db import write_session
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
+from monitor.mail_store import apply_mail
 from monitor.matching import Matcher
 from monitor.matters import set_matter_status
 from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
@@ -29,6 +30,7 @@ from sources.base import (
     CaseObservation,
     EntryObservation,
     ListSnapshot,
+    MailObservation,
     Observation,
     PageObservation,
 )
@@ -97,6 +99,8 @@ class Store:
                     tags = [*obs.tags, *self.matcher.tags_for([obs.watch] if obs.watch else [])]
                     result.held += apply_list(session, self.listeners, obs, source_id=source_id,
                                               now=now, tags=list(dict.fromkeys(tags)))
+                elif isinstance(obs, MailObservation):
+                    apply_mail(session, obs, source_id=source_id, now=now)
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.

@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "web_page": "sources.web_page:WebPage",
     "ice_287g": "sources.ice_287g:Ice287g",
     "list_page": "sources.list_page:ListPage",
+    "imap": "sources.imap:Imap",
 }
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "ListItem",
     "ListRules",
     "ListSnapshot",
+    "MailObservation",
     "Observation",
     "PageObservation",
     "Plan",
@@ -236,7 +237,32 @@ class ListSnapshot:
     rules: ListRules = field(default_factory=ListRules)
 
 
-Observation = CaseObservation | PageObservation | AgreementSnapshot | ListSnapshot
+@dataclass(frozen=True)
+class MailObservation:
+    """An email message as taken: a court notice (`taken`: its cases come as their own
+    observations beside this one) or a message kept aside (`set_aside`: not proven to come
+    from a court, or no notice; never turned into entries). The store keeps one row per
+    `message_key`, and says so once when a message is set aside.
+
+    `free_looks` are the notice's one-free-look document links, (court, docket number, entry
+    number, url): kept in the store only, never in a feed, an alert or a calendar.
+    """
+
+    message_key: str
+    status: Literal["taken", "set_aside"]
+    message_id: str = ""
+    sender: str = ""
+    subject: str = ""
+    reason: str = ""
+    sent_at: datetime | None = None
+    cases: tuple[str, ...] = ()
+    free_looks: tuple[tuple[str, str, int | None, str], ...] = ()
+    #: the message itself, kept with a set-aside message for review
+    raw: bytes = field(default=b"", repr=False)
+
+
+Observation = (CaseObservation | PageObservation | AgreementSnapshot | ListSnapshot
+               | MailObservation)
 
 
 # ---------------------------------------------------------------------------- fetching

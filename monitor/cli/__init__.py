@@ -26,6 +26,7 @@ from monitor.cli import (
     db,
     deadlines,
     doctor,
+    intake,
     lists,
     polling,
     replay,
@@ -41,7 +42,7 @@ __all__ = ["build_parser", "main", "run_command", "system_clock"]
 
 #: the command groups, in the order `--help` lists their commands
 GROUPS = (setup, polling, cases, status, db, calc, deadlines, alerts, agency, lists, replay,
-          serve, doctor)
+          intake, serve, doctor)
 
 
 def system_clock() -> datetime:

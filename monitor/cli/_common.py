@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from monitor.config import Config
 
 __all__ = [
+    "EXIT_DATAERR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_RUNTIME",
     "EXIT_STATUS",
+    "EXIT_TEMPFAIL",
     "EXIT_USAGE",
     "Clock",
     "Handler",
@@ -40,6 +42,9 @@ __all__ = [
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_STATUS = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130
+#: `intake email`, as mail servers read a delivery command's status (sysexits.h): the message
+#: is no court notice (EX_DATAERR, bounced); the database is busy, try later (EX_TEMPFAIL)
+EXIT_DATAERR, EXIT_TEMPFAIL = 65, 75
 
 #: the clock a command runs at (the real one in `main`, a fixed one in tests)
 Clock = Callable[[], datetime]
