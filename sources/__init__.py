@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "courtlistener": "sources.courtlistener:CourtListener",
     "web_page": "sources.web_page:WebPage",
     "ice_287g": "sources.ice_287g:Ice287g",
+    "muckrock": "sources.muckrock:MuckRock",
 }
 
 

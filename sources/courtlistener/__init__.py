@@ -80,15 +80,13 @@ from sources.base import (
     TrackedCase,
 )
 from sources.courtlistener._api import (
-    api_path,
     case_key,
     case_target,
     entries_request,
-    same_api_host,
     search_key,
     search_target,
-    site_of,
 )
+from sources.api_urls import api_path, same_api_host, site_of
 from sources.courtlistener._json import (
     DEFAULT_SITE,
     field_text,
