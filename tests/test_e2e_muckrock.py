@@ -247,7 +247,8 @@ def test_a_request_the_agreement_and_the_lawsuit_shown_together(
 ) -> None:
     monkeypatch.setenv("MUCKROCK_TEST_TOKEN", "t0k")
     clock = FixedClock(at(date(2026, 5, 26)))
-    with FakeMuckRock(token="t0k", clock=clock) as fake, FeedServer() as server, smtp_server() as smtp:
+    with FakeMuckRock(token="t0k", clock=clock) as fake, FeedServer() as server, \
+            smtp_server() as smtp:
         fake.add_jurisdiction(1, "Texas", level="s", abbrev="TX")
         fake.add_jurisdiction(2, "Harris County", level="l", parent=1)
         fake.add_agency(393, "Harris County Sheriff", 2)

@@ -65,6 +65,7 @@ import httpx
 from pydantic import SecretStr
 
 from monitor.errors import FetchError
+from sources.api_urls import api_path, same_api_host, site_of
 from sources.base import (
     Clock,
     Fetched,
@@ -86,7 +87,6 @@ from sources.courtlistener._api import (
     search_key,
     search_target,
 )
-from sources.api_urls import api_path, same_api_host, site_of
 from sources.courtlistener._json import (
     DEFAULT_SITE,
     field_text,

@@ -36,6 +36,7 @@ import httpx
 from pydantic import SecretStr
 
 from monitor.errors import FetchError
+from sources.api_urls import api_path, same_api_host, site_of
 from sources.base import (
     Clock,
     Fetched,
@@ -49,7 +50,6 @@ from sources.base import (
     Target,
     TargetState,
 )
-from sources.api_urls import api_path, same_api_host, site_of
 from sources.fetching import conditional_get
 from sources.muckrock._json import json_payload, parse_requests
 from sources.muckrock._options import MuckRockOptions
