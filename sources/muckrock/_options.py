@@ -77,7 +77,6 @@ class MuckRockOptions(SourceOptions):
     link: list[Link] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     page_size: int = Field(default=50, ge=1, le=100)
-    private: bool = False
 
     @field_validator("base_url")
     @classmethod
