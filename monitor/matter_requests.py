@@ -39,17 +39,24 @@ _OPEN_CLOCK = ("open", "overdue", "unverified")
 
 
 def apply_request(session: Session, listeners: Sequence[EventListener], obs: RequestObservation,
-                  config: Config, *, source_id: str, now: datetime) -> None:
-    """Create or update the request's matter, its status, thread and clock."""
+                  config: Config, *, source_id: str, now: datetime,
+                  clocked: set[str] | None = None) -> None:
+    """Create or update the request's matter, its status, thread and clock.
+
+    `clocked`: matters whose clock this process already computed from this config; a matter
+    in it whose clock inputs did not change is not recomputed (a round where nothing changed
+    costs no calendar arithmetic; a new process, with a new config, computes each once)."""
     matter = session.get(Matter, obs.matter)
     created = matter is None
     if matter is None:
         matter = Matter(id=obs.matter, kind="foia", created_at=now, origin=source_id)
     elif matter.origin not in ("", source_id):
         log.debug("%s also followed by %s", obs.matter, matter.origin)
+    before = _clock_inputs(matter)
     _fill(matter, obs)
     session.add(matter)
-    session.flush()
+    if created:
+        session.flush()
     if created:
         _added(session, listeners, matter, obs, source_id, now)
     elif matter.status_code != obs.status_code:
@@ -59,7 +66,17 @@ def apply_request(session: Session, listeners: Sequence[EventListener], obs: Req
     _thread(session, listeners, matter, obs, source_id, now, quiet=created and obs.baseline)
     _pause(matter, obs, now.date())
     session.add(matter)
-    _clock(session, listeners, matter, obs, config, now)
+    if clocked is None or matter.id not in clocked or obs.closed != matter.closed \
+            or obs.paused or _clock_inputs(matter) != before:
+        _clock(session, listeners, matter, obs, config, now)
+        if clocked is not None:
+            clocked.add(matter.id)
+
+
+def _clock_inputs(matter: Matter) -> tuple[Any, ...]:
+    """What the statutory clock is computed from (unchanged: nothing to recompute)."""
+    return (matter.kind, matter.filed, matter.received, matter.state,
+            repr(matter.pauses), matter.closed)
 
 
 def _fill(matter: Matter, obs: RequestObservation) -> None:
@@ -68,7 +85,9 @@ def _fill(matter: Matter, obs: RequestObservation) -> None:
     matter.reference = obs.reference or matter.reference
     matter.filed = obs.submitted
     matter.portal_due, matter.done = obs.due, obs.done
-    matter.tags = list(dict.fromkeys([*matter.tags, *obs.tags]))
+    tags = list(dict.fromkeys([*matter.tags, *obs.tags]))
+    if tags != matter.tags:
+        matter.tags = tags
     if obs.case and not matter.case_ref:
         matter.case_ref = obs.case
 

@@ -85,6 +85,8 @@ class Store:
         self.listeners: list[EventListener] = list(listeners)
         #: what matters kept by a source need (their clocks' rules and time zone)
         self.config = config
+        #: matters whose clock was computed in this process (see `apply_request`)
+        self._clocked: set[str] = set()
 
     def apply(self, observations: Sequence[Observation], *, source_id: str,
               now: datetime) -> ApplyResult:
@@ -102,7 +104,7 @@ class Store:
                     if self.config is None:
                         raise StoreError("a store without a config cannot keep matters")
                     apply_request(session, self.listeners, obs, self.config,
-                                  source_id=source_id, now=now)
+                                  source_id=source_id, now=now, clocked=self._clocked)
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.
