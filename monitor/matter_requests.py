@@ -67,7 +67,7 @@ def apply_request(session: Session, listeners: Sequence[EventListener], obs: Req
     _pause(matter, obs, now.date())
     session.add(matter)
     if clocked is None or matter.id not in clocked or obs.closed != matter.closed \
-            or obs.paused or _clock_inputs(matter) != before:
+            or _clock_inputs(matter) != before:
         _clock(session, listeners, matter, obs, config, now)
         if clocked is not None:
             clocked.add(matter.id)

@@ -159,6 +159,7 @@ def matter_data(matter: Matter) -> dict[str, Any]:
     if matter.origin:
         extra = {"origin": matter.origin, "title": matter.title, "url": matter.url,
                  "jurisdiction": matter.jurisdiction, "status_code": matter.status_code,
+                 "state": matter.state or None,
                  "portal_due": matter.portal_due.isoformat() if matter.portal_due else None}
     return {
         "matter": matter.id, "kind": matter.kind, "agency": matter.agency,

@@ -229,6 +229,10 @@ def cmd_matter(args: argparse.Namespace, clock: Clock) -> int:
     if obj["portal_due"]:
         print(f"portal's due date: {obj['portal_due']}")
     _print_links(obj["links"])
+    for c in obj["communications"]:
+        who = "agency" if c["response"] else "requester"
+        files = f" ({len(c['files'])} files)" if c["files"] else ""
+        print(f"  {c['at'] or '-'} [thread] {who}: {c['subject'] or c['status'] or '-'}{files}")
     for row in obj["timeline"]:
         print(f"  {row['at']} [{row['side']}] {row['kind']:22} {row['summary']}")
     return EXIT_OK
