@@ -4,17 +4,25 @@ readers, and the agency-name matching that links a request to an agreement and a
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from monitor.config import load_config
+from monitor.db import make_engine, read_session
 from monitor.errors import ConfigError
+from monitor.matching import Matcher
 from monitor.matter_links import agency_match, case_parties
-from sources.base import Plan, RequestObservation, TargetState
+from monitor.matters import clock_key
+from monitor.migrate import upgrade
+from monitor.models import Deadline
+from monitor.store import Store
+from sources.base import Plan, RequestObservation, Runtime, TargetState
 from sources.muckrock import MuckRock
 from sources.muckrock._json import STATUS_WORDS
 from sources.muckrock._options import MuckRockOptions
@@ -28,8 +36,6 @@ US_STATES = {"IL": "Illinois", "TX": "Texas", "NC": "North Carolina", "FL": "Flo
 
 def source(fake: FakeMuckRock, clock: FixedClock, token: str | None = None,
            **options: Any) -> MuckRock:
-    from sources.base import Runtime
-
     opts = MuckRockOptions.model_validate({"base_url": fake.base_url, **options})
     return MuckRock("mr", opts, httpx.Client(timeout=5), clock,
                     runtime=Runtime(secrets={"token": token} if token else {}))
@@ -172,3 +178,34 @@ def test_case_parties() -> None:
         "Doe", "Harris County Sheriff's Office"]
     assert case_parties("Roe v. Gonzalez, Sheriff of Harris County") == [
         "Roe", "Gonzalez, Sheriff of Harris County", "Sheriff of Harris County"]
+
+
+def test_fix_required_pauses_the_clock_and_the_answer_resumes_it(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    store = Store(engine, Matcher([]), config=load_config(None, environ={
+        "XDG_CONFIG_HOME": str(tmp_path)}))
+    obs = RequestObservation(matter="muckrock-5", agency="Wake County Sheriff's Office",
+                             status="acknowledged", status_code="ack", state="NC",
+                             submitted=date(2026, 4, 8))
+
+    def apply(o: RequestObservation, day: date) -> list[str]:
+        result = store.apply([o], source_id="mr", now=datetime(day.year, day.month, day.day,
+                                                                 13, tzinfo=UTC))
+        return [e.kind for e in result.events]
+
+    assert apply(obs, date(2026, 4, 10)) == ["matter.added", "deadline.set"]
+    fix = replace(obs, status="fix required", status_code="fix", paused=True)
+    assert apply(fix, date(2026, 4, 13)) == ["matter.status_changed"]
+    assert apply(fix, date(2026, 4, 14)) == []  # still paused: the due date does not creep
+    assert apply(fix, date(2026, 4, 17)) == []
+    resumed = replace(obs, status="processing", status_code="processed")
+    assert apply(resumed, date(2026, 4, 20)) == ["matter.status_changed", "deadline.changed"]
+    with read_session(engine) as session:
+        clock = session.exec(select(Deadline).where(
+            Deadline.key == clock_key("muckrock-5"))).one()
+    # 20 working days from Apr 8 is May 6; paused Apr 13..20: 5 working days more
+    assert clock.due_date == date(2026, 5, 13)
+    done = replace(obs, status="completed", status_code="done", closed=True)
+    assert apply(done, date(2026, 4, 21)) == ["matter.status_changed", "deadline.met"]
+    assert apply(done, date(2026, 4, 22)) == []
