@@ -9,7 +9,8 @@
 - the statutory clock as for a typed-in matter (`monitor.matters`: the state's public-records
   row of the rule table when there is one, else federal FOIA), paused while the portal says the
   agency waits on the requester (fix required, payment required), closed (`deadline.met`) when
-  the portal marks the request finished (completed, rejected, no documents, withdrawn).
+  the portal marks the request finished (completed, rejected, no documents, withdrawn), and
+  run again on the appeal clock when a finished request is appealed (`deadline.changed`).
 
 The whole thread is kept on the matter (`Matter.communications`) as its timeline.
 """
@@ -53,6 +54,8 @@ def apply_request(session: Session, listeners: Sequence[EventListener], obs: Req
     elif matter.origin not in ("", source_id):
         log.debug("%s also followed by %s", obs.matter, matter.origin)
     before = _clock_inputs(matter)
+    if matter.closed and not obs.closed and obs.status_code == "appealing":
+        _appeal(matter, obs, now.date())
     _fill(matter, obs)
     session.add(matter)
     if created:
@@ -77,6 +80,14 @@ def _clock_inputs(matter: Matter) -> tuple[Any, ...]:
     """What the statutory clock is computed from (unchanged: nothing to recompute)."""
     return (matter.kind, matter.filed, matter.received, matter.state,
             repr(matter.pauses), matter.closed)
+
+
+def _appeal(matter: Matter, obs: RequestObservation, today: date) -> None:
+    """A finished request appealed: it is open again, on the appeal's clock (20 working days
+    from the appeal, 5 U.S.C. 552(a)(6)(A)(ii)), from the requester's last message."""
+    sent = [c.at.date() for c in obs.communications if not c.response and c.at is not None]
+    matter.kind, matter.closed, matter.escalation_step = "foia-appeal", False, 0
+    matter.received = max(sent) if sent else today
 
 
 def _fill(matter: Matter, obs: RequestObservation) -> None:

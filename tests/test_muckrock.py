@@ -22,7 +22,7 @@ from monitor.matters import clock_key
 from monitor.migrate import upgrade
 from monitor.models import Deadline
 from monitor.store import Store
-from sources.base import Plan, RequestObservation, Runtime, TargetState
+from sources.base import Plan, RequestCommunication, RequestObservation, Runtime, TargetState
 from sources.muckrock import MuckRock
 from sources.muckrock._json import STATUS_WORDS
 from sources.muckrock._options import MuckRockOptions
@@ -209,3 +209,33 @@ def test_fix_required_pauses_the_clock_and_the_answer_resumes_it(tmp_path: Path)
     done = replace(obs, status="completed", status_code="done", closed=True)
     assert apply(done, date(2026, 4, 21)) == ["matter.status_changed", "deadline.met"]
     assert apply(done, date(2026, 4, 22)) == []
+
+
+def test_a_rejected_request_appealed_runs_on_the_appeal_clock(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    store = Store(engine, Matcher([]), config=load_config(None, environ={
+        "XDG_CONFIG_HOME": str(tmp_path)}))
+    sent = RequestCommunication(id="1", at=datetime(2026, 4, 8, 16, tzinfo=UTC),
+                                response=False, subject="Request")
+    rejected = RequestObservation(
+        matter="muckrock-6", agency="U.S. Immigration and Customs Enforcement",
+        status="rejected", status_code="rejected", closed=True, submitted=date(2026, 4, 8),
+        communications=(sent,))
+
+    def apply(o: RequestObservation, day: date) -> list[Any]:
+        return store.apply([o], source_id="mr", now=datetime(day.year, day.month, day.day, 13,
+                                                             tzinfo=UTC)).events
+
+    assert [e.kind for e in apply(rejected, date(2026, 4, 20))] == [
+        "matter.added", "deadline.set", "deadline.met"]
+    appeal = RequestCommunication(id="2", at=datetime(2026, 5, 1, 15, tzinfo=UTC),
+                                  response=False, subject="Appeal")
+    appealing = replace(rejected, status="appealing", status_code="appealing", closed=False,
+                        communications=(sent, appeal))
+    events = apply(appealing, date(2026, 5, 4))
+    assert [e.kind for e in events] == ["matter.status_changed", "deadline.changed"]
+    # 20 working days from Fri May 1: May 4-22 are 15, Memorial Day (May 25) does not count,
+    # May 26-29 are 16-19, Mon Jun 1 the 20th
+    assert events[1].data["due"] == "2026-06-01"
+    assert events[1].data["citation"] == "5 U.S.C. 552(a)(6)(A)(ii)"
