@@ -54,7 +54,7 @@ def apply_request(session: Session, listeners: Sequence[EventListener], obs: Req
     elif matter.origin not in ("", source_id):
         log.debug("%s also followed by %s", obs.matter, matter.origin)
     before = _clock_inputs(matter)
-    if matter.closed and not obs.closed and obs.status_code == "appealing":
+    if matter.closed and not obs.closed and obs.appealing:
         _appeal(matter, obs, now.date())
     _fill(matter, obs)
     session.add(matter)

@@ -219,7 +219,8 @@ class RequestObservation:
     """A public-records request as a portal (MuckRock) shows it: it is a matter kept by the
     source. `matter` is its matter id; `status` the portal's words, `status_code` its code;
     `due` the portal's own due date (the statutory clock is the core's); `closed`: the portal
-    marked it finished (done, rejected...); `paused`: the agency waits on the requester."""
+    marked it finished (done, rejected...); `paused`: the agency waits on the requester;
+    `appealing`: the requester appealed the answer."""
 
     matter: str
     agency: str
@@ -237,6 +238,8 @@ class RequestObservation:
     updated: datetime | None = None
     closed: bool = False
     paused: bool = False
+    #: the requester appealed the agency's answer (a finished request runs again)
+    appealing: bool = False
     communications: tuple[RequestCommunication, ...] = ()
     tags: tuple[str, ...] = ()
     #: "COURT:DOCKET" of the lawsuit about it, when the operator linked one by hand

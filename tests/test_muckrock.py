@@ -232,7 +232,7 @@ def test_a_rejected_request_appealed_runs_on_the_appeal_clock(tmp_path: Path) ->
     appeal = RequestCommunication(id="2", at=datetime(2026, 5, 1, 15, tzinfo=UTC),
                                   response=False, subject="Appeal")
     appealing = replace(rejected, status="appealing", status_code="appealing", closed=False,
-                        communications=(sent, appeal))
+                        appealing=True, communications=(sent, appeal))
     events = apply(appealing, date(2026, 5, 4))
     assert [e.kind for e in events] == ["matter.status_changed", "deadline.changed"]
     # 20 working days from Fri May 1: May 4-22 are 15, Memorial Day (May 25) does not count,

@@ -183,7 +183,8 @@ def parse_request(raw: Mapping[str, Any], lookups: Lookups, *, site: str,
         submitted=_day(_first(raw, "datetime_submitted", "date_submitted")),
         done=_day(_first(raw, "datetime_done", "date_done")),
         due=_day(raw.get("date_due")), updated=_when(raw.get("datetime_updated")),
-        closed=code in CLOSED, paused=code in PAUSED, communications=communications,
+        closed=code in CLOSED, paused=code in PAUSED, appealing=code == "appealing",
+        communications=communications,
         tags=tuple(dict.fromkeys([*tags, *raw_tags])), case=links.get(ident, ""),
         baseline=baseline)
 
