@@ -56,7 +56,7 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.engine, self.matcher, self.listeners())
+        return Store(self.engine, self.matcher, self.listeners(), config=self.config)
 
     def listeners(self) -> list[EventListener]:
         """Derived deadlines first (their events are routed too), then the outbox router."""

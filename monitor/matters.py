@@ -38,7 +38,10 @@ __all__ = [
     "clock_for",
     "clock_key",
     "escalate_matters",
+    "matter_data",
     "pause_matter",
+    "records_rule_id",
+    "refresh_clock",
     "set_matter_status",
     "sync_config_matters",
     "upsert_matter",
@@ -75,6 +78,9 @@ def clock_for(matter: Matter, complaint_days: int,
     """Which clock a matter runs on: its kind's row of the rule table, or for a complaint the
     expected response time (no statute sets one). None when the table has no usable row."""
     rule_id = CLOCK_RULES.get(matter.kind)
+    local = rules.get(records_rule_id(matter.state)) if matter.kind == "foia" else None
+    if local is not None and local.period is not None:
+        return ClockRule(local.id, local.citation, rule_label(local), local.period, local.unit)
     if rule_id is None:
         days = matter.expect_response_days or complaint_days
         return ClockRule("complaint-expected", "expected response time (no statutory clock)",
@@ -84,6 +90,22 @@ def clock_for(matter: Matter, complaint_days: int,
     if rule is None or rule.period is None:
         return None
     return ClockRule(rule.id, rule.citation, rule_label(rule), rule.period, rule.unit)
+
+
+def records_rule_id(state: str) -> str:
+    """The rule-table id of a state's public-records response period (`public-records-tx`):
+    a records request to that state's agencies runs on it when the table has the row (else on
+    the federal FOIA clock). "" without a state."""
+    return f"public-records-{state.strip().lower()}" if state.strip() else ""
+
+
+def refresh_clock(session: Session, listeners: Sequence[EventListener], matter: Matter,
+                  config: Config, *, now: datetime) -> Event | None:
+    """(Re)compute an open matter's statutory clock: `deadline.set` / `deadline.changed`."""
+    if matter.closed:
+        return None
+    spec = _clock_spec(matter, config, now.date())
+    return upsert_deadline(session, listeners, spec, now=now) if spec is not None else None
 
 
 def _paused_days(matter: Matter, start: date, until: date, unit: str) -> int:
@@ -131,13 +153,21 @@ def _clock_spec(matter: Matter, config: Config, today: date) -> DeadlineSpec | N
     )
 
 
-def _matter_data(matter: Matter) -> dict[str, Any]:
+def matter_data(matter: Matter) -> dict[str, Any]:
+    """The fields every `matter.*` event carries (a source's matter adds where it came from)."""
+    extra: dict[str, Any] = {}
+    if matter.origin:
+        extra = {"origin": matter.origin, "title": matter.title, "url": matter.url,
+                 "jurisdiction": matter.jurisdiction, "status_code": matter.status_code,
+                 "state": matter.state or None,
+                 "portal_due": matter.portal_due.isoformat() if matter.portal_due else None}
     return {
         "matter": matter.id, "kind": matter.kind, "agency": matter.agency,
         "reference": matter.reference, "status": matter.status, "tags": list(matter.tags),
         "case": matter.case_ref or None,
         "filed": matter.filed.isoformat() if matter.filed else None,
         "received": matter.received.isoformat() if matter.received else None,
+        **extra,
     }
 
 
@@ -159,16 +189,13 @@ def upsert_matter(session: Session, listeners: Sequence[EventListener], cfg: Mat
     if created:
         event = emit(session, listeners, kind="matter.added", at=now, subject=f"matter:{cfg.id}",
                      summary=f"Watching {cfg.kind} {cfg.reference or cfg.id} at {cfg.agency}",
-                     dedupe_key=f"matter.added:{cfg.id}", data=_matter_data(matter),
+                     dedupe_key=f"matter.added:{cfg.id}", data=matter_data(matter),
                      matter_id=cfg.id, private=cfg.private)
         if event is not None:
             events.append(event)
-    if not matter.closed:
-        spec = _clock_spec(matter, config, now.date())
-        if spec is not None:
-            event = upsert_deadline(session, listeners, spec, now=now)
-            if event is not None:
-                events.append(event)
+    event = refresh_clock(session, listeners, matter, config, now=now)
+    if event is not None:
+        events.append(event)
     return events
 
 
@@ -203,7 +230,7 @@ def set_matter_status(session: Session, listeners: Sequence[EventListener], matt
                  subject=f"matter:{matter_id}",
                  summary=f"{matter.agency} {matter.reference or matter_id}: {status[:200]}",
                  dedupe_key=f"matter.status_changed:{matter_id}:{len(matter.status_history)}",
-                 data={**_matter_data(matter), "before": before or None, "after": status,
+                 data={**matter_data(matter), "before": before or None, "after": status,
                        "baseline": baseline},
                  matter_id=matter_id, source_id=source_id, private=matter.private)
     return [event] if event is not None else []
@@ -255,7 +282,7 @@ def escalate_matters(engine: Engine, config: Config, *, now: datetime,
                     summary=f"{matter.agency} {matter.reference or matter.id}: {overdue} days "
                     f"overdue (step {step}): a candidate for a mandamus or APA delay suit",
                     dedupe_key=f"matter.escalated:{matter.id}:{clock.due_date}:{step}",
-                    data={**_matter_data(matter), "step": step, "days_overdue": overdue,
+                    data={**matter_data(matter), "step": step, "days_overdue": overdue,
                           "days_elapsed": (today - start).days if start else None,
                           "rule": clock.rule_id, "citation": clock.citation,
                           "due": clock.due_date.isoformat(),

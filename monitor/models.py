@@ -234,6 +234,21 @@ class Matter(SQLModel, table=True):
     escalation_step: int = 0
     closed: bool = False
     created_at: datetime
+    #: the source that keeps it ("" for a matter typed in: config or CLI)
+    origin: str = Field(default="", index=True)
+    title: str = ""
+    jurisdiction: str = ""
+    #: two-letter state of the jurisdiction (its public-records rule, when the table has one)
+    state: str = ""
+    url: str = ""
+    #: the portal's own status code (MuckRock `ack`, `done`...) beside `status` in words
+    status_code: str = ""
+    #: the portal's own due date, shown beside the statutory clock
+    portal_due: date | None = None
+    done: date | None = None
+    #: the thread as the portal shows it: [{id, at, response, subject, text, status, url,
+    #: files: [{title, url, pages}]}], oldest first
+    communications: list[dict[str, Any]] = _json(list)
 
 
 class Agreement(SQLModel, table=True):

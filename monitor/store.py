@@ -19,11 +19,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
+from monitor.config import Config
 from monitor.db import write_session
+from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
 from monitor.mail_store import apply_mail
 from monitor.matching import Matcher
+from monitor.matter_requests import apply_request
 from monitor.matters import set_matter_status
 from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
 from sources.base import (
@@ -33,6 +36,7 @@ from sources.base import (
     MailObservation,
     Observation,
     PageObservation,
+    RequestObservation,
 )
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
@@ -78,10 +82,15 @@ class Store:
     """Applies observations; `listeners` see each new event inside the same transaction."""
 
     def __init__(self, engine: Engine, matcher: Matcher,
-                 listeners: Iterable[EventListener] = ()) -> None:
+                 listeners: Iterable[EventListener] = (), *, config: Config | None = None
+                 ) -> None:
         self.engine = engine
         self.matcher = matcher
         self.listeners: list[EventListener] = list(listeners)
+        #: what matters kept by a source need (their clocks' rules and time zone)
+        self.config = config
+        #: matters whose clock was computed in this process (see `apply_request`)
+        self._clocked: set[str] = set()
 
     def apply(self, observations: Sequence[Observation], *, source_id: str,
               now: datetime) -> ApplyResult:
@@ -101,6 +110,11 @@ class Store:
                                               now=now, tags=list(dict.fromkeys(tags)))
                 elif isinstance(obs, MailObservation):
                     apply_mail(session, obs, source_id=source_id, now=now)
+                elif isinstance(obs, RequestObservation):
+                    if self.config is None:
+                        raise StoreError("a store without a config cannot keep matters")
+                    apply_request(session, self.listeners, obs, self.config,
+                                  source_id=source_id, now=now, clocked=self._clocked)
                 else:
                     self._apply_other(session, obs, source_id, now, result)
             # Every event of the transaction, listeners' (derived deadlines) included.

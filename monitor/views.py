@@ -137,4 +137,11 @@ def matter_row(matter: Matter, clock_row: Deadline | None) -> dict[str, Any]:
         "pauses": list(matter.pauses),
         "clock": deadline_row(clock_row) if clock_row is not None else None,
         "overdue": bool(clock_row is not None and clock_row.state == "overdue"),
+        # a matter kept by a source (MuckRock): where it lives, and both due dates side by side
+        "origin": matter.origin or None, "title": matter.title or None,
+        "jurisdiction": matter.jurisdiction or None, "state": matter.state or None,
+        "url": matter.url or None, "status_code": matter.status_code or None,
+        "done": iso_z(matter.done),
+        "statutory_due": iso_z(clock_row.due_date) if clock_row is not None else None,
+        "portal_due": iso_z(matter.portal_due),
     }

@@ -20,6 +20,7 @@ REGISTRY: dict[str, str] = {
     "ice_287g": "sources.ice_287g:Ice287g",
     "list_page": "sources.list_page:ListPage",
     "imap": "sources.imap:Imap",
+    "muckrock": "sources.muckrock:MuckRock",
 }
 
 

@@ -51,6 +51,9 @@ __all__ = [
     "Observation",
     "PageObservation",
     "Plan",
+    "RecordsFile",
+    "RequestCommunication",
+    "RequestObservation",
     "QuotaLimits",
     "RejectedRow",
     "RequestGate",
@@ -261,8 +264,67 @@ class MailObservation:
     raw: bytes = field(default=b"", repr=False)
 
 
+@dataclass(frozen=True)
+class RecordsFile:
+    """A file an agency released, linked (never downloaded) from where it is published."""
+
+    title: str
+    url: str
+    pages: int | None = None
+    doc_id: str = ""
+
+
+@dataclass(frozen=True)
+class RequestCommunication:
+    """One message of a records request's thread. `response`: the agency wrote it."""
+
+    id: str
+    at: datetime | None
+    response: bool
+    subject: str = ""
+    text: str = ""
+    #: the request's status the message set, as the portal codes it ("" when none)
+    status: str = ""
+    url: str = ""
+    files: tuple[RecordsFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestObservation:
+    """A public-records request as a portal (MuckRock) shows it: it is a matter kept by the
+    source. `matter` is its matter id; `status` the portal's words, `status_code` its code;
+    `due` the portal's own due date (the statutory clock is the core's); `closed`: the portal
+    marked it finished (done, rejected...); `paused`: the agency waits on the requester;
+    `appealing`: the requester appealed the answer."""
+
+    matter: str
+    agency: str
+    status: str
+    status_code: str = ""
+    title: str = ""
+    jurisdiction: str = ""
+    #: two-letter state of the jurisdiction ("" for a federal agency)
+    state: str = ""
+    reference: str = ""
+    url: str = ""
+    submitted: date | None = None
+    done: date | None = None
+    due: date | None = None
+    updated: datetime | None = None
+    closed: bool = False
+    paused: bool = False
+    #: the requester appealed the agency's answer (a finished request runs again)
+    appealing: bool = False
+    communications: tuple[RequestCommunication, ...] = ()
+    tags: tuple[str, ...] = ()
+    #: "COURT:DOCKET" of the lawsuit about it, when the operator linked one by hand
+    case: str = ""
+    #: first listing of its target: events carry `"baseline": true`
+    baseline: bool = False
+
+
 Observation = (CaseObservation | PageObservation | AgreementSnapshot | ListSnapshot
-               | MailObservation)
+               | MailObservation | RequestObservation)
 
 
 # ---------------------------------------------------------------------------- fetching

@@ -44,6 +44,9 @@ def add_parsers(sub: SubParsers) -> None:
     q = msub.add_parser("status", help="set a matter's status by hand")
     q.add_argument("id")
     q.add_argument("text")
+    q = msub.add_parser("link", help="link a matter to the lawsuit about it")
+    q.add_argument("id")
+    q.add_argument("--case", required=True, help="COURT:DOCKET of the lawsuit")
     p.set_defaults(handler=cmd_matters)
     p = sub.add_parser("matter", help="one matter with its clock and the lawsuit's timeline")
     p.add_argument("id")
@@ -122,6 +125,8 @@ def _matters_change(app: App, args: argparse.Namespace, clock: Clock) -> int:
         for e in events:
             print(e.summary)
         return EXIT_OK
+    if args.matters_command == "link":
+        return _link(app, args.id, args.case)
     if args.matters_command == "status":
         with write_session(app.engine) as session:
             events = set_matter_status(session, listeners, args.id, args.text, now=now,
@@ -136,6 +141,22 @@ def _matters_change(app: App, args: argparse.Namespace, clock: Clock) -> int:
     print(f"matter {args.id} {args.matters_command}d on {on}")
     for e in events:
         print(e.summary)
+    return EXIT_OK
+
+
+def _link(app: App, matter_id: str, case_ref: str) -> int:
+    from monitor.db import write_session  # lazy: the database stack
+    from monitor.models import Matter  # lazy: the database stack
+
+    if ":" not in case_ref:
+        raise ConfigError(f"--case {case_ref!r}: expected COURT:DOCKET", key="case")
+    with write_session(app.engine) as session:
+        matter = session.get(Matter, matter_id)
+        if matter is None:
+            raise ConfigError(f"no matter {matter_id!r}", key="id")
+        matter.case_ref = case_ref
+        session.add(matter)
+    print(f"matter {matter_id} linked to {case_ref}")
     return EXIT_OK
 
 
@@ -166,9 +187,12 @@ def cmd_matter(args: argparse.Namespace, clock: Clock) -> int:
     from sqlmodel import select  # lazy: the database stack
 
     from monitor.db import read_session  # lazy: the database stack
+    from monitor.matter_links import (  # lazy: the database stack
+        agreements_for_matter,
+        cases_for_matter,
+    )
     from monitor.matters import clock_key  # lazy: the database stack
     from monitor.models import Deadline, Event, Matter  # lazy: the database stack
-    from monitor.queries import find_case  # lazy: the database stack
     from monitor.views import event_row, matter_row  # lazy: the database stack
 
     with open_app(args, clock) as app:
@@ -182,26 +206,47 @@ def cmd_matter(args: argparse.Namespace, clock: Clock) -> int:
                 Deadline.key == clock_key(matter.id))).first()
             obj = matter_row(matter, clock_row)
             events = session.exec(select(Event).where(Event.matter_id == matter.id)).all()
+            cases = cases_for_matter(session, matter)
             case_events: list[Any] = []
-            if matter.case_ref:
-                court, _, docket = matter.case_ref.partition(":")
-                case = find_case(session, court, docket)
-                if case is not None:
-                    case_events = list(session.exec(select(Event).where(
-                        Event.case_id == case.id)).all())
-    timeline = sorted([*events, *case_events], key=lambda e: (e.at, e.id))
+            for case in cases:
+                case_events += session.exec(select(Event).where(
+                    Event.case_id == case["case_id"])).all()
+            obj["links"] = {"cases": cases, "agreements": agreements_for_matter(session, matter)}
+            obj["communications"] = list(matter.communications)
+    timeline = sorted({e.id: e for e in [*events, *case_events]}.values(),
+                      key=lambda e: (e.at, e.id))
     obj["timeline"] = [{**event_row(e), "side": "court" if e.case_id else "agency"}
                        for e in timeline]
     if args.json:
         print_json(obj)
         return EXIT_OK
     print(f"{matter.id}: {matter.kind} at {matter.agency} {matter.reference}")
+    if obj["title"]:
+        print(f"{obj['title']} [{obj['status'] or '-'}] {obj['url'] or ''}")
     if obj["clock"]:
         c = obj["clock"]
         print(f"clock: {c['label']} {c['due']} ({c['citation']}), {c['state']}")
+    if obj["portal_due"]:
+        print(f"portal's due date: {obj['portal_due']}")
+    _print_links(obj["links"])
+    for c in obj["communications"]:
+        who = "agency" if c["response"] else "requester"
+        files = f" ({len(c['files'])} files)" if c["files"] else ""
+        print(f"  {c['at'] or '-'} [thread] {who}: {c['subject'] or c['status'] or '-'}{files}")
     for row in obj["timeline"]:
         print(f"  {row['at']} [{row['side']}] {row['kind']:22} {row['summary']}")
     return EXIT_OK
+
+
+def _print_links(links: dict[str, Any]) -> None:
+    for a in links["agreements"]:
+        how = a["link"]
+        print(f"287(g): {a['agency']} ({a['state']}, {a['support_type']}) {a['status']}, signed "
+              f"{a['signed'] or '-'} [{how['how']} {how['score']}]")
+    for c in links["cases"]:
+        how = c["link"]
+        print(f"lawsuit: {c['court']} {c['docket_number']} {c['case_name']} "
+              f"[{how['how']} {how['score']}]")
 
 
 def cmd_agreements(args: argparse.Namespace, clock: Clock) -> int:
@@ -263,12 +308,17 @@ def _accept_quarantined(app: App, list_kind: str) -> int:
 def _agreement_history(app: App, args: argparse.Namespace) -> int:
     from monitor.agreement_history import agreement_history, snapshot_records  # lazy: db
     from monitor.db import read_session  # lazy: the database stack
+    from monitor.matter_links import cases_for_agency, matters_for_agency  # lazy: db
+    from sources.agreement_identity import state_code  # lazy: rapidfuzz off `--help`
 
     with read_session(app.engine) as session:
         if args.snapshots:
             rows = snapshot_records(session, args.status if args.status != "removed" else None)
         else:
             rows = agreement_history(session, args.history, args.state)
+            for h in rows:  # the records requests and lawsuits about the same agency
+                h["matters"] = matters_for_agency(session, h["agency"], h["state"])
+                h["cases"] = cases_for_agency(session, h["agency"], state_code(h["state"]))
     if args.json:
         print_json(rows)
     elif args.snapshots:
@@ -300,3 +350,9 @@ def _print_history(h: dict[str, Any]) -> None:
             f" .. {v['last']['url']}" if v['last']['url'] != v['first']['url'] else ""))
     for e in h["events"]:
         print(f"  event #{e['id']} {e['at']} {e['kind']}: {e['summary']}")
+    for m in h.get("matters", []):
+        print(f"  records request {m['id']}: {m['title'] or m['agency']} [{m['status'] or '-'}]"
+              f" ({m['link']['how']} {m['link']['score']}) {m['url'] or ''}")
+    for c in h.get("cases", []):
+        print(f"  lawsuit {c['court']} {c['docket_number']} {c['case_name']} "
+              f"({c['link']['how']} {c['link']['score']})")

@@ -69,6 +69,7 @@ __all__ = [
     "DeadlineSpec",
     "deadline_event_data",
     "derive_from_entry",
+    "end_deadline",
     "make_deadline_listener",
     "mark_deadline",
     "run_reminders",
@@ -87,19 +88,26 @@ _US_PARTY = re.compile(
 def mark_deadline(engine: Engine, listeners: Sequence[EventListener], deadline_id: int,
                   state: str, *, now: datetime) -> Deadline | None:
     """`deadline met|vacate`: close a deadline and emit `deadline.met` / `deadline.vacated`."""
-    kind = {"met": "deadline.met", "vacated": "deadline.vacated"}[state]
     with write_session(engine) as session:
         row = session.get(Deadline, deadline_id)
         if row is None:
             return None
-        row.state, row.updated_at = state, now
-        session.add(row)
-        emit(session, listeners, kind=kind, at=now, subject=row.subject,
-             summary=f"{row.label} ({row.due_date.isoformat()}) {state}",
-             dedupe_key=f"{kind}:{row.key}:{row.sequence}",
-             data={**_case_fields(session, row.case_id), **_deadline_data(row)},
-             case_id=row.case_id, matter_id=row.matter_id, private=row.private)
+        end_deadline(session, listeners, row, state, now=now)
         return row
+
+
+def end_deadline(session: Session, listeners: Sequence[EventListener], row: Deadline,
+                 state: str, *, now: datetime, **data: Any) -> Event | None:
+    """Close `row` as met or vacated inside `session`: `deadline.met` / `deadline.vacated`
+    (with `data` added to the event's)."""
+    kind = {"met": "deadline.met", "vacated": "deadline.vacated"}[state]
+    row.state, row.updated_at = state, now
+    session.add(row)
+    return emit(session, listeners, kind=kind, at=now, subject=row.subject,
+                summary=f"{row.label} ({row.due_date.isoformat()}) {state}",
+                dedupe_key=f"{kind}:{row.key}:{row.sequence}",
+                data={**_case_fields(session, row.case_id), **_deadline_data(row), **data},
+                case_id=row.case_id, matter_id=row.matter_id, private=row.private)
 
 
 # ---------------------------------------------------------------------------- derivation

@@ -76,6 +76,7 @@ import httpx
 from pydantic import SecretStr
 
 from monitor.errors import DeferredError, FetchError
+from sources.api_urls import api_path, same_api_host, site_of
 from sources.base import (
     Clock,
     Fetched,
@@ -103,14 +104,11 @@ from sources.courtlistener._alerts import (
     search_alert_url,
 )
 from sources.courtlistener._api import (
-    api_path,
     case_key,
     case_target,
     entries_request,
-    same_api_host,
     search_key,
     search_target,
-    site_of,
 )
 from sources.courtlistener._json import (
     DEFAULT_SITE,

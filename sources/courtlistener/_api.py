@@ -1,6 +1,5 @@
 """The requests of the CourtListener source, built (pure): each target's key, URL, parameters and
-context, and the URL rules the source keeps (a request's name in the ledger, links followed only
-on the API's own host, the site that relative links in a response resolve against).
+context (the URL rules it keeps are `sources.api_urls`).
 
 Target keys: ``search:<query name>`` (discovery), ``docket:<CourtListener id>`` (sync of a
 tracked docket), ``lookup:<court>:<docket number>`` (a tracked case without an id yet).
@@ -11,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from sources.base import Target, TrackedCase
 from sources.courtlistener._options import Query
@@ -19,14 +18,11 @@ from sources.courtlistener._sync import entries_since
 
 __all__ = [
     "SEARCH_ORDER",
-    "api_path",
     "case_key",
     "case_target",
     "entries_request",
     "search_key",
     "search_target",
-    "same_api_host",
-    "site_of",
 ]
 
 SEARCH_ORDER = "dateFiled desc"
@@ -93,27 +89,3 @@ def entries_request(base_url: str, context: Mapping[str, Any]) -> tuple[str, dic
     if since:
         params["date_modified__gte"] = since
     return url, params
-
-
-def same_api_host(link: Any, base_url: str) -> str | None:
-    """A `next` link, only when it points at our API (the token goes nowhere else)."""
-    if not isinstance(link, str) or not link:
-        return None
-    base = urlsplit(base_url)
-    there = urlsplit(urljoin(base_url, link))
-    if (there.scheme, there.netloc) != (base.scheme, base.netloc):
-        return None
-    return there.geturl()
-
-
-def site_of(url: str) -> str:
-    """`scheme://host` of a URL ("" when it has none): what relative links resolve against."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
-
-
-def api_path(url: str, base_url: str) -> str:
-    """The ledger's name of a request: its path under the API root (`dockets/12/`)."""
-    path = urlsplit(url).path
-    base_path = urlsplit(base_url).path
-    return path[len(base_path):] if path.startswith(base_path) else path
