@@ -33,7 +33,7 @@ def cmd_doctor_courtlistener(args: argparse.Namespace, clock: Clock) -> int:
     from monitor.quota import quota_for_source  # lazy: the database stack
     from sources.base import RequestGate  # lazy: httpx
     from sources.courtlistener import check_account  # lazy: httpx
-    from sources.courtlistener._api import site_of  # lazy: httpx
+    from sources.api_urls import site_of  # lazy: light, beside the others
     from sources.request_budget import MemoryGate  # lazy: httpx
 
     with open_app(args, clock) as app:

@@ -22,7 +22,7 @@ from sources.courtlistener._alerts import (
     read_search_alerts,
     search_alert_url,
 )
-from sources.courtlistener._api import api_path
+from sources.api_urls import api_path
 
 __all__ = ["AccountCheck", "check_account"]
 
