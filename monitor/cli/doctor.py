@@ -31,9 +31,9 @@ def cmd_doctor_courtlistener(args: argparse.Namespace, clock: Clock) -> int:
     """Check the token, the alerts, the endpoint and past pushes; print the website steps."""
     from monitor.push import push_reachable, push_status, pushed_dockets  # lazy: the stack
     from monitor.quota import quota_for_source  # lazy: the database stack
+    from sources.api_urls import site_of  # lazy: light, beside the others
     from sources.base import RequestGate  # lazy: httpx
     from sources.courtlistener import check_account  # lazy: httpx
-    from sources.api_urls import site_of  # lazy: light, beside the others
     from sources.request_budget import MemoryGate  # lazy: httpx
 
     with open_app(args, clock) as app:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from sources.api_urls import api_path
 from sources.base import RequestGate
 from sources.courtlistener._alerts import (
     SearchAlert,
@@ -22,7 +23,6 @@ from sources.courtlistener._alerts import (
     read_search_alerts,
     search_alert_url,
 )
-from sources.api_urls import api_path
 
 __all__ = ["AccountCheck", "check_account"]
 
