@@ -23,7 +23,7 @@ from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
-from monitor.feeds.files import safe_name, write_if_changed
+from monitor.feeds.files import FeedWriter, safe_name
 from monitor.models import Case, Event, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
@@ -154,9 +154,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
     A file whose bytes would not change is not touched: the output depends on the data only.
     """
     cap = feeds_config.max_entries
-    written: list[Path] = []
     title = feeds_config.title
-    with read_session(engine) as session:
+    with read_session(engine) as session, FeedWriter() as writer:
         matters = list(session.exec(select(Matter)).all())
         hidden = [m.id for m in matters if m.private]
         public_matters = [m for m in matters if not m.private]
@@ -166,9 +165,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         cases = list(session.exec(query).all()) if scope is None or scope.case_ids else []
 
         def emit(spec: FeedSpec, events: list[Event]) -> None:
-            path = feeds_dir / spec.filename
-            if write_if_changed(path, render_atom(session, spec, events, feeds_config)):
-                written.append(path)
+            writer.add(feeds_dir / spec.filename,
+                       render_atom(session, spec, events, feeds_config))
 
         if scope is None or scope.everything:
             emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
@@ -190,7 +188,7 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                  _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
         if scope is None or scope.agreements:
             _agreement_feeds(session, title, cap, emit)
-    return written
+    return writer.written
 
 
 def _agreement_feeds(session: Session, title: str, cap: int,
