@@ -116,18 +116,23 @@ class Matcher:
     def match(self, obs: CaseObservation) -> list[MatchReason]:
         """Every reason any watch has to track this case."""
         reasons: list[MatchReason] = []
+        # What every watch reads, worked out once per observation.
+        docket = (obs.court, docket_key(obs.docket_number))
+        texts: list[str] | None = None
         for watch in self._watches:
-            reasons += self._match_one(watch, obs)
+            if watch.entry_text and texts is None:
+                texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
+            reasons += self._match_one(watch, obs, docket, texts or [])
         return reasons
 
-    def _match_one(self, w: _CompiledWatch, obs: CaseObservation) -> list[MatchReason]:
+    def _match_one(self, w: _CompiledWatch, obs: CaseObservation, docket: tuple[str, str],
+                   texts: Sequence[str]) -> list[MatchReason]:
         name = w.config.name
-        if (obs.court, docket_key(obs.docket_number)) in w.dockets:
+        if docket in w.dockets:
             return [MatchReason(name, "docket", f"{obs.court}:{obs.docket_number}")]
         if w.courts and obs.court not in w.courts:
             return []
         results: list[tuple[bool, list[MatchReason]]] = []  # (judged, hits) per criterion
-        texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
         if w.entry_text:
             results.append(self._regex(name, "entry_text", w.entry_text, texts,
                                        w.entry_text_any))

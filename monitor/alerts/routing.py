@@ -189,6 +189,7 @@ def make_router(
                     event_id=event.id or 0, subscription=sub.name, channel=channel_id(url),
                     mode=sub.mode, status="pending", created_at=event.at,
                 ))
-        session.flush()
+        # No flush of its own: the deliveries go with the transaction's next flush (the next
+        # event's, a query's autoflush, the commit), many rows in one statement.
 
     return route
