@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
-from monitor.db import write_session
+from monitor.db import insert_row, write_session
 from monitor.events import EventListener, emit, emitted
 from monitor.matching import Matcher
 from monitor.matters import set_matter_status
@@ -156,8 +156,7 @@ class Store:
             cl_last_synced=now if obs.cl_synced else None,
             cl_date_modified=obs.cl_date_modified,
         )
-        session.add(case)
-        session.flush()
+        insert_row(session, case)
         self._emit(
             session, result, kind="case.discovered", at=now,
             subject=case_subject(case.court, case.docket_number),
@@ -279,8 +278,7 @@ class Store:
             session.add(row)
             return
         row = new_entry(case.id or 0, obs, source_id, now)
-        session.add(row)
-        session.flush()
+        insert_row(session, row)
         added = result.fresh.get(case.id or 0)
         if added is not None:
             added.append(row)
