@@ -61,8 +61,8 @@ def write_all_if_changed(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
     """Write each (path, data) as `write_if_changed` does; return the paths (re)written.
 
     The files go in batches of `_BATCH`: each file of a batch complete and on disk (fsyncs in
-    parallel) before it is renamed into place, so readers see the old bytes or the new, never
-    part of them; on an error nothing of the failing batch is renamed and its temporary files
+    parallel) before any is renamed into place, so readers see the old bytes or the new, never
+    part of them; when writing fails nothing of the batch is renamed, and its temporary files
     are removed.
     """
     written: list[Path] = []
