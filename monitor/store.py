@@ -139,8 +139,15 @@ class Store:
         else:
             self._update_case(session, case, obs, source_id, now, result)
             backfill = obs.backfill
-        for entry in obs.entries:
-            self._apply_entry(session, case, entry, source_id, now, backfill, result)
+        added = sum(self._apply_entry(session, case, entry, source_id, now, backfill, result)
+                    for entry in obs.entries)
+        if added:
+            # Once per case, after its entries: the listeners' reads in between find no changed
+            # case row to flush first.
+            case.entry_count = (case.entry_count or 0) + added
+            if not backfill:
+                case.last_activity = now
+            session.add(case)
 
     def _discover(self, session: Session, obs: CaseObservation, key: str, reasons: list[Any],
                   source_id: str, now: datetime, result: ApplyResult) -> Case:
@@ -271,21 +278,18 @@ class Store:
         return session.exec(query.order_by(col(Entry.id))).first()
 
     def _apply_entry(self, session: Session, case: Case, obs: EntryObservation, source_id: str,
-                     now: datetime, backfill: bool, result: ApplyResult) -> None:
+                     now: datetime, backfill: bool, result: ApplyResult) -> bool:
+        """Store one entry of `case`; True when it is new (its `entry.added` emitted)."""
         row = self._find_entry(session, case, obs, result.fresh)
         if row is not None:
             _enrich(row, obs, source_id)
             session.add(row)
-            return
+            return False
         row = new_entry(case.id or 0, obs, source_id, now)
         insert_row(session, row)
         added = result.fresh.get(case.id or 0)
         if added is not None:
             added.append(row)
-        case.entry_count = (case.entry_count or 0) + 1
-        if not backfill:
-            case.last_activity = now
-        session.add(case)
         text = obs.description or obs.short_description
         number = f"#{obs.entry_number} " if obs.entry_number is not None else ""
         self._emit(
@@ -296,6 +300,7 @@ class Store:
             data={**_case_data(case), **_entry_data(row), "backfill": backfill},
             case_id=case.id, source_id=source_id,
         )
+        return True
 
     # ------------------------------------------------------------------ pages
 

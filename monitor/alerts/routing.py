@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.config import SubscriptionConfig
+from monitor.db import insert_row
 from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
 from sources.agreement_identity import county_key, state_code
@@ -185,11 +186,11 @@ def make_router(
                 continue
             sub = rule.subscription
             for url in subscription_channels(sub):
-                session.add(Delivery(
+                # Written at once as a plain row: nothing left pending for the next read's
+                # autoflush (the listeners read between events).
+                insert_row(session, Delivery(
                     event_id=event.id or 0, subscription=sub.name, channel=channel_id(url),
                     mode=sub.mode, status="pending", created_at=event.at,
                 ))
-        # No flush of its own: the deliveries go with the transaction's next flush (the next
-        # event's, a query's autoflush, the commit), many rows in one statement.
 
     return route
