@@ -144,9 +144,9 @@ def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = No
 
 
 #: rendered entries kept for the other feeds of one render, at most
-_MEMO_CAP = 20000
+_MEMO_CAP = 2000
 #: cases whose newest events are read in one query (`_latest_by_case`)
-_CASE_BATCH = 200
+_CASE_BATCH = 50
 
 
 def _latest_by_case(session: Session, limit: int, case_ids: Sequence[int], *,

@@ -21,7 +21,7 @@ __all__ = ["FeedWriter", "safe_name", "write_all_if_changed", "write_if_changed"
 #: fsyncs in flight at once when many feed files are written together
 _SYNC_WORKERS = 16
 #: files written (and their descriptors open) at once
-_BATCH = 128
+_BATCH = 64
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
