@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session, SQLModel
 
 from monitor.errors import StoreError
 
-__all__ = ["make_engine", "read_session", "write_session", "sqlite_path"]
+__all__ = ["insert_row", "make_engine", "read_session", "write_session", "sqlite_path"]
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -85,3 +86,23 @@ def read_session(engine: Engine) -> Iterator[Session]:
     """A read-only session (rolled back at the end)."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def insert_row(session: Session, row: SQLModel) -> None:
+    """INSERT a new `row` at once, as one plain statement on the session's connection, and
+    attach it to the session as a stored row with its primary key set.
+
+    What `session.add(row); session.flush()` does for one row, without a unit-of-work flush
+    (the store adds thousands of rows a round, each needing its id before the next): the row's
+    columns are written as they are; what else the session holds waits for its next flush.
+    """
+    table = row.__table__  # type: ignore[attr-defined]
+    (key,) = [c.key for c in table.primary_key.columns]
+    values = {c.key: getattr(row, c.key) for c in table.columns
+              if not (c.key == key and getattr(row, c.key) is None)}
+    inserted = session.connection().execute(table.insert(), values).inserted_primary_key
+    if inserted is None:
+        raise StoreError(f"no id for the new {table.name} row")
+    setattr(row, key, inserted[0])
+    make_transient_to_detached(row)
+    session.add(row)

@@ -86,6 +86,17 @@ class Matcher:
 
     def __init__(self, watches: Sequence[WatchConfig]) -> None:
         self._watches = tuple(self._compile(w) for w in watches)
+        # What any watch could match on, to turn away at once an observation none can (most
+        # of a feed): a reason needs a docket listed, a pattern found, or a cause or nature of
+        # suit to compare. None: some patterns cannot be combined, so every watch is asked.
+        self._dockets = frozenset(d for w in self._watches for d in w.dockets)
+        self._judges_cause = any(w.causes for w in self._watches)
+        self._judges_nos = any(w.config.nature_of_suit for w in self._watches)
+        self._entry_text_any = any_of([p for w in watches for p in w.entry_text])
+        self._case_name_any = any_of([p for w in watches for p in w.case_name])
+        self._prefilter = (
+            (self._entry_text_any is not None or not any(w.entry_text for w in watches))
+            and (self._case_name_any is not None or not any(w.case_name for w in watches)))
 
     @staticmethod
     def _compile(watch: WatchConfig) -> _CompiledWatch:
@@ -116,18 +127,43 @@ class Matcher:
     def match(self, obs: CaseObservation) -> list[MatchReason]:
         """Every reason any watch has to track this case."""
         reasons: list[MatchReason] = []
+        # What every watch reads, worked out once per observation.
+        docket = (obs.court, docket_key(obs.docket_number))
+        texts: list[str] | None = None
+        if self._prefilter and not self._may_match(obs, docket):
+            return reasons
         for watch in self._watches:
-            reasons += self._match_one(watch, obs)
+            if watch.entry_text and texts is None:
+                texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
+            reasons += self._match_one(watch, obs, docket, texts or [])
         return reasons
 
-    def _match_one(self, w: _CompiledWatch, obs: CaseObservation) -> list[MatchReason]:
+    def _may_match(self, obs: CaseObservation, docket: tuple[str, str]) -> bool:
+        """False when no watch can have a reason to track `obs` (see `__init__`)."""
+        if docket in self._dockets:
+            return True
+        if (self._judges_cause and obs.cause.strip()) or (
+                self._judges_nos and obs.nature_of_suit):
+            return True
+        names = self._case_name_any
+        if names is not None and obs.case_name and names.search(obs.case_name):
+            return True
+        texts = self._entry_text_any
+        if texts is not None:
+            for e in obs.entries:
+                text = f"{e.short_description} {e.description}".strip()
+                if text and texts.search(text):
+                    return True
+        return False
+
+    def _match_one(self, w: _CompiledWatch, obs: CaseObservation, docket: tuple[str, str],
+                   texts: Sequence[str]) -> list[MatchReason]:
         name = w.config.name
-        if (obs.court, docket_key(obs.docket_number)) in w.dockets:
+        if docket in w.dockets:
             return [MatchReason(name, "docket", f"{obs.court}:{obs.docket_number}")]
         if w.courts and obs.court not in w.courts:
             return []
         results: list[tuple[bool, list[MatchReason]]] = []  # (judged, hits) per criterion
-        texts = [f"{e.short_description} {e.description}".strip() for e in obs.entries]
         if w.entry_text:
             results.append(self._regex(name, "entry_text", w.entry_text, texts,
                                        w.entry_text_any))

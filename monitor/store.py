@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
 from monitor.config import Config
-from monitor.db import write_session
+from monitor.db import insert_row, write_session
 from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
@@ -45,7 +46,7 @@ __all__ = ["ApplyResult", "Store", "case_subject", "entry_identity", "entry_valu
 
 log = logging.getLogger(__name__)
 
-#: docket keys per lookup query (well under every database's parameter limit)
+#: case ids per lookup query (well under every database's parameter limit)
 _KEY_BATCH = 500
 
 
@@ -57,6 +58,8 @@ class ApplyResult:
     dropped: int = 0
     #: list snapshots held until a later fetch confirms them (see `agreement_store`)
     held: int = 0
+    #: the entries of each case created in this apply, oldest first (looked up in memory)
+    fresh: dict[int, list[Entry]] = field(default_factory=dict, repr=False)
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.events if e.kind == kind)
@@ -155,6 +158,9 @@ class Store:
                 return
             case = self._discover(session, obs, key, reasons, source_id, now, result)
             known[(case.court, key)] = case
+            # A case new in this transaction has no entry but those added below: they are
+            # looked up in memory, not in the table.
+            result.fresh[case.id or 0] = []
             backfill = False
         elif not case.tracked:
             result.dropped += 1
@@ -162,8 +168,15 @@ class Store:
         else:
             self._update_case(session, case, obs, source_id, now, result)
             backfill = obs.backfill
-        for entry in obs.entries:
-            self._apply_entry(session, case, entry, source_id, now, backfill, result)
+        added = sum(self._apply_entry(session, case, entry, source_id, now, backfill, result)
+                    for entry in obs.entries)
+        if added:
+            # Once per case, after its entries: the listeners' reads in between find no changed
+            # case row to flush first.
+            case.entry_count = (case.entry_count or 0) + added
+            if not backfill:
+                case.last_activity = now
+            session.add(case)
 
     def _discover(self, session: Session, obs: CaseObservation, key: str, reasons: list[Any],
                   source_id: str, now: datetime, result: ApplyResult) -> Case:
@@ -179,8 +192,7 @@ class Store:
             cl_last_synced=now if obs.cl_synced else None,
             cl_date_modified=obs.cl_date_modified,
         )
-        session.add(case)
-        session.flush()
+        insert_row(session, case)
         self._emit(
             session, result, kind="case.discovered", at=now,
             subject=case_subject(case.court, case.docket_number),
@@ -267,8 +279,13 @@ class Store:
                        data=_case_data(case), case_id=case.id, source_id=source_id)
         session.add(case)
 
-    def _find_entry(self, session: Session, case: Case, obs: EntryObservation) -> Entry | None:
-        """The stored entry `obs` is, found by index (identity, document id, fingerprint)."""
+    def _find_entry(self, session: Session, case: Case, obs: EntryObservation,
+                    fresh: dict[int, list[Entry]] | None = None) -> Entry | None:
+        """The stored entry `obs` is, found by index (identity, document id, fingerprint);
+        for a case created in this transaction (`fresh`: its entries so far), in memory."""
+        added = fresh.get(case.id or 0) if fresh is not None else None
+        if added is not None:
+            return _find_added(added, obs)
         in_case = Entry.case_id == case.id
         row = session.exec(
             select(Entry).where(in_case, Entry.identity == entry_identity(obs))).first()
@@ -290,19 +307,18 @@ class Store:
         return session.exec(query.order_by(col(Entry.id))).first()
 
     def _apply_entry(self, session: Session, case: Case, obs: EntryObservation, source_id: str,
-                     now: datetime, backfill: bool, result: ApplyResult) -> None:
-        row = self._find_entry(session, case, obs)
+                     now: datetime, backfill: bool, result: ApplyResult) -> bool:
+        """Store one entry of `case`; True when it is new (its `entry.added` emitted)."""
+        row = self._find_entry(session, case, obs, result.fresh)
         if row is not None:
             _enrich(row, obs, source_id)
             session.add(row)
-            return
+            return False
         row = new_entry(case.id or 0, obs, source_id, now)
-        session.add(row)
-        session.flush()
-        case.entry_count = (case.entry_count or 0) + 1
-        if not backfill:
-            case.last_activity = now
-        session.add(case)
+        insert_row(session, row)
+        added = result.fresh.get(case.id or 0)
+        if added is not None:
+            added.append(row)
         text = obs.description or obs.short_description
         number = f"#{obs.entry_number} " if obs.entry_number is not None else ""
         self._emit(
@@ -313,6 +329,7 @@ class Store:
             data={**_case_data(case), **_entry_data(row), "backfill": backfill},
             case_id=case.id, source_id=source_id,
         )
+        return True
 
     # ------------------------------------------------------------------ pages
 
@@ -345,21 +362,46 @@ class Store:
 
 def known_cases(session: Session, observations: Sequence[CaseObservation]
                 ) -> dict[tuple[str, str], Case]:
-    """The stored cases the observations name, by (court, docket key): one indexed query per
-    court and batch of 500 docket keys, so an untracked item costs no round trip of its own."""
-    by_court: dict[str, dict[str, None]] = {}
+    """The stored cases the observations name, by (court, docket key). Per court, one indexed
+    read of the docket keys stored for it (plain columns, one statement whatever the feed
+    holds), then the rows of the named ones only: an untracked item costs no round trip of its
+    own, and a feed of new cases loads no row."""
+    by_court: dict[str, set[str]] = {}
     for obs in observations:
         if obs.docket_number:
-            by_court.setdefault(obs.court, {})[docket_key(obs.docket_number)] = None
-    found: dict[tuple[str, str], Case] = {}
+            by_court.setdefault(obs.court, set()).add(docket_key(obs.docket_number))
+    ids: list[int | None] = []
+    connection = session.connection()
     for court, keys in by_court.items():
-        ordered = list(keys)
-        for start in range(0, len(ordered), _KEY_BATCH):
-            chunk = ordered[start:start + _KEY_BATCH]
-            for case in session.exec(select(Case).where(
-                    Case.court == court, col(Case.docket_key).in_(chunk))):
-                found[(case.court, case.docket_key)] = case
+        ids += [case_id for case_id, key in connection.execute(
+            sa_select(col(Case.id), col(Case.docket_key)).where(col(Case.court) == court))
+            if key in keys]
+    found: dict[tuple[str, str], Case] = {}
+    for start in range(0, len(ids), _KEY_BATCH):
+        for case in session.exec(select(Case).where(
+                col(Case.id).in_(ids[start:start + _KEY_BATCH]))):
+            found[(case.court, case.docket_key)] = case
     return found
+
+
+def _find_added(added: Sequence[Entry], obs: EntryObservation) -> Entry | None:
+    """`Store._find_entry` over the entries of a case added in this transaction (in id
+    order): the same keys, in the same order of precedence."""
+    identity = entry_identity(obs)
+    for row in added:
+        if row.identity == identity:
+            return row
+    doc = normalize_pacer_doc_id(obs.pacer_doc_id) if obs.pacer_doc_id else ""
+    if doc:
+        for row in added:
+            if row.doc_key == doc:
+                return row
+    fingerprint = entry_fingerprint(obs.date_filed, obs.short_description)
+    for row in added:
+        if row.fingerprint == fingerprint and (obs.entry_number is None
+                                               or row.entry_number is None):
+            return row
+    return None
 
 
 def new_entry(case_id: int, obs: EntryObservation, source_id: str, now: datetime) -> Entry:

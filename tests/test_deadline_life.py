@@ -170,6 +170,23 @@ def test_a_stay_suspends_and_its_lifting_resumes(tmp_path: Path) -> None:
                 and date(2025, 5, 1) <= e.at.astimezone(NY).date() < date(2025, 6, 2)]
 
 
+def test_a_deadline_set_while_the_case_is_stayed_waits_for_the_lift(tmp_path: Path) -> None:
+    # the stay is an earlier entry: the case's history is what says the new deadline is stayed
+    docket: Docket = [
+        (date(2025, 4, 1), 1, "COMPLAINT for Writ of Mandamus filed by JANE ROE."),
+        (date(2025, 5, 1), 4, "MINUTE ORDER granting 3 Joint Motion; this case is STAYED pending "
+                              "the agency's adjudication."),
+        (date(2025, 5, 5), 5, "NOTICE of Appearance by John Smith on behalf of All Defendants."),
+        (date(2025, 5, 12), 6, "MINUTE ORDER: The parties shall file a joint status report by "
+                               "6/16/2025."),
+    ]
+    store, events = replay(tmp_path, docket, until=date(2025, 5, 20))
+    (report,) = [r for r in rows(store) if r.obligation.startswith("status-report")]
+    assert report.state == "suspended"
+    kinds = [e.kind for e in events if e.data.get("obligation", "").startswith("status-report")]
+    assert kinds == ["deadline.set", "deadline.suspended"]
+
+
 def test_a_period_from_a_future_event_waits_for_it(tmp_path: Path) -> None:
     docket: Docket = [
         (date(2025, 4, 1), 1, "COMPLAINT for Writ of Mandamus filed by JANE ROE."),

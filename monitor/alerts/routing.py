@@ -32,6 +32,7 @@ from sqlmodel import Session
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.schedule import is_urgent
 from monitor.config import SubscriptionConfig
+from monitor.db import insert_row
 from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
 from sources.agreement_identity import county_key, state_code
@@ -195,10 +196,11 @@ def make_router(
             sub = rule.subscription
             mode = URGENT if is_urgent(sub, event.kind, event.data or {}) else sub.mode
             for url in subscription_channels(sub):
-                session.add(Delivery(
+                # Written at once as a plain row: nothing left pending for the next read's
+                # autoflush (the listeners read between events).
+                insert_row(session, Delivery(
                     event_id=event.id or 0, subscription=sub.name, channel=channel_id(url),
                     mode=mode, status="pending", created_at=event.at,
                 ))
-        session.flush()
 
     return route

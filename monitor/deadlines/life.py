@@ -182,8 +182,11 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
     _rulings(session, chain, case_id, facts, ref, moved, event)
     if facts.lifts_stay:
         _resume(session, chain, case_id, event, ref, day, moved)
-    elif facts.stays or _stayed(session, case_id, number, day):
-        # set or started while the case is stayed: it runs only once the stay is lifted
+    elif (facts.stays or (moved | started)) and (
+            facts.stays or _stayed(session, case_id, number, day)):
+        # set or started while the case is stayed: it runs only once the stay is lifted (the
+        # case's history is read only when this entry set or started a deadline: the rows
+        # below are those, so an entry that starts none never pays for a case's whole docket)
         for row in _rows(session, case_id, ("open",)):
             if row.id in moved | started:
                 row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
@@ -195,13 +198,16 @@ def _stayed(session: Session, case_id: int, number: int | None, day: date) -> bo
     """Whether the case's earlier entries leave it stayed (a stay or administrative closing not
     lifted since)."""
     stayed = False
-    earlier = session.exec(select(Entry).where(Entry.case_id == case_id).order_by(
-        col(Entry.date_filed), col(Entry.id))).all()
-    for row in earlier:
-        if (number is not None and row.entry_number == number) or (
-                row.date_filed is not None and row.date_filed > day):
+    # plain columns, not Entry objects: a case of thousands of entries is read as tuples
+    earlier = session.exec(select(
+        col(Entry.entry_number), col(Entry.date_filed), col(Entry.description),
+        col(Entry.short_description),
+    ).where(Entry.case_id == case_id).order_by(col(Entry.date_filed), col(Entry.id))).all()
+    for entry_number, date_filed, description, short_description in earlier:
+        if (number is not None and entry_number == number) or (
+                date_filed is not None and date_filed > day):
             continue
-        facts = read_entry(row.description or row.short_description, row.entry_number)
+        facts = read_entry(description or short_description, entry_number)
         if facts.lifts_stay or facts.terminates:
             stayed = False
         elif facts.stays:

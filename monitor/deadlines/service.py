@@ -39,7 +39,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, cast, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -143,7 +143,8 @@ def make_deadline_listener(config: Config,
         today = event.at.astimezone(ZoneInfo(zone)).date()
         court_closures = closures.get(case.court, ())
         text = _entry_text(event.data or {})
-        siblings = _sibling_service_dates(session, case, event)
+        # Read only when a rule counts from an undated service (most entries start none).
+        siblings = _SiblingDates(session, case, event)
         computed = derive_from_entry(case, event, _rules(extra_key), court_closures,
                                      sibling_service=siblings)
 
@@ -177,6 +178,31 @@ def _sibling_service_dates(session: Session, case: Case, event: Event) -> list[d
     return found
 
 
+class _SiblingDates(Sequence[date]):
+    """`_sibling_service_dates` of an entry, read from the database on first use."""
+
+    def __init__(self, session: Session, case: Case, event: Event) -> None:
+        self._args = (session, case, event)
+        self._dates: list[date] | None = None
+
+    def _read(self) -> list[date]:
+        if self._dates is None:
+            self._dates = _sibling_service_dates(*self._args)
+        return self._dates
+
+    @overload
+    def __getitem__(self, index: int) -> date: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[date]: ...
+
+    def __getitem__(self, index: int | slice) -> date | Sequence[date]:
+        return self._read()[index]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+
 def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
                       closures: Sequence[date],
                       known: dict[str, tuple[date, str]] | None = None,
@@ -200,9 +226,10 @@ def derive_from_entry(case: Case, event: Event, rules: Sequence[Any],
                                entry_date=entry_day, rules=rules, parties=parties):
         rule = trig.rule
         trigger_date, estimated = trig.trigger_date, trig.trigger_estimated
-        sibling = [d for d in sibling_service if d <= entry_day]
-        if estimated and rule.trigger_date == "service" and sibling:
-            trigger_date, estimated = min(sibling), False
+        if estimated and rule.trigger_date == "service":
+            sibling = [d for d in sibling_service if d <= entry_day]
+            if sibling:
+                trigger_date, estimated = min(sibling), False
         result = compute(trigger_date, trig.period, rule.unit, rule.direction,
                          service="n/a" if rule.unit != "calendar_days" else "electronic",
                          state=court.state if court and court.state else None,

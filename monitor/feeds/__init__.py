@@ -3,7 +3,8 @@
 - `atom`: `render_feeds(engine, feeds_config, feeds_dir, now=...)` -> all, per tag, per case.
 - `ics`: `render_ics(deadlines, calendar_name=..., now=...)`, `write_ics_feeds(engine, feeds_dir,
   now=...)`.
-- `files`: `write_if_changed` (temp file + os.replace; untouched when the bytes are the same).
+- `files`: `write_if_changed` (temp file + os.replace; untouched when the bytes are the same);
+  `FeedWriter` / `write_all_if_changed` for many files at once (their fsyncs in parallel).
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -23,7 +24,7 @@ from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
-from monitor.feeds.files import safe_name, write_if_changed
+from monitor.feeds.files import FeedWriter, safe_name
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
@@ -55,33 +56,58 @@ def _xml_text(text: str) -> str:
     return clean_text(text)
 
 
-def _add_entry(feed: object, session: Session, event: Event) -> None:
-    from feedgen.feed import FeedGenerator
+@dataclass(frozen=True)
+class _Entry:
+    """What an event's entry says (the same in every feed it is in)."""
 
-    assert isinstance(feed, FeedGenerator)
+    title: str
+    summary: str
+    content: str
+    link: str
+
+
+def _entry_of(session: Session, event: Event) -> _Entry:
     context = load_context(session, event)
     message = render_message(event, context)
-    entry = feed.add_entry(order="append")
-    entry.id(entry_id(event))
-    entry.title(_xml_text(message.title.removeprefix("[court-monitor] ")))
-    entry.updated(as_utc(event.at))
-    entry.published(as_utc(event.at))
-    entry.summary(_xml_text(message.text))
-    entry.content(_xml_text(message.html), type="html")
-    entry.category(term=event.kind)
     data = event.data or {}
     link = safe_url(str(data.get("document_url") or "")) or safe_url(str(data.get("url") or ""))
     case = context.case
     if not link and case is not None:
         link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
                           cl_docket_id=case.cl_docket_id)
-    if safe_url(link):
-        entry.link(href=link, rel="alternate")
+    return _Entry(title=_xml_text(message.title.removeprefix("[court-monitor] ")),
+                  summary=_xml_text(message.text), content=_xml_text(message.html),
+                  link=link if safe_url(link) else "")
+
+
+def _add_entry(feed: object, session: Session, event: Event,
+               memo: dict[int, _Entry] | None = None) -> None:
+    from feedgen.feed import FeedGenerator
+
+    assert isinstance(feed, FeedGenerator)
+    key = event.id or 0
+    rendered = memo.get(key) if memo is not None else None
+    if rendered is None:
+        rendered = _entry_of(session, event)
+        if memo is not None:
+            memo[key] = rendered
+    entry = feed.add_entry(order="append")
+    entry.id(entry_id(event))
+    entry.title(rendered.title)
+    entry.updated(as_utc(event.at))
+    entry.published(as_utc(event.at))
+    entry.summary(rendered.summary)
+    entry.content(rendered.content, type="html")
+    entry.category(term=event.kind)
+    if rendered.link:
+        entry.link(href=rendered.link, rel="alternate")
 
 
 def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
-                config: FeedsConfig) -> bytes:
-    """The Atom document of one feed (events newest first); same input, same bytes."""
+                config: FeedsConfig, *, memo: dict[int, Any] | None = None) -> bytes:
+    """The Atom document of one feed (events newest first); same input, same bytes. `memo`:
+    the entries rendered so far, by event id, shared by the feeds of one render (an event is
+    in several: all, its case's, its tags')."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -95,7 +121,7 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     for event in events:
-        _add_entry(feed, session, event)
+        _add_entry(feed, session, event, memo)
     data: bytes = feed.atom_str(pretty=True)
     return data
 
@@ -118,6 +144,35 @@ def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = No
                                & col(Event.source_id).in_(list(list_ids or []))))
     query = query.order_by(col(Event.id).desc()).limit(limit)
     return list(session.exec(query).all())
+
+
+#: rendered entries kept for the other feeds of one render, at most
+_MEMO_CAP = 2000
+#: cases whose newest events are read in one query (`_latest_by_case`)
+_CASE_BATCH = 50
+
+
+def _latest_by_case(session: Session, limit: int, case_ids: Sequence[int], *,
+                    private_matters: Sequence[str] = ()) -> dict[int, list[Event]]:
+    """`_latest(case_ids=[id])` of each case, for many cases in one query (the events ranked
+    within each case, newest first)."""
+    if not case_ids:
+        return {}
+    conditions: list[ColumnElement[bool]] = [
+        col(Event.private).is_(False), col(Event.kind).not_in(list(QUIET_EVENT_KINDS)),
+        col(Event.case_id).in_(list(case_ids))]
+    if private_matters:
+        conditions.append(col(Event.matter_id).is_(None)
+                          | col(Event.matter_id).not_in(list(private_matters)))
+    rank = func.row_number().over(partition_by=col(Event.case_id),
+                                  order_by=col(Event.id).desc()).label("rank")
+    ranked = sa_select(col(Event.id).label("id"), rank).where(*conditions).subquery()
+    query = (select(Event).join(ranked, col(Event.id) == ranked.c.id)
+             .where(ranked.c.rank <= limit).order_by(col(Event.id).desc()))
+    found: dict[int, list[Event]] = {case_id: [] for case_id in case_ids}
+    for event in session.exec(query).all():
+        found[event.case_id or 0].append(event)
+    return found
 
 
 @dataclass(frozen=True)
@@ -168,9 +223,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
     A file whose bytes would not change is not touched: the output depends on the data only.
     """
     cap = feeds_config.max_entries
-    written: list[Path] = []
     title = feeds_config.title
-    with read_session(engine) as session:
+    with read_session(engine) as session, FeedWriter() as writer:
         matters = list(session.exec(select(Matter)).all())
         hidden = [m.id for m in matters if m.private]
         public_matters = [m for m in matters if not m.private]
@@ -179,10 +233,13 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
             query = query.where(col(Case.id).in_(sorted(scope.case_ids)))
         cases = list(session.exec(query).all()) if scope is None or scope.case_ids else []
 
+        memo: dict[int, Any] = {}
+
         def emit(spec: FeedSpec, events: list[Event]) -> None:
-            path = feeds_dir / spec.filename
-            if write_if_changed(path, render_atom(session, spec, events, feeds_config)):
-                written.append(path)
+            if len(memo) > _MEMO_CAP:
+                memo.clear()
+            writer.add(feeds_dir / spec.filename,
+                       render_atom(session, spec, events, feeds_config, memo=memo))
 
         if scope is None or scope.everything:
             emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
@@ -197,18 +254,22 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
                  _latest(session, cap, case_ids=case_ids, matter_ids=matter_ids,
                          private_matters=hidden, list_ids=lists.get(tag, set())))
-        for case in cases:
-            name = safe_name(case.court, case.docket_number)
-            link = docket_url(case.court, case.docket_number, pacer_case_id=case.pacer_case_id,
-                              cl_docket_id=case.cl_docket_id)
-            heading = f"{case.case_name} ({case.court} {case.docket_number})".strip()
-            emit(FeedSpec(f"case-{name}.atom", f"{ID_PREFIX}feed/case/{name}",
-                          f"{title}: {heading}", link),
-                 _latest(session, cap, case_ids=[case.id or 0], private_matters=hidden))
+        for start in range(0, len(cases), _CASE_BATCH):
+            batch = cases[start:start + _CASE_BATCH]
+            latest = _latest_by_case(session, cap, [case.id or 0 for case in batch],
+                                     private_matters=hidden)
+            for case in batch:
+                name = safe_name(case.court, case.docket_number)
+                link = docket_url(case.court, case.docket_number,
+                                  pacer_case_id=case.pacer_case_id,
+                                  cl_docket_id=case.cl_docket_id)
+                heading = f"{case.case_name} ({case.court} {case.docket_number})".strip()
+                emit(FeedSpec(f"case-{name}.atom", f"{ID_PREFIX}feed/case/{name}",
+                              f"{title}: {heading}", link), latest[case.id or 0])
         if scope is None or scope.agreements:
             _agreement_feeds(session, title, cap, emit)
         _list_feeds(session, title, cap, emit, None if scope is None else scope.lists)
-    return written
+    return writer.written
 
 
 def _list_feeds(session: Session, title: str, cap: int,

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from monitor.alerts.render import as_utc, docket_url
 from monitor.db import read_session
-from monitor.feeds.files import safe_name, write_if_changed
+from monitor.feeds.files import FeedWriter, safe_name
 from monitor.models import Case, Deadline, Matter
 from sources.sanitize import clean_text, safe_url
 
@@ -183,10 +183,9 @@ def write_ics_feeds(engine: Engine, feeds_dir: Path, *, title: str = "court-moni
         for filename, group in _groups(deadlines, cases, matters).items():
             label = filename.removeprefix("deadlines-").removesuffix(".ics")
             files[filename] = (group, f"{title}: deadlines {label}")
-        written = []
-        for filename, (group, name) in files.items():
-            path = feeds_dir / filename
-            data = render_ics(group, calendar_name=name, cases=cases, lead_days=lead_days)
-            if write_if_changed(path, data):
-                written.append(path)
-    return written
+        with FeedWriter() as writer:
+            for filename, (group, name) in files.items():
+                writer.add(feeds_dir / filename,
+                           render_ics(group, calendar_name=name, cases=cases,
+                                      lead_days=lead_days))
+    return writer.written
