@@ -26,7 +26,7 @@ from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
 from monitor.mail_store import apply_mail
-from monitor.matching import Matcher
+from monitor.matching import Matcher, MatchReason
 from monitor.matter_requests import apply_request
 from monitor.matters import set_matter_status
 from monitor.models import AgreementHold, Case, Entry, Event, Matter, PageState
@@ -41,8 +41,8 @@ from sources.base import (
 )
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
-__all__ = ["ApplyResult", "Store", "case_subject", "entry_identity", "entry_values", "known_cases",
-           "new_entry"]
+__all__ = ["COURT_NOTICE", "ApplyResult", "Store", "case_subject", "entry_identity", "entry_values",
+           "known_cases", "new_entry", "noticed_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,23 @@ class ApplyResult:
 
     def count(self, kind: str) -> int:
         return sum(1 for e in self.events if e.kind == kind)
+
+
+#: why a case no watch matched is tracked: a court sent its notice to the mailbox's owner
+COURT_NOTICE = MatchReason("court-notice", "notice", "a court's notice to this mailbox")
+
+
+def noticed_cases(observations: Sequence[Observation]) -> frozenset[tuple[str, str]]:
+    """(court, docket key) of the cases that trusted court notices among `observations` ask to
+    track outright (`MailObservation.track_cases`): the mailbox's owner is on them."""
+    noticed: set[tuple[str, str]] = set()
+    for obs in observations:
+        if isinstance(obs, MailObservation) and obs.status == "taken" and obs.track_cases:
+            for spec in obs.cases:
+                court, _, docket = spec.partition(":")
+                if court and docket:
+                    noticed.add((court, docket_key(docket)))
+    return frozenset(noticed)
 
 
 def case_subject(court: str, docket_number: str) -> str:
@@ -102,9 +119,10 @@ class Store:
         with write_session(self.engine) as session:
             known = known_cases(session, [o for o in observations
                                           if isinstance(o, CaseObservation)])
+            noticed = noticed_cases(observations)
             for obs in observations:
                 if isinstance(obs, CaseObservation):
-                    self._apply_case(session, obs, source_id, now, result, known)
+                    self._apply_case(session, obs, source_id, now, result, known, noticed)
                 elif isinstance(obs, PageObservation):
                     self._apply_page(session, obs, source_id, now, result)
                 elif isinstance(obs, ListSnapshot):
@@ -138,7 +156,8 @@ class Store:
     # ------------------------------------------------------------------ cases and entries
 
     def _apply_case(self, session: Session, obs: CaseObservation, source_id: str, now: datetime,
-                    result: ApplyResult, known: dict[tuple[str, str], Case]) -> None:
+                    result: ApplyResult, known: dict[tuple[str, str], Case],
+                    noticed: frozenset[tuple[str, str]] = frozenset()) -> None:
         if not obs.docket_number:
             # A pushed docket alert names only CourtListener's docket id: ours or nothing.
             case = session.exec(select(Case).where(Case.cl_docket_id == obs.cl_docket_id)).first() \
@@ -153,6 +172,8 @@ class Store:
             case = known.get((obs.court, key))
         if case is None:
             reasons = self.matcher.match(obs)
+            if not reasons and (obs.court, key) in noticed:
+                reasons = [COURT_NOTICE]
             if not reasons:
                 result.dropped += 1
                 return

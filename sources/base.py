@@ -262,6 +262,9 @@ class MailObservation:
     free_looks: tuple[tuple[str, str, int | None, str], ...] = ()
     #: the message itself, kept with a set-aside message for review
     raw: bytes = field(default=b"", repr=False)
+    #: a court sent this notice to the mailbox's owner, who is on these cases: the store tracks
+    #: them outright (as `track` does), whatever the watches say
+    track_cases: bool = True
 
 
 @dataclass(frozen=True)

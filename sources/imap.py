@@ -89,6 +89,9 @@ class Imap(Source):
         authserv_ids: list[str] = Field(default_factory=list)
         #: verify DKIM signatures (a DNS lookup each)
         dkim: bool = True
+        #: track the cases of every trusted notice outright (the mailbox's owner is on them);
+        #: false: only the cases a watch matches
+        track_cases: bool = True
 
         @field_validator("idle_wait", "timeout")
         @classmethod
@@ -174,7 +177,8 @@ class Imap(Source):
             raw = base64.b64decode(message["raw"])
             verdict = TrustVerdict(bool(message["trusted"]), str(message["reason"]),
                                    str(message.get("sender", "")))
-            observations.extend(take_message(raw, verdict).observations)
+            observations.extend(take_message(
+                raw, verdict, track_cases=self.options.track_cases).observations)
         return observations
 
     # ------------------------------------------------------------------ IMAP

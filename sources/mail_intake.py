@@ -37,8 +37,11 @@ class MailIntake:
         return first
 
 
-def take_message(raw: bytes, verdict: TrustVerdict) -> MailIntake:
-    """The observations of one message, given whether it is proven to come from a court."""
+def take_message(raw: bytes, verdict: TrustVerdict, *, track_cases: bool = True) -> MailIntake:
+    """The observations of one message, given whether it is proven to come from a court.
+
+    `track_cases`: the notice's cases are tracked outright (the mailbox's owner is on them)
+    rather than only when a watch matches them."""
     key = message_key(raw)
     try:
         notice = parse_notice(raw)
@@ -54,6 +57,7 @@ def take_message(raw: bytes, verdict: TrustVerdict) -> MailIntake:
         cases=tuple(f"{c.court}:{c.docket_number}" for c in notice.cases),
         free_looks=tuple((f.court, f.docket_number, f.entry_number, f.url)
                          for f in notice.free_looks),
+        track_cases=track_cases,
     )
     return MailIntake("notice", [mail, *notice.cases], verdict.reason)
 

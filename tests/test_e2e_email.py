@@ -62,7 +62,7 @@ def _not_court() -> bytes:
 
 
 def _imap_source(server: Dovecot | None, *, batch: int = 50, security: str = "tls",
-                 enabled: bool = True) -> str:
+                 enabled: bool = True, track_cases: bool = True) -> str:
     port = 0 if server is None else (server.tls_port if security == "tls" else server.port)
     ca = f'ca_file = "{server.ca_file}"' if server is not None else ""
     return f"""
@@ -79,6 +79,7 @@ password_env = "TEST_IMAP_PASSWORD"
 batch = {batch}
 authserv_ids = ["mx.test.example"]
 dkim = false
+track_cases = {"true" if track_cases else "false"}
 interval = "5m"
 """
 
@@ -141,6 +142,33 @@ def test_pipe_takes_a_notice_once_and_sets_aside_the_rest(
     assert any("untrusted" in r["reason"] for r in rows)
     # Set aside is said once: in the log, when first seen.
     assert capsys.readouterr().err.count("set aside") == 0  # nothing new since
+
+
+@pytest.mark.parametrize("track_cases", [True, False])
+def test_a_notice_tracks_its_case_though_no_watch_names_it(
+        tmp_path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], track_cases: bool) -> None:
+    # The court wrote to the mailbox's owner: they are on the case, whatever the watches say
+    # (unless the operator asks for the watches' cases only).
+    other = '[[watch]]\nname = "other"\ndockets = ["dcd:1:99-cv-00001"]\n'
+    cfg = write_config(tmp_path, "http://127.0.0.1:9", extra=other + CONSOLE
+                       + _imap_source(None, enabled=False, track_cases=track_cases))
+    assert pipe(cfg, _notice(), clock, monkeypatch) == 0
+    cases = run_json(["--config", cfg, "cases"], clock, capsys)
+    assert isinstance(cases, list)
+    if not track_cases:
+        assert cases == []
+        return
+    assert [(c["court"], c["docket_number"]) for c in cases] == [("dcd", DOCKET)]
+    case = case_json(cfg, clock, capsys)
+    assert [e["entry_number"] for e in case["entries"]] == [7]
+    assert [d["due"] for d in case["deadlines"] if d["due"] == "2026-05-01"], case["deadlines"]
+    assert json.dumps(case).count("court-notice") >= 1
+    # A forged notice tracks nothing.
+    assert pipe(cfg, _forged().replace(DOCKET.encode(), b"1:26-cv-00999"), clock,
+                monkeypatch) == 0
+    cases = run_json(["--config", cfg, "cases"], clock, capsys)
+    assert [c["docket_number"] for c in cases] == [DOCKET]
 
 
 def test_pipe_busy_database_gives_75_then_the_retry_succeeds(

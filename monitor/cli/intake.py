@@ -71,7 +71,8 @@ def cmd_intake_email(args: argparse.Namespace, clock: Clock) -> int:
         options = source.options if source is not None else None
         policy = trust_policy(options) if isinstance(options, Imap.Options) else TrustPolicy()
         source_id = source.id if source is not None else PIPE_SOURCE_ID
-        intake = take_message(raw, judge(raw, policy))
+        track_cases = options.track_cases if isinstance(options, Imap.Options) else True
+        intake = take_message(raw, judge(raw, policy), track_cases=track_cases)
         app = App(config=config, clock=clock, busy_timeout_s=max(args.wait, 0.0))
         try:
             result = app.store.apply(intake.observations, source_id=source_id, now=clock())
