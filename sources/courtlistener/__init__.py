@@ -76,7 +76,8 @@ import httpx
 from pydantic import SecretStr
 
 from monitor.errors import DeferredError, FetchError
-from sources.api_urls import api_path, same_api_host, site_of
+from sources.api_requests import acquire, gated_get, throttled, token_headers
+from sources.api_urls import same_api_host, site_of
 from sources.base import (
     Clock,
     Fetched,
@@ -134,7 +135,7 @@ from sources.courtlistener._sync import (
     parse_sync,
 )
 from sources.deadline_transport import FetchStopped
-from sources.fetching import conditional_get, parse_retry_after
+from sources.fetching import parse_retry_after
 from sources.request_budget import MemoryGate, QuotaDeferred
 
 __all__ = ["AccountCheck", "CourtListener", "check_account"]
@@ -150,8 +151,6 @@ LOOKUP_RETRY = timedelta(days=3)
 MAX_PAGES_PER_FETCH = 10
 #: dockets not yet due offered at the end of a round, to use budget nothing due wanted
 SPARE_PER_ROUND = 3
-#: wait this long after a 429 without a usable Retry-After
-DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 #: the alert listings are read again (and reconciled) this often
 RECONCILE_EVERY = timedelta(days=1)
 #: a query with a live search alert runs this often (the safety net of pushed discovery)
@@ -535,13 +534,17 @@ class CourtListener(Source):
               body: Mapping[str, Any] | None) -> tuple[int, dict[str, Any]]:
         """One gated POST or DELETE: (status, JSON object answered or {}); a 4xx other than
         429 is returned for the caller to judge, a 429 defers, a 5xx or network error raises."""
-        path = api_path(url, self.options.base_url)
-        if self._deferred or not self.gate.acquire(path):
-            self._deferred = True
+        if self._deferred:
             raise QuotaDeferred("request budget spent; deferred to a later round",
                                 source=self.source_id, url=url)
         try:
-            response = self.client.request(method, url, json=body, headers=self._headers())
+            acquire(self.gate, url, base_url=self.options.base_url, source_id=self.source_id)
+        except QuotaDeferred:
+            self._deferred = True
+            raise
+        try:
+            response = self.client.request(method, url, json=body,
+                                           headers=token_headers(self._token))
         except FetchStopped as exc:
             raise DeferredError("stopping: the rest of the round waits for the next start",
                                 source=self.source_id, url=url) from exc
@@ -553,7 +556,9 @@ class CourtListener(Source):
                                retry_after=parse_retry_after(response.headers.get("Retry-After"),
                                                              self.clock()))
             if status == 429:
-                raise self._throttled(error, url) from error
+                self._deferred = True
+                raise throttled(self.gate, error, url, source_id=self.source_id,
+                                now=self.clock()) from error
             raise error
         try:
             answer = response.json() if response.content else {}
@@ -625,36 +630,18 @@ class CourtListener(Source):
         return same_api_host(link, self.options.base_url)
 
     def _get_json(self, target: Target, url: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """One gated GET returning a JSON object."""
-        path = api_path(url, self.options.base_url)
-        if self._deferred or not self.gate.acquire(path):
-            self._deferred = True
+        """One gated GET returning a JSON object (nothing more is asked once one is deferred)."""
+        if self._deferred:
             raise QuotaDeferred("request budget spent; deferred to a later round",
                                 source=self.source_id, url=url)
-        request = Target(key=target.key, url=url, params=dict(params))
         try:
-            fetched = conditional_get(self.client, request, TargetState(),
-                                      source_id=self.source_id, clock=self.clock,
-                                      headers=self._headers())
-        except FetchError as exc:
-            if exc.status == 429:
-                raise self._throttled(exc, url) from exc
+            content = gated_get(self.client, self.gate, url, params, key=target.key,
+                                base_url=self.options.base_url, source_id=self.source_id,
+                                clock=self.clock, token=self._token)
+        except QuotaDeferred:
+            self._deferred = True
             raise
-        return json_object(fetched.content, source=self.source_id, url=url)
-
-    def _throttled(self, exc: FetchError, url: str) -> QuotaDeferred:
-        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_RETRY_AFTER
-        self.gate.defer(self.clock() + wait)
-        self._deferred = True
-        return QuotaDeferred(f"HTTP 429: retry after {int(wait.total_seconds())}s",
-                             source=self.source_id, url=url, status=429,
-                             retry_after=wait.total_seconds())
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._token is not None:
-            headers["Authorization"] = f"Token {self._token.get_secret_value()}"
-        return headers
+        return json_object(content, source=self.source_id, url=url)
 
     # ------------------------------------------------------------------ parse
 

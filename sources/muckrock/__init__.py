@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import SecretStr
 
 from monitor.errors import FetchError
-from sources.api_urls import api_path, same_api_host, site_of
+from sources.api_requests import gated_get
+from sources.api_urls import same_api_host, site_of
 from sources.base import (
     Clock,
     Fetched,
@@ -50,7 +50,6 @@ from sources.base import (
     Target,
     TargetState,
 )
-from sources.fetching import conditional_get
 from sources.muckrock._json import json_payload, parse_requests
 from sources.muckrock._options import MuckRockOptions
 from sources.request_budget import MemoryGate, QuotaDeferred
@@ -59,8 +58,6 @@ __all__ = ["MuckRock"]
 
 #: at most this many pages of one listing in one fetch
 MAX_PAGES_PER_FETCH = 20
-#: wait this long after a 429 without a usable Retry-After
-DEFAULT_RETRY_AFTER = timedelta(seconds=60)
 _COMPLETE = json.dumps({"complete": True})
 
 
@@ -203,35 +200,18 @@ class MuckRock(Source):
                     self._get_json(f"{self.options.base_url}{kind}/{ident}/", {}))
 
     def _get_json(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
-        """One gated GET returning a JSON object."""
-        if self._deferred or not self.gate.acquire(api_path(url, self.options.base_url)):
-            self._deferred = True
+        """One gated GET returning a JSON object (nothing more is asked once one is deferred)."""
+        if self._deferred:
             raise QuotaDeferred("request budget spent; deferred to a later round",
                                 source=self.source_id, url=url)
-        request = Target(key="get", url=url, params=dict(params))
         try:
-            fetched = conditional_get(self.client, request, TargetState(),
-                                      source_id=self.source_id, clock=self.clock,
-                                      headers=self._headers())
-        except FetchError as exc:
-            if exc.status == 429:
-                raise self._throttled(exc, url) from exc
+            content = gated_get(self.client, self.gate, url, params, key="get",
+                                base_url=self.options.base_url, source_id=self.source_id,
+                                clock=self.clock, token=self._token)
+        except QuotaDeferred:
+            self._deferred = True
             raise
-        return json_payload(fetched.content, source=self.source_id, url=url)
-
-    def _throttled(self, exc: FetchError, url: str) -> QuotaDeferred:
-        wait = timedelta(seconds=exc.retry_after) if exc.retry_after else DEFAULT_RETRY_AFTER
-        self.gate.defer(self.clock() + wait)
-        self._deferred = True
-        return QuotaDeferred(f"HTTP 429: retry after {int(wait.total_seconds())}s",
-                             source=self.source_id, url=url, status=429,
-                             retry_after=wait.total_seconds())
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json"}
-        if self._token is not None:
-            headers["Authorization"] = f"Token {self._token.get_secret_value()}"
-        return headers
+        return json_payload(content, source=self.source_id, url=url)
 
     # ------------------------------------------------------------------ parse
 
