@@ -72,6 +72,8 @@ class App:
                       stop=self.stop)
 
     def close(self) -> None:
+        if "runner" in self.__dict__:
+            self.runner.close()
         if "client" in self.__dict__:
             self.client.close()
         if "engine" in self.__dict__:

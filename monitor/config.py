@@ -46,6 +46,7 @@ __all__ = [
     "DeadlinesConfig",
     "FeedsConfig",
     "HttpConfig",
+    "PollConfig",
     "MatterConfig",
     "ServerConfig",
     "SourceConfig",
@@ -127,6 +128,14 @@ class HttpConfig(_Model):
     @property
     def timeout_s(self) -> float:
         return parse_duration(self.timeout).total_seconds()
+
+
+class PollConfig(_Model):
+    """`[poll]`: how rounds run. `parse_processes`: worker processes that parse a round's
+    responses when it has many (`monitor.parse_pool`); 0 parses in the daemon's own process;
+    unset: 2 on a machine of two cores or more, else 0."""
+
+    parse_processes: int | None = Field(default=None, ge=0, le=64)
 
 
 class DeadlinesConfig(_Model):
@@ -328,6 +337,7 @@ class _FileModel(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    poll: PollConfig = Field(default_factory=PollConfig)
     deadlines: DeadlinesConfig = Field(default_factory=DeadlinesConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
@@ -358,6 +368,7 @@ class Config:
     matters: tuple[MatterConfig, ...]
     deadline_rules: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    poll: PollConfig = field(default_factory=PollConfig)
 
     def source(self, source_id: str) -> SourceConfig:
         for src in self.sources:
@@ -498,6 +509,7 @@ def _build(
         matters=tuple(model.matter),
         deadline_rules=tuple(model.deadline_rule),
         warnings=tuple(warnings),
+        poll=model.poll,
     )
 
 

@@ -4,7 +4,8 @@ httpx limits connections in total, not per host, so `HostLimiter` holds one sema
 (`[http] per_host_connections`), shared by every source of the process: a court's server never
 sees more requests at once than configured, whichever sources ask. `fetch_in_order` runs the
 fetches of one round on a few threads and yields each outcome in the order of its target, so the
-caller parses and stores in order while later fetches are still on the wire.
+caller stores in order while later fetches are still on the wire (and, with `after`, already
+parsed on the fetch threads, their host slots released).
 """
 
 from __future__ import annotations
@@ -65,15 +66,19 @@ class Outcome(Generic[T, R]):
 
 
 def fetch_in_order(items: Sequence[T], fetch: Callable[[T], R], *, url: Callable[[T], str],
-                   limiter: HostLimiter, workers: int = FETCH_WORKERS
+                   limiter: HostLimiter, workers: int = FETCH_WORKERS,
+                   after: Callable[[T, R], R] | None = None
                    ) -> Generator[Outcome[T, R], None, None]:
     """Run `fetch` on every item (at most `workers` at once, each holding its host's slot) and
-    yield the outcomes in the items' order. Closing the iterator early cancels what has not
-    started yet."""
+    yield the outcomes in the items' order. `after(item, value)`, when given, runs on the same
+    thread once the slot is released (work on the response that need not hold a connection);
+    what it returns is the outcome's value, what it raises its error. Closing the iterator early
+    cancels what has not started yet."""
 
     def one(item: T) -> R:
         with limiter.slot(url(item)):
-            return fetch(item)
+            value = fetch(item)
+        return value if after is None else after(item, value)
 
     if workers <= 1 or len(items) <= 1:
         for item in items:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -29,6 +29,15 @@ from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.matters import sync_config_matters
 from monitor.models import Case, Deadline, SourceState
+from monitor.parse_pool import (
+    POOL_MIN_RESPONSES,
+    Parsed,
+    ParsePool,
+    Screen,
+    courts_gained,
+    default_processes,
+    stored_keys,
+)
 from monitor.push import check_silence, push_reachable
 from monitor.quota import quota_for_source
 from monitor.store import Store
@@ -94,9 +103,17 @@ class Runner:
         self._matters_synced = False
         #: one semaphore per host, shared by every source of this process
         self.limiter = HostLimiter(config.http.per_host_connections)
+        processes = config.poll.parse_processes
+        #: worker processes parsing big rounds of pure-parsing sources (started on first use)
+        self.parse_pool = ParsePool(default_processes() if processes is None else processes,
+                                    config.watches)
         for src in config.sources:
             if src.enabled:
                 self.sources[src.id] = self._build(src)
+
+    def close(self) -> None:
+        """Stop the parse processes, if any were started."""
+        self.parse_pool.close()
 
     def _build(self, src: SourceConfig) -> Source:
         cls = source_class(src.kind)
@@ -153,14 +170,19 @@ class Runner:
             else:
                 due.append(target)
         book: list[_Booked] = []
+        pooled = self._pooled(source, due, dry_run)
         outcomes = fetch_in_order(
             due, lambda t: self._fetch(source, t, states), url=_target_url,
-            limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1)
+            limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1,
+            after=lambda t, r: _prepare(source, r, _previous(states.get(t.key)), dry_run,
+                                        pooled.parser(source, t) if pooled else None))
+        own: set[int] = set()
         try:
             for outcome in outcomes:
                 if self.stop.is_set():
                     report.round_deferred = True
-                elif not self._take(source, src_cfg, outcome, states, report, dry_run, book):
+                elif not self._take(source, src_cfg, outcome, states, report, dry_run, book,
+                                    own):
                     round_failed = True
                 if report.round_deferred:
                     report.deferred += report.targets - report.fetched - report.failed \
@@ -168,11 +190,24 @@ class Runner:
                     break
         finally:
             outcomes.close()
+        if pooled is not None:
+            book = pooled.recheck(self.engine, book, own)
         if not dry_run:
             self._finish_round(src_cfg, now, round_failed, report, book)
             self._check_push(source, src_cfg, now, report)
         log.info(report.line())
         return report
+
+    def _pooled(self, source: Source, due: Sequence[Target], dry_run: bool
+                ) -> _PooledRound | None:
+        """A round whose responses the parse processes take (`monitor.parse_pool`), with the
+        docket keys stored for its courts; None to parse them in this process."""
+        if dry_run or not source.parse_in_fetch or not self.parse_pool.enabled \
+                or len(due) < POOL_MIN_RESPONSES:
+            return None
+        courts = sorted({c for t in due if (c := _court_of(t))})
+        screen, high = stored_keys(self.engine, courts)
+        return _PooledRound(self.parse_pool, screen, high)
 
     def _check_push(self, source: Source, src_cfg: SourceConfig, now: datetime,
                     report: PollReport) -> None:
@@ -194,37 +229,44 @@ class Runner:
         self._matters_synced = True
 
     def _fetch(self, source: Source, target: Target,
-               states: Mapping[str, SourceState]) -> Fetched:
+               states: Mapping[str, SourceState]) -> _Response:
         """One target's fetch, unless the process is stopping (then the round is deferred)."""
         if self.stop.is_set():
             raise DeferredError("stopping: the rest of the round waits for the next start",
                                 source=source.source_id, url=target.url)
-        return source.fetch(target, _previous(states.get(target.key)))
+        return _Response(source.fetch(target, _previous(states.get(target.key))))
 
-    def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, Fetched],
+    def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, _Response],
               states: Mapping[str, SourceState], report: PollReport, dry_run: bool,
-              book: list[_Booked]) -> bool:
-        """Parse and store one fetch's outcome; note what to remember of its target."""
+              book: list[_Booked], own: set[int]) -> bool:
+        """Parse and store one fetch's outcome; note what to remember of its target (and in
+        `own`, the ids of the cases it discovered)."""
         now = self.clock()
         target = outcome.item
         previous = _previous(states.get(target.key))
         try:
             if outcome.error is not None:
                 raise outcome.error
-            fetched = outcome.value
-            assert fetched is not None
+            response = outcome.value
+            assert response is not None
+            fetched = response.fetched
             if fetched.not_modified:
                 report.not_modified += 1
                 if not dry_run:
                     book.append(_Booked(target, now, previous, fetched.keep))
                 return True
             report.fetched += 1
-            digest = hashlib.sha256(fetched.content).hexdigest()
-            if digest == previous.content_hash and not dry_run and source.skip_unchanged:
+            digest = response.digest or _digest(fetched)
+            if _unchanged(source, digest, previous, dry_run):
                 report.unchanged += 1
                 book.append(_Booked(target, now, previous, fetched.keep))
                 return True
-            observations = source.parse(fetched)
+            if response.parse_error is not None:
+                raise response.parse_error
+            observations = response.observations
+            if observations is None:
+                observations = source.parse(fetched)
+            parsed = len(observations) if response.parsed is None else response.parsed
         except DeferredError as exc:
             # The request budget is spent: the rest waits for the next round. Not a failure.
             log.info("%s: %s", src_cfg.id, exc.detail)
@@ -237,12 +279,14 @@ class Runner:
             if not dry_run:
                 book.append(_Booked(target, now, error=exc))
             return False
-        report.observations += len(observations)
+        report.observations += parsed
         if dry_run:
             self._dry_run(observations, report)
             return True
         result = self.store.apply(observations, source_id=src_cfg.id, now=now)
         report.events += [e.kind for e in result.events]
+        own.update(e.case_id for e in result.events
+                   if e.kind == "case.discovered" and e.case_id is not None)
         new_state = TargetState(
             etag=fetched.headers.get("etag", "") or fetched.headers.get("ETag", ""),
             last_modified=fetched.headers.get("last-modified", ""),
@@ -334,6 +378,83 @@ class Runner:
             if event is not None:
                 report.events.append(event.kind)
         session.add(row)
+
+
+@dataclass(frozen=True)
+class _Response:
+    """One target's fetch, with what was worked out from it on the fetch thread (`_prepare`):
+    its digest, and its observations (or the parse's error) for a source that `parse_in_fetch`."""
+
+    fetched: Fetched
+    digest: str = ""
+    observations: list[Observation] | None = None
+    parse_error: MonitorError | None = None
+    #: how many observations the parse gave, when `observations` holds only the screened ones
+    parsed: int | None = None
+
+
+def _digest(fetched: Fetched) -> str:
+    return hashlib.sha256(fetched.content).hexdigest()
+
+
+def _unchanged(source: Source, digest: str, previous: TargetState, dry_run: bool) -> bool:
+    """Skip the parse: the bytes are the last ones stored (never in a dry run)."""
+    return digest == previous.content_hash and not dry_run and source.skip_unchanged
+
+
+def _prepare(source: Source, response: _Response, previous: TargetState, dry_run: bool,
+             parser: Callable[[Fetched], Parsed] | None = None) -> _Response:
+    """On the fetch thread, once the host's slot is free: the response's digest and, for a
+    source whose `parse` is pure (`Source.parse_in_fetch`) and bytes that changed, its parse
+    (by `parser`, a parse process, when the round has one), so the storing thread finds it
+    done. Stored in target order all the same."""
+    fetched = response.fetched
+    if fetched.not_modified:
+        return response
+    digest = _digest(fetched)
+    if not source.parse_in_fetch or _unchanged(source, digest, previous, dry_run):
+        return _Response(fetched, digest)
+    try:
+        if parser is not None:
+            parsed = parser(fetched)
+            return _Response(fetched, digest, observations=parsed.observations,
+                             parsed=parsed.parsed)
+        return _Response(fetched, digest, observations=source.parse(fetched))
+    except MonitorError as exc:  # raised where the main thread would have met it (`_take`)
+        return _Response(fetched, digest, parse_error=exc)
+
+
+def _court_of(target: Target) -> str:
+    """The court a target's feed is of (`Target.context["court"]`), "" when it names none."""
+    court = target.context.get("court")
+    return court if isinstance(court, str) else ""
+
+
+@dataclass(frozen=True)
+class _PooledRound:
+    """A round parsed by the parse processes: the keys it screened with, and the highest
+    case id when it began."""
+
+    pool: ParsePool
+    screen: Screen
+    high: int
+
+    def parser(self, source: Source, target: Target) -> Callable[[Fetched], Parsed]:
+        """Parse one of the round's responses in a process, screened with its court's keys."""
+        court = _court_of(target)
+        known = Screen(courts=frozenset({court}) if court else frozenset(),
+                       keys=frozenset(k for k in self.screen.keys if k[0] == court))
+        return lambda fetched: self.pool.parse(source, fetched, known)
+
+    def recheck(self, engine: Engine, book: list[_Booked], own: set[int]) -> list[_Booked]:
+        """`book`, with the content hash forgotten for the targets of a court that gained a
+        case from another process during the round: what the screen dropped of that case is
+        parsed again by the next round."""
+        gained = courts_gained(engine, self.high, sorted(self.screen.courts), own)
+        if not gained:
+            return book
+        return [replace(b, state=TargetState())
+                if b.error is None and _court_of(b.target) in gained else b for b in book]
 
 
 @dataclass(frozen=True)

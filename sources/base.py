@@ -483,6 +483,10 @@ class Source(ABC):
     parallel_fetch: ClassVar[bool] = False
     #: the source reads `Plan.tracked` (false spares the core loading every tracked case)
     reads_tracked: ClassVar[bool] = True
+    #: `parse` reads only the `Fetched` it is given and changes no state, so the core may run it
+    #: on the fetch thread as soon as a response arrives (parsing overlaps the storing of the
+    #: targets before it); false: parsed on the storing thread, in target order
+    parse_in_fetch: ClassVar[bool] = False
 
     def __init__(
         self, source_id: str, options: SourceOptions, client: httpx.Client, clock: Clock, *,

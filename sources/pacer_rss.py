@@ -69,6 +69,7 @@ class PacerRss(Source):
     kind: ClassVar[str] = "pacer_rss"
     #: one feed per court, independent of one another; the tracked cases are not needed
     parallel_fetch: ClassVar[bool] = True
+    parse_in_fetch: ClassVar[bool] = True
     reads_tracked: ClassVar[bool] = False
 
     class Options(SourceOptions):
