@@ -180,7 +180,8 @@ def _obs(court: str, docket: str, name: str, text: str = "Order") -> CaseObserva
 def test_the_screen_drops_only_untracked_cases_no_watch_matches() -> None:
     matcher = Matcher([WatchConfig(name="w", entry_text=["(?i)mandamus"],
                                    case_name=["(?i)sheriff"])])
-    known = Screen(courts=frozenset({"dcd"}), keys=frozenset({("dcd", docket_key("1:26-cv-00001"))}))
+    known = Screen(courts=frozenset({"dcd"}),
+                   keys=frozenset({("dcd", docket_key("1:26-cv-00001"))}))
     stored = _obs("dcd", "1:26-cv-00001", "A v. B")
     matched_name = _obs("dcd", "1:26-cv-00002", "Roe v. Sheriff")
     matched_text = _obs("dcd", "1:26-cv-00003", "C v. D", "Petition for writ of mandamus")
