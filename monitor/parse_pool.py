@@ -14,9 +14,12 @@ dropped: an untracked case no watch matches. A case another process stores while
 is not in the keys the round sent: the caller forgets the content hash of such a court's target
 (`courts_gained`), so its next fetch is parsed and stored in full.
 
-The processes start with the first big round (a `forkserver`, so a threaded daemon never forks
-itself) and stop with `close`. When they cannot start or a worker dies, the pool says so once in
-the log and parses in the calling process from then on: a round is never lost to the pool.
+The processes start with a big round (from a `forkserver`, so a threaded daemon never forks
+itself) and stop when no round uses them (`lease`): a daemon between rounds holds none. When
+they cannot start or a worker dies, the pool says so once in the log and parses in the calling
+process from then on: a round is never lost to the pool. A program that runs court-monitor
+from its own script guards its entry point (`if __name__ == "__main__":`), as multiprocessing
+asks (the workers import the main module).
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -135,6 +139,7 @@ class ParsePool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._failed = False
+        self._leases = 0
 
     @property
     def enabled(self) -> bool:
@@ -149,7 +154,23 @@ class ParsePool:
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.processes, mp_context=context,
                     initializer=_start_worker, initargs=(self._watches,))
+                log.info("parsing in %d processes", self.processes)
             return self._executor
+
+    @contextmanager
+    def lease(self) -> Iterator[ParsePool]:
+        """Use the pool for one round; the processes stop when the last round using them
+        ends."""
+        with self._lock:
+            self._leases += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._leases -= 1
+                idle = self._leases == 0
+            if idle:
+                self.close()
 
     @property
     def started(self) -> bool:
@@ -193,8 +214,11 @@ class ParsePool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        """Stop the worker processes (waits for the parses in flight)."""
+        """Stop the worker processes (waits for the parses in flight) unless a round still
+        holds a lease; the next parse starts them again."""
         with self._lock:
+            if self._leases:
+                return
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -169,8 +170,18 @@ class Runner:
                 report.deferred += 1
             else:
                 due.append(target)
-        book: list[_Booked] = []
         pooled = self._pooled(source, due, dry_run)
+        with self.parse_pool.lease() if pooled else nullcontext():
+            self._run_round(source, src_cfg, now, due, states, report, dry_run, pooled,
+                            round_failed)
+        log.info(report.line())
+        return report
+
+    def _run_round(self, source: Source, src_cfg: SourceConfig, now: datetime,
+                   due: Sequence[Target], states: Mapping[str, SourceState], report: PollReport,
+                   dry_run: bool, pooled: _PooledRound | None, round_failed: bool) -> None:
+        """Fetch, parse and store the due targets, then write the round's bookkeeping."""
+        book: list[_Booked] = []
         outcomes = fetch_in_order(
             due, lambda t: self._fetch(source, t, states), url=_target_url,
             limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1,
@@ -195,8 +206,6 @@ class Runner:
         if not dry_run:
             self._finish_round(src_cfg, now, round_failed, report, book)
             self._check_push(source, src_cfg, now, report)
-        log.info(report.line())
-        return report
 
     def _pooled(self, source: Source, due: Sequence[Target], dry_run: bool
                 ) -> _PooledRound | None:

@@ -95,18 +95,22 @@ def server() -> Iterator[FeedServer]:
 
 
 def test_a_pooled_round_stores_what_an_in_process_round_stores(
-        tmp_path: Path, server: FeedServer) -> None:
+        tmp_path: Path, server: FeedServer, caplog: pytest.LogCaptureFixture) -> None:
     stored = {}
     for processes in (0, 2):
         app = _app(tmp_path, server, processes)
         try:
             app.store.track(*BY_HAND, tags=["by-hand"], now=app.clock())
-            report = app.runner.poll("pacer-rss")
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="monitor.parse_pool"):
+                report = app.runner.poll("pacer-rss")
             assert report.errors == []
             assert report.fetched == len(COURTS)
             # every item was parsed (counted), screened or not
             assert report.observations == 3 * len(COURTS) + 1
-            assert app.runner.parse_pool.started == (processes > 0)
+            started = [r for r in caplog.records if r.message == "parsing in 2 processes"]
+            assert len(started) == (1 if processes else 0)
+            assert not app.runner.parse_pool.started  # none kept between rounds
             stored[processes] = _stored(app)
         finally:
             app.close()
