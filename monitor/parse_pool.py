@@ -14,8 +14,10 @@ dropped: an untracked case no watch matches. A case another process stores while
 is not in the keys the round sent: the caller forgets the content hash of such a court's target
 (`courts_gained`), so its next fetch is parsed and stored in full.
 
-The processes start with a big round (from a `forkserver`, so a threaded daemon never forks
-itself) and stop when no round uses them (`lease`): a daemon between rounds holds none. When
+The processes start with a big round and stop when no round uses them (`lease`): a daemon
+between rounds holds none. A process with no other thread running forks them (`poll --once`:
+they start at once, sharing what is loaded); one with threads (the daemon) has them forked by a
+`forkserver`, so no lock another thread holds is copied into them. When
 they cannot start or a worker dies, the pool says so once in the log and parses in the calling
 process from then on: a round is never lost to the pool. A program that runs court-monitor
 from its own script guards its entry point (`if __name__ == "__main__":`), as multiprocessing
@@ -149,12 +151,12 @@ class ParsePool:
     def _pool(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["monitor.parse_pool"])
+                context = _context()
                 self._executor = ProcessPoolExecutor(
                     max_workers=self.processes, mp_context=context,
                     initializer=_start_worker, initargs=(self._watches,))
-                log.info("parsing in %d processes", self.processes)
+                log.info("parsing in %d processes (%s)", self.processes,
+                         context.get_start_method())
             return self._executor
 
     @contextmanager
@@ -177,12 +179,19 @@ class ParsePool:
         """The worker processes are running."""
         return self._executor is not None
 
-    def start(self) -> list[int]:
-        """Start every worker process now (else they start with the first parse); their
-        process ids."""
-        executor = self._pool()
-        for future in [executor.submit(os.getpid) for _ in range(self.processes)]:
-            future.result()
+    def start(self, *, wait: bool = True) -> list[int]:
+        """Start the worker processes now (else they start with the first parse), from the
+        calling thread: call it before starting threads of your own. With `wait`, until each
+        answers; their process ids."""
+        try:
+            executor = self._pool()
+            futures = [executor.submit(os.getpid) for _ in range(self.processes)]
+            if wait:
+                for future in futures:
+                    future.result()
+        except (BrokenProcessPool, OSError, RuntimeError) as exc:
+            self._give_up(exc)
+            return []
         return sorted(executor._processes or {})
 
     def parse(self, source: Source, fetched: Fetched, known: Screen) -> Parsed:
@@ -222,6 +231,16 @@ class ParsePool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """`fork` when no other thread runs (nothing half-locked is copied), else `forkserver`."""
+    methods = multiprocessing.get_all_start_methods()
+    if threading.active_count() == 1 and "fork" in methods:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["monitor.parse_pool"])
+    return context
 
 
 def _parse_here(source: Source, fetched: Fetched) -> Parsed:

@@ -16,6 +16,8 @@ import logging
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,7 +110,9 @@ def test_a_pooled_round_stores_what_an_in_process_round_stores(
             assert report.fetched == len(COURTS)
             # every item was parsed (counted), screened or not
             assert report.observations == 3 * len(COURTS) + 1
-            started = [r for r in caplog.records if r.message == "parsing in 2 processes"]
+            # this test's own server thread runs: a forkserver forks them
+            started = [r for r in caplog.records
+                       if r.message == "parsing in 2 processes (forkserver)"]
             assert len(started) == (1 if processes else 0)
             assert not app.runner.parse_pool.started  # none kept between rounds
             stored[processes] = _stored(app)
@@ -205,3 +209,31 @@ def test_a_bad_parse_processes_names_its_key_and_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load_config(cfg)
     assert "poll.parse_processes" in str(err.value) and "config.toml" in str(err.value)
+
+
+@pytest.mark.parametrize("entry", [["-m", "monitor"], ["-c", "from monitor.cli import main; "
+                                                              "import sys; sys.exit(main())"]])
+def test_poll_once_in_its_own_process_forks_its_parsers(
+        tmp_path: Path, server: FeedServer, entry: list[str]) -> None:
+    """`poll --once` runs no other thread when its round starts: the workers are forked (the
+    parent's modules shared), and what is stored equals the in-process parse's."""
+    expected_app = _app(tmp_path, server, 0)
+    try:
+        expected_app.store.track(*BY_HAND, tags=["by-hand"], now=expected_app.clock())
+        expected_app.runner.poll("pacer-rss")
+        expected = _stored(expected_app)[:2]
+    finally:
+        expected_app.close()
+    (tmp_path / "sub").mkdir()
+    app = _app(tmp_path / "sub", server, 2)
+    try:
+        app.store.track(*BY_HAND, tags=["by-hand"], now=app.clock())
+    finally:
+        app.close()
+    done = subprocess.run(
+        [sys.executable, *entry, "--config", app.config.path, "poll", "--once", "--no-dispatch"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "parsing in 2 processes (fork)" in done.stdout + done.stderr
+    assert f"{len(COURTS)} fetched" in done.stdout + done.stderr
+    assert _stored(app)[:2] == expected
