@@ -179,6 +179,13 @@ class ParsePool:
         """The worker processes are running."""
         return self._executor is not None
 
+    def warm(self) -> None:
+        """Fork the workers now when this process runs no other thread (a fork is cheap and
+        safe only then: call it before starting threads); else they start with the first
+        parse (a round that parses nothing starts none)."""
+        if self.enabled and self._executor is None and _can_fork():
+            self.start(wait=False)
+
     def start(self, *, wait: bool = True) -> list[int]:
         """Start the worker processes now (else they start with the first parse), from the
         calling thread: call it before starting threads of your own. With `wait`, until each
@@ -233,10 +240,14 @@ class ParsePool:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
+def _can_fork() -> bool:
+    """No other thread runs (a fork copies nothing half-locked) and the platform forks."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _context() -> multiprocessing.context.BaseContext:
-    """`fork` when no other thread runs (nothing half-locked is copied), else `forkserver`."""
-    methods = multiprocessing.get_all_start_methods()
-    if threading.active_count() == 1 and "fork" in methods:
+    """`fork` when no other thread runs (`_can_fork`), else `forkserver`."""
+    if _can_fork():
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["monitor.parse_pool"])

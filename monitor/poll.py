@@ -216,7 +216,7 @@ class Runner:
             return None
         courts = sorted({c for t in due if (c := _court_of(t))})
         screen, high = stored_keys(self.engine, courts)
-        self.parse_pool.start(wait=False)  # before this round's fetch threads
+        self.parse_pool.warm()  # before this round's fetch threads
         return _PooledRound(self.parse_pool, screen, high)
 
     def _check_push(self, source: Source, src_cfg: SourceConfig, now: datetime,
