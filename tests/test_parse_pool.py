@@ -116,6 +116,11 @@ def test_a_pooled_round_stores_what_an_in_process_round_stores(
             assert len(started) == (1 if processes else 0)
             assert not app.runner.parse_pool.started  # none kept between rounds
             stored[processes] = _stored(app)
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="monitor.parse_pool"):
+                again = app.runner.poll("pacer-rss")
+            assert again.not_modified == len(COURTS)
+            assert not caplog.records  # nothing to parse: no process started
         finally:
             app.close()
     assert stored[0] == stored[2]
