@@ -143,9 +143,10 @@ class Runner:
         """One round of one source. Never raises for a source's own failure.
 
         The round's fetches run in parallel (when the source allows it) within the per-host
-        limit; their results are parsed and stored in target order, each fetch's observations in
-        one transaction; what the round learnt about its targets (ETags, failures, cursors) is
-        written at the end in one bookkeeping transaction.
+        limit; a source whose parse is pure is parsed on the fetch threads, or for a big round
+        by the parse processes (`monitor.parse_pool`); the results are stored in target order,
+        each fetch's observations in one transaction; what the round learnt about its targets
+        (ETags, failures, cursors) is written at the end in one bookkeeping transaction.
         """
         source = self.sources[source_id]
         src_cfg = self.config.source(source_id)
@@ -440,20 +441,24 @@ def _court_of(target: Target) -> str:
     return court if isinstance(court, str) else ""
 
 
-@dataclass(frozen=True)
 class _PooledRound:
-    """A round parsed by the parse processes: the keys it screened with, and the highest
-    case id when it began."""
+    """A round parsed by the parse processes: the keys it screens with (each target's court's
+    own), and the highest case id when it began."""
 
-    pool: ParsePool
-    screen: Screen
-    high: int
+    def __init__(self, pool: ParsePool, screen: Screen, high: int) -> None:
+        self.pool = pool
+        self.screen = screen
+        self.high = high
+        by_court: dict[str, set[tuple[str, str]]] = {c: set() for c in screen.courts}
+        for key in screen.keys:
+            by_court[key[0]].add(key)
+        self._by_court = {court: Screen(courts=frozenset({court}), keys=frozenset(keys))
+                          for court, keys in by_court.items()}
 
     def parser(self, source: Source, target: Target) -> Callable[[Fetched], Parsed]:
-        """Parse one of the round's responses in a process, screened with its court's keys."""
-        court = _court_of(target)
-        known = Screen(courts=frozenset({court}) if court else frozenset(),
-                       keys=frozenset(k for k in self.screen.keys if k[0] == court))
+        """Parse one of the round's responses in a process, screened with its court's keys
+        (a target of no court: nothing screened by key)."""
+        known = self._by_court.get(_court_of(target), Screen(frozenset(), frozenset()))
         return lambda fetched: self.pool.parse(source, fetched, known)
 
     def recheck(self, engine: Engine, book: list[_Booked], own: set[int]) -> list[_Booked]:
