@@ -244,8 +244,17 @@ def _docket_strings() -> Iterator[str]:
     yield from _DOCKETS
     yield from (" " + d for d in _DOCKETS)
     yield from (d + "\n" for d in _DOCKETS)
-    for _ in range(20000):
+    for _ in range(10000):
         yield "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+    shapes = [
+        ["", "1:", "01:", "12:", "123:", ":", "a:", "\u0661:"],
+        ["25", "2025", "255", "2", "25\u0663", ""],
+        ["-", "-cv-", "-CV-", "-abcd-", "-abcde-", "-a_-", "--", "-\u212a-"],
+        ["1", "00612", "123456", "1234567", "", "12a"],
+        ["", "-ABJ", "-", "--x", "-a_b", "-x.y", "-\u00e9", "-SJF-SIL", "-2", " ", "\n"],
+    ]
+    for _ in range(20000):
+        yield "".join(rng.choice(choices) for choices in shapes)
 
 
 def test_normalize_docket_number_as_before() -> None:
