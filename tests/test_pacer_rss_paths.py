@@ -15,11 +15,13 @@ import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo._zoneinfo import ZoneInfo as PythonZoneInfo  # the pure one: shows its transitions
 
 import pytest
 
 from monitor.errors import ParseError
 from sources import pacer_rss
+from sources.courts import COURTS
 from sources.identity import normalize_docket_number
 from sources.sanitize import safe_url
 from tests import pacer_rss_reference as reference
@@ -275,3 +277,41 @@ def _url_strings() -> Iterator[str]:
 def test_safe_url_as_before() -> None:
     for url in _url_strings():
         assert safe_url(url) == reference.sanitize.safe_url(url), url
+
+
+@pytest.mark.parametrize("pub_date", [
+    "Mon, 01 Jan 0001 00:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Fri, 31 Dec 9999 23:59:59 EST", "Mon, 01 Jan 0001 00:00:00 EDT", "Mon, 01 Jan 0001 00:00",
+    "Fri, 31 Dec 9999 23:59:59", "Mon, 01 Jan 0001 00:00:00 +0100", "1 Jan 0001 00:00 -0000",
+])
+def test_a_time_the_court_cannot_show_is_no_date(pub_date: str) -> None:
+    """A pubDate at the edge of the calendar (hostile) gives an entry without a date; the
+    parser before the fast paths raised OverflowError on it."""
+    feed = ("<rss><channel><item><title>1:25-cv-00612 Doe v. Noem</title>"
+            f"<pubDate>{pub_date}</pubDate><description>[Order]</description>"
+            "<link>https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?1</link></item>"
+            "</channel></rss>").encode()
+    [case] = pacer_rss.parse_feed(feed, court="dcd")
+    [entry] = case.entries
+    assert entry.short_description == "Order"
+    if entry.published is not None:  # representable both in UTC and in the court's zone
+        assert entry.date_filed == entry.published.astimezone(
+            pacer_rss.ZoneInfo("America/New_York")).date()
+    else:
+        assert entry.date_filed is None
+
+
+def test_no_court_zone_changes_offset_twice_within_an_hour() -> None:
+    """What the per-hour date memo of the fast path assumes (`pacer_rss._hour_of`): the court's
+    date is the same throughout an hour whose two ends have the same UTC offset."""
+    names = {court.timezone for court in COURTS.values()} | {
+        "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+        "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Puerto_Rico",
+        "America/St_Thomas", "Pacific/Guam", "Pacific/Saipan", "Pacific/Pago_Pago",
+        "America/Boise", "America/Detroit", "America/Indiana/Indianapolis",
+        "America/Kentucky/Louisville",
+    }
+    for name in sorted(names):
+        transitions = PythonZoneInfo.no_cache(name)._trans_utc
+        gaps = [b - a for a, b in zip(transitions, transitions[1:], strict=False)]
+        assert not gaps or min(gaps) > 3600, name
