@@ -421,13 +421,28 @@ _LINK_CASE_ID = re.compile(r"\.pl\?(?:[^&#]*?-L_[^-&#]*-\d+-)?(\d+)(?:$|[-&#])")
 _GUID_SEQ = re.compile(r"\.pl\?\d+-(\d+)\s*$")
 
 
+def _guid_seq(guid: str) -> int | None:
+    """The sequence number of a guid `.../DktRpt.pl?<case id>-<sequence no>`, else None."""
+    # The common shape by str methods: only the last ".pl?" can be followed by nothing but
+    # digits, "-", digits and spaces, so it is the one `_GUID_SEQ` finds.
+    case_id, _, seq = guid[guid.rfind(".pl?") + 4:].rstrip().partition("-")
+    if case_id and seq and ".pl?" in guid and (case_id + seq).isdigit() and seq.isascii():
+        return int(seq)
+    m = _GUID_SEQ.search(guid)
+    return int(m[1]) if m else None
+
+
 @lru_cache(maxsize=8192)
 def _case_of_link(link: str) -> tuple[str | None, str]:
     """(court id from the host, pacer_case_id) of an item's docket link
     (`https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?123`, `iquery.pl?...-L_1_0-1-123`)."""
-    m = _LINK_CASE_ID.search(link)
     end = link.find("/", 8)
-    return _court_of_host(link if end < 0 else link[:end]), m[1] if m else ""
+    host = _court_of_host(link if end < 0 else link[:end])
+    after = link[link.find(".pl?") + 4:]
+    if ".pl?" in link and after.isdigit() and after.isascii():
+        return host, after  # `DktRpt.pl?123`: all digits after it, what `_LINK_CASE_ID` finds
+    m = _LINK_CASE_ID.search(link)
+    return host, m[1] if m else ""
 
 
 @lru_cache(maxsize=256)
@@ -711,8 +726,7 @@ class _FeedBuilder:
             url, number, doc_id, seq = "", None, "", None
         if seq is None and guid:
             # The guid of a district or bankruptcy item is DktRpt.pl?<case id>-<sequence no>.
-            m = _GUID_SEQ.search(guid)
-            seq = int(m[1]) if m else None
+            seq = _guid_seq(guid)
         entry_key = (court, docket_number, case_id, published, number, doc_id, seq)
         known = self._entries.get(entry_key)
         if known is None:
