@@ -392,14 +392,13 @@ _Document = tuple[str, int | None, str, int | None, str]
 
 def _document(description: str) -> _Document | None:
     """The document link of a description (its first anchor), if any."""
-    start = description.find("<a ")
-    m = _ANCHOR.match(description, start) if start >= 0 else _ANCHOR.search(description)
-    if not m:
+    anchor = _anchor(description)
+    if anchor is None:
         return None
-    url = (m[1] or m[2] or m[3] or "").strip()
+    url, label = anchor
+    url = url.strip()
     if "&amp;" in url:
         url = url.replace("&amp;", "&")
-    label = m[4]
     ident = _DOC_ID.search(url) if "1/" in url else None
     seq = _SEQ_NO.search(url) if "de_seq_num" in url else None
     case_id = _CASE_ID_PARAM.search(url) if "caseid" in url else None
@@ -412,6 +411,24 @@ def _document(description: str) -> _Document | None:
         int(seq[1]) if seq else None,
         case_id[1] if case_id else "",
     )
+
+
+def _anchor(description: str) -> tuple[str, str] | None:
+    """(href, text) of the first anchor of a description, as `_ANCHOR` reads them."""
+    start = description.find("<a ")
+    if start >= 0 and description.startswith(("<a href='", '<a href="'), start):
+        # The common shape `<a href='URL'>12</a>` by str methods: the href ends at the next
+        # quote; the text, with no markup and no spaces around it, at the first "</a>".
+        close = description.find(description[start + 8], start + 9)
+        if close > 0 and description.startswith(">", close + 1):
+            end = description.find("</a>", close + 2)
+            label = description[close + 2:end]
+            if end > 0 and "<" not in label and label == label.strip():
+                return description[start + 9:close], label
+    m = _ANCHOR.match(description, start) if start >= 0 else _ANCHOR.search(description)
+    if not m:
+        return None
+    return m[1] or m[2] or m[3] or "", m[4]
 
 
 # -- link and guid
