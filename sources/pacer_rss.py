@@ -306,8 +306,26 @@ _DOCKET_ANYWHERE = re.compile(r"(?<![\w:])((?:\d{1,2}:)?\d{2}-[A-Za-z]{1,5}-\d{1
 def _case_of_title(title: str, case_type: str) -> tuple[str, str, str]:
     """(raw docket number, normalized docket number, case name) of an item title, memoized
     (a court's feed repeats its titles from item to item and from poll to poll)."""
+    text = feed_text(title)
+    m = _COMMON_TITLE.match(text)
+    if m:
+        # What `_split_title` and `_docket_number` make of it, in one match (see below).
+        office, year, typed, seq = m[1], m[2], m[3], m[4]
+        typed = typed.lower() if typed else "ap" if case_type == "ap" else ""
+        body = f"{year}-{typed}-{int(seq):05d}" if typed else f"{year}-{seq}"
+        return text[:m.end(5)], f"{int(office)}:{body}" if office else body, m[6] or ""
     raw, case_name = _split_title(title)
     return raw, _docket_number(raw, case_type) if raw else "", case_name
+
+
+#: A title whose docket number has the shape `normalize_docket_number` reads (`_DOCKET` of
+#: sources.identity, in ASCII), and so also `_TITLE`'s (which allows 3-digit years, 5-letter
+#: types and longer numbers): both then read the same office, year, type and number out of it
+#: (each part ends where the next "-" is), and `_UNTYPED` gives an untyped one the `ap` type.
+_COMMON_TITLE = re.compile(
+    r"(?:([0-9]{1,2}):)?([0-9]{2}|[0-9]{4})-(?:([A-Za-z]{1,4})-)?([0-9]{1,6})"
+    r"((?:-[A-Za-z0-9]+)*)(?: (.*))?\Z"
+)
 
 
 def _split_title(title: str) -> tuple[str, str]:
@@ -597,6 +615,8 @@ def _hour_of(text: str, zone: ZoneInfo) -> _Hour | None:
 
 
 _LAST_SECOND = timedelta(minutes=59, seconds=59, microseconds=999999)
+#: each second of an hour as a timedelta (adding one is much cheaper than `datetime.replace`)
+_SECONDS = [timedelta(seconds=n) for n in range(3600)]
 
 
 # -- assembling
@@ -780,7 +800,7 @@ class _FeedBuilder:
             minute, second = _TWO_DIGITS.get(text[20:22]), _TWO_DIGITS.get(text[23:25])
             if (minute is not None and second is not None and minute < 60 and second < 60
                     and text[19] == ":" and text[22] == ":"):
-                at = hour.start.replace(minute=minute, second=second)
+                at = hour.start + _SECONDS[minute * 60 + second]
                 local_date = hour.local_date
                 return at, (local_date if local_date is not None
                             else at.astimezone(_court_zone(court)[1]).date())
