@@ -424,65 +424,18 @@ def _document(description: str) -> _Document | None:
     url = url.strip()
     if "&amp;" in url:
         url = url.replace("&amp;", "&")
-    ident = _doc_id(url) if "1/" in url else ""
-    seq = _number_after(url, "de_seq_num=", _SEQ_NO) if "de_seq_num" in url else ""
-    case_id = _number_after(url, "caseid=", _CASE_ID_PARAM) if "caseid" in url else ""
-    if not case_id and "show_case_doc" in url:
-        case_id = _show_case_doc_id(url)
+    ident = _DOC_ID.search(url) if "1/" in url else None
+    seq = _SEQ_NO.search(url) if "de_seq_num" in url else None
+    case_id = _CASE_ID_PARAM.search(url) if "caseid" in url else None
+    if case_id is None and "show_case_doc" in url:
+        case_id = _SHOW_CASE_DOC.search(url)
     return (
         sanitize.safe_url(url),  # identity comes from the raw link; only http(s) is kept
         int(label) if label.isdigit() else None,
-        normalize_pacer_doc_id(ident) if ident else "",
-        int(seq) if seq else None,
-        case_id,
+        normalize_pacer_doc_id(ident[1]) if ident else "",
+        int(seq[1]) if seq else None,
+        case_id[1] if case_id else "",
     )
-
-
-def _leading_digits(text: str) -> str | None:
-    """The ASCII digits `text` starts with ("" for none); None when a non-ASCII digit follows
-    them (where a regex's `\\d` would read on)."""
-    digits = text[:len(text) - len(text.lstrip("0123456789"))]
-    return None if text[len(digits):len(digits) + 1].isdecimal() else digits
-
-
-def _number_after(url: str, marker: str, pattern: re.Pattern[str]) -> str:
-    """`pattern.search(url)[1]` ("" for no match) where `pattern` is `marker(\\d+)`: the
-    digits after the first `marker` when there are any, else the regex decides."""
-    at = url.find(marker)
-    digits = _leading_digits(url[at + len(marker):]) if at >= 0 else ""
-    if digits:
-        return digits
-    m = pattern.search(url)
-    return m[1] if m else ""
-
-
-def _doc_id(url: str) -> str:
-    """`_DOC_ID.search(url)[1]` ("" for no match): the digits after the first `/doc1/` or
-    `/docs1/` when there are any, else the regex decides."""
-    one, many = url.find("/doc1/"), url.find("/docs1/")
-    if one >= 0 and (many < 0 or one < many):
-        digits = _leading_digits(url[one + 6:])
-    elif many >= 0:
-        digits = _leading_digits(url[many + 7:])
-    else:
-        digits = ""
-    if digits:
-        return digits
-    m = _DOC_ID.search(url)
-    return m[1] if m else ""
-
-
-def _show_case_doc_id(url: str) -> str:
-    """`_SHOW_CASE_DOC.search(url)[1]` ("" for no match): `show_case_doc?<number>,<case id>`
-    read by str methods when the first one has that shape, else by the regex."""
-    at = url.find("show_case_doc?")
-    if at >= 0:
-        first, comma, rest = url[at + 14:].partition(",")
-        digits = _leading_digits(rest) if comma and _leading_digits(first) == first else ""
-        if digits:
-            return digits
-    m = _SHOW_CASE_DOC.search(url)
-    return m[1] if m else ""
 
 
 def _anchor(description: str) -> tuple[str, str] | None:

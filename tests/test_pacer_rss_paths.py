@@ -123,6 +123,16 @@ _DOC_LINKS = [
     "https://ecf.{c}.uscourts.gov:99999/doc1/1", "https://ecf.{c}.uscourts.gov:8080/doc1/1",
     "https:///doc1/1", "https://-/doc1/1", "https://a_b.uscourts.gov/doc1/1",
     "https://ecf.{c}.uscourts.gov?doc1/1", "https://ecf.{c}.uscourts.gov#x", "https://e\x7f/1",
+    # the first marker without digits after it, a later one with; digits that are not ASCII
+    "https://ecf.{c}.uscourts.gov/docs1/x/doc1/12?de_seq_num=&de_seq_num=5&caseid=&caseid={id}",
+    "https://ecf.{c}.uscourts.gov/doc1/x/docs1/0012?caseid=x",
+    "https://ecf.{c}.uscourts.gov/doc1/12\u0663?de_seq_num=4\u0663&caseid=1\u0663",
+    "https://ecf.{c}.uscourts.gov/doc1/\u0663?de_seq_num=\u0663&caseid=\u0663",
+    "https://ecf.{c}.uscourts.gov/cgi-bin/show_case_doc?a,1&show_case_doc?2,{id}",
+    "https://ecf.{c}.uscourts.gov/cgi-bin/show_case_doc?1,,{id}",
+    "https://ecf.{c}.uscourts.gov/cgi-bin/show_case_doc?1\u0663,{id}",
+    "https://ecf.{c}.uscourts.gov/cgi-bin/show_case_doc?1,{id}\u0663",
+    "https://ecf.{c}.uscourts.gov/cgi-bin/show_case_doc?1,x,show_case_doc?,9",
 ]
 _ANCHORS = [
     "(<a href='{u}'>{n}</a>)", '(<a href="{u}">{n}</a>)', "(<a href={u}>{n}</a>)",
