@@ -13,11 +13,12 @@ entity expansion, network access and huge trees off, so entity bombs and XXE do 
 ampersands ("Memorandum & Order"), which recover mode cannot mend, are repaired first
 (`sources.wellformed`), so a damaged feed yields the same entries as its clean twin.
 
-The regexes define what is read. The shapes nearly every item has (a title `1:25-cv-00612-ABJ
-Name`, a pubDate `Tue, 22 May 2018 22:10:04 GMT`, a link `DktRpt.pl?123`, an anchor `<a
-href='...'>12</a>`) are read by str methods and per-feed memos instead, where they give exactly
-what the regexes give; anything else goes to the regexes (tests/test_pacer_rss_paths.py parses
-the corpus and generated feeds both ways and compares every field).
+The general regexes define what is read. The shapes nearly every item has take shortcuts that
+give exactly what those give: a title `1:25-cv-00612-ABJ Name` is split and its docket number
+normalized in one match; a pubDate `Tue, 22 May 2018 22:10:04 GMT` is read by slices, its hour
+(and the court's date for it) once per feed; a link `DktRpt.pl?123` is read by str methods.
+Anything else goes to the regexes (tests/test_pacer_rss_paths.py parses the corpus and generated
+feeds both ways and compares every field).
 """
 
 from __future__ import annotations
@@ -417,13 +418,14 @@ _Document = tuple[str, int | None, str, int | None, str]
 
 def _document(description: str) -> _Document | None:
     """The document link of a description (its first anchor), if any."""
-    anchor = _anchor(description)
-    if anchor is None:
+    start = description.find("<a ")
+    m = _ANCHOR.match(description, start) if start >= 0 else _ANCHOR.search(description)
+    if not m:
         return None
-    url, label = anchor
-    url = url.strip()
+    url = (m[1] or m[2] or m[3] or "").strip()
     if "&amp;" in url:
         url = url.replace("&amp;", "&")
+    label = m[4]
     ident = _DOC_ID.search(url) if "1/" in url else None
     seq = _SEQ_NO.search(url) if "de_seq_num" in url else None
     case_id = _CASE_ID_PARAM.search(url) if "caseid" in url else None
@@ -438,40 +440,11 @@ def _document(description: str) -> _Document | None:
     )
 
 
-def _anchor(description: str) -> tuple[str, str] | None:
-    """(href, text) of the first anchor of a description, as `_ANCHOR` reads them."""
-    start = description.find("<a ")
-    if start >= 0 and description.startswith(("<a href='", '<a href="'), start):
-        # The common shape `<a href='URL'>12</a>` by str methods: the href ends at the next
-        # quote; the text, with no markup and no spaces around it, at the first "</a>".
-        close = description.find(description[start + 8], start + 9)
-        if close > 0 and description.startswith(">", close + 1):
-            end = description.find("</a>", close + 2)
-            label = description[close + 2:end]
-            if end > 0 and "<" not in label and label == label.strip():
-                return description[start + 9:close], label
-    m = _ANCHOR.match(description, start) if start >= 0 else _ANCHOR.search(description)
-    if not m:
-        return None
-    return m[1] or m[2] or m[3] or "", m[4]
-
-
 # -- link and guid
 
 
 _LINK_CASE_ID = re.compile(r"\.pl\?(?:[^&#]*?-L_[^-&#]*-\d+-)?(\d+)(?:$|[-&#])")
 _GUID_SEQ = re.compile(r"\.pl\?\d+-(\d+)\s*$")
-
-
-def _guid_seq(guid: str) -> int | None:
-    """The sequence number of a guid `.../DktRpt.pl?<case id>-<sequence no>`, else None."""
-    # The common shape by str methods: only the last ".pl?" can be followed by nothing but
-    # digits, "-", digits and spaces, so it is the one `_GUID_SEQ` finds.
-    case_id, _, seq = guid[guid.rfind(".pl?") + 4:].rstrip().partition("-")
-    if case_id and seq and ".pl?" in guid and (case_id + seq).isdigit() and seq.isascii():
-        return int(seq)
-    m = _GUID_SEQ.search(guid)
-    return int(m[1]) if m else None
 
 
 @lru_cache(maxsize=8192)
@@ -770,7 +743,8 @@ class _FeedBuilder:
             url, number, doc_id, seq = "", None, "", None
         if seq is None and guid:
             # The guid of a district or bankruptcy item is DktRpt.pl?<case id>-<sequence no>.
-            seq = _guid_seq(guid)
+            m = _GUID_SEQ.search(guid)
+            seq = int(m[1]) if m else None
         entry_key = (court, docket_number, case_id, published, number, doc_id, seq)
         known = self._entries.get(entry_key)
         if known is None:
