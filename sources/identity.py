@@ -39,12 +39,50 @@ _DOCKET = re.compile(
 
 def normalize_docket_number(raw: str) -> str:
     """Return the normalized docket number (office kept), or the stripped raw text if unknown."""
+    plain = _normalize_plain(raw)
+    if plain:
+        return plain
     m = _DOCKET.match(raw)
     if not m:
         return " ".join(raw.split())
     year, case_type, seq = m["year"], (m["type"] or "").lower(), m["seq"]
     body = f"{year}-{case_type}-{int(seq):05d}" if case_type else f"{year}-{seq}"
     return f"{int(m['office'])}:{body}" if m["office"] else body
+
+
+def _normalize_plain(raw: str) -> str:
+    """`normalize_docket_number` of the common shapes (ASCII, no spaces: `1:25-cv-00612-ABJ`,
+    `16-10992-smb`, `23-1104`) by str methods, exactly as `_DOCKET` reads them; "" for any
+    other text, which the regex decides."""
+    if not raw.isascii() or not raw.isprintable() or " " in raw:
+        return ""
+    office, colon, number = raw.partition(":")
+    if colon:
+        if not (0 < len(office) <= 2 and office.isdigit()):
+            return ""
+        office = f"{int(office)}:"
+    else:
+        office, number = "", raw
+    parts = number.split("-")
+    if len(parts) < 2:
+        return ""
+    year, second = parts[0], parts[1]
+    if len(year) not in (2, 4) or not year.isdigit():
+        return ""
+    if second.isdigit():
+        case_type, seq, rest = "", second, parts[2:]
+    elif len(parts) > 2 and len(second) <= 4 and second.isalpha():
+        case_type, seq, rest = second.lower(), parts[2], parts[3:]
+    else:
+        return ""
+    if not (0 < len(seq) <= 6 and seq.isdigit()):
+        return ""
+    # after the sequence number: "-" and then only word characters and dashes
+    for part in rest:
+        if part and not part.replace("_", "a").isalnum():
+            return ""
+    body = f"{year}-{case_type}-{int(seq):05d}" if case_type else f"{year}-{seq}"
+    return office + body
 
 
 @lru_cache(maxsize=65536)

@@ -12,14 +12,21 @@ Parsing is pure and fast: lxml in recover mode (PACER feeds are often not well-f
 entity expansion, network access and huge trees off, so entity bombs and XXE do nothing. Bare
 ampersands ("Memorandum & Order"), which recover mode cannot mend, are repaired first
 (`sources.wellformed`), so a damaged feed yields the same entries as its clean twin.
+
+The general regexes define what is read. The shapes nearly every item has take shortcuts that
+give exactly what those give: a title `1:25-cv-00612-ABJ Name` is split and its docket number
+normalized in one match; a pubDate `Tue, 22 May 2018 22:10:04 GMT` is read by slices, its hour
+(and the court's date for it) once per feed; a link `DktRpt.pl?123` is read by str methods.
+Anything else goes to the regexes (tests/test_pacer_rss_paths.py parses the corpus and generated
+feeds both ways and compares every field).
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import MISSING, dataclass, fields, replace
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_tz
 from functools import lru_cache
 from typing import ClassVar
@@ -307,8 +314,26 @@ _DOCKET_ANYWHERE = re.compile(r"(?<![\w:])((?:\d{1,2}:)?\d{2}-[A-Za-z]{1,5}-\d{1
 def _case_of_title(title: str, case_type: str) -> tuple[str, str, str]:
     """(raw docket number, normalized docket number, case name) of an item title, memoized
     (a court's feed repeats its titles from item to item and from poll to poll)."""
+    text = feed_text(title)
+    m = _COMMON_TITLE.match(text)
+    if m:
+        # What `_split_title` and `_docket_number` make of it, in one match (see below).
+        office, year, typed, seq = m[1], m[2], m[3], m[4]
+        typed = typed.lower() if typed else "ap" if case_type == "ap" else ""
+        body = f"{year}-{typed}-{int(seq):05d}" if typed else f"{year}-{seq}"
+        return text[:m.end(5)], f"{int(office)}:{body}" if office else body, m[6] or ""
     raw, case_name = _split_title(title)
     return raw, _docket_number(raw, case_type) if raw else "", case_name
+
+
+#: A title whose docket number has the shape `normalize_docket_number` reads (`_DOCKET` of
+#: sources.identity, in ASCII), and so also `_TITLE`'s (which allows 3-digit years, 5-letter
+#: types and longer numbers): both then read the same office, year, type and number out of it
+#: (each part ends where the next "-" is), and `_UNTYPED` gives an untyped one the `ap` type.
+_COMMON_TITLE = re.compile(
+    r"(?:([0-9]{1,2}):)?([0-9]{2}|[0-9]{4})-(?:([A-Za-z]{1,4})-)?([0-9]{1,6})"
+    r"((?:-[A-Za-z0-9]+)*)(?: (.*))?\Z"
+)
 
 
 def _split_title(title: str) -> tuple[str, str]:
@@ -360,9 +385,10 @@ def _short_descriptions(description: str) -> list[str]:
         return []
     end = description.find("]", start)
     if end > 0 and description.find("[", start + 1, end) < 0:
-        # The common shape: one bracket group, nothing nested, no second group.
-        rest = description[end + 1 :].lstrip()
-        if not rest.startswith("["):
+        # The common shape: one bracket group, nothing nested, no second group (no "[" after
+        # it, or text other than spaces before the next one).
+        after = description.find("[", end + 1)
+        if after < 0 or description[end + 1 : after].strip():
             text = feed_text(description[start + 1 : end])
             return [text] if text else []
     found = []
@@ -426,9 +452,13 @@ _GUID_SEQ = re.compile(r"\.pl\?\d+-(\d+)\s*$")
 def _case_of_link(link: str) -> tuple[str | None, str]:
     """(court id from the host, pacer_case_id) of an item's docket link
     (`https://ecf.dcd.uscourts.gov/cgi-bin/DktRpt.pl?123`, `iquery.pl?...-L_1_0-1-123`)."""
-    m = _LINK_CASE_ID.search(link)
     end = link.find("/", 8)
-    return _court_of_host(link if end < 0 else link[:end]), m[1] if m else ""
+    host = _court_of_host(link if end < 0 else link[:end])
+    after = link[link.find(".pl?") + 4:]
+    if ".pl?" in link and after.isdigit() and after.isascii():
+        return host, after  # `DktRpt.pl?123`: all digits after it, what `_LINK_CASE_ID` finds
+    m = _LINK_CASE_ID.search(link)
+    return host, m[1] if m else ""
 
 
 @lru_cache(maxsize=256)
@@ -484,9 +514,9 @@ def parse_pub_date(text: str, local_zone: str = "UTC") -> datetime | None:
         # No zone, or one we know only by name: the wall-clock time in the court's zone.
         local = datetime(int(year), month_n, int(day), int(hour), int(minute),
                          int(second) if second else 0, 0, _zone(local_zone))
-    except ValueError:
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # no such day or time; before year 1 or after 9999
         return None
-    return local.astimezone(UTC)
 
 
 @lru_cache(maxsize=64)
@@ -514,9 +544,60 @@ def _parse_pub_date_slow(text: str, local_zone: str) -> datetime | None:
         naive = datetime(*parsed[:6])
     except (TypeError, ValueError):
         return None
-    if parsed[9] is None:
-        return naive.replace(tzinfo=_zone(local_zone)).astimezone(UTC)
-    return naive.replace(tzinfo=UTC) - timedelta(seconds=parsed[9])
+    try:
+        if parsed[9] is None:
+            return naive.replace(tzinfo=_zone(local_zone)).astimezone(UTC)
+        return naive.replace(tzinfo=UTC) - timedelta(seconds=parsed[9])
+    except OverflowError:
+        return None
+
+
+# -- dates, fast
+
+
+#: two ASCII digits -> their value (a pubDate's minutes and seconds, read without int())
+_TWO_DIGITS = {f"{n:02d}": n for n in range(100)}
+
+
+@dataclass(frozen=True, slots=True)
+class _Hour:
+    """One hour of one feed's pubDates in the common shape (`Tue, 22 May 2018 22:...:.. GMT`):
+    its start in UTC, and the court's date for the whole hour when it is the same throughout."""
+
+    start: datetime
+    local_date: date | None
+
+
+def _hour_of(text: str, zone: ZoneInfo) -> _Hour | None:
+    """The `_Hour` of a pubDate whose day, hour and zone are in the common shape, exactly as
+    `parse_pub_date` reads them; None for any other text (the regex path decides those)."""
+    prefix, zone_name = text[:19], text[26:]
+    offset = _OFFSETS.get(zone_name)
+    if (offset is None or text[25:26] != " " or not prefix.isascii()
+            or prefix[3:5] != ", " or prefix[7] != " " or prefix[11] != " " or prefix[16] != " "
+            or not prefix[:3].isalpha() or not prefix[8:11].isalpha()):
+        return None
+    day, year, hour = prefix[5:7], prefix[12:16], prefix[17:19]
+    month = _MONTHS.get(prefix[8:11].lower())
+    if month is None or not (day.isdigit() and year.isdigit() and hour.isdigit()):
+        return None
+    try:
+        # Every zone of `_OFFSETS` is whole hours off UTC: the hour starts on an hour in UTC.
+        start = datetime(int(year), month, int(day), int(hour), 0, 0, 0, UTC) - offset
+        first = start.astimezone(zone)
+        last = (start + _LAST_SECOND).astimezone(zone)
+    except (ValueError, OverflowError):
+        return None
+    # The court's offset the same at both ends of the hour: no change of offset within it (no
+    # zone changes twice within an hour: tests/test_pacer_rss_paths.py checks the tz database),
+    # so the date is the same throughout when it is at both ends.
+    same = first.utcoffset() == last.utcoffset() and first.date() == last.date()
+    return _Hour(start, first.date() if same else None)
+
+
+_LAST_SECOND = timedelta(minutes=59, seconds=59, microseconds=999999)
+#: each second of an hour as a timedelta (adding one is much cheaper than `datetime.replace`)
+_SECONDS = [timedelta(seconds=n) for n in range(3600)]
 
 
 # -- assembling
@@ -527,10 +608,11 @@ def _joined(shorts: list[str]) -> str:
     return " AND ".join(sorted(shorts)) if len(shorts) > 1 else (shorts[0] if shorts else "")
 
 
-#: The observations are built positionally (keywords cost a tenth of the whole parse): the
-#: fields passed, in order. `_check_field_order` compares them with base.py when this module is
-#: imported, so a field reordered or inserted there fails at once, naming itself, instead of
-#: shifting values into the wrong fields of every observation.
+#: The observations are built without their dataclass `__init__` (which sets each field of a
+#: frozen dataclass through `object.__setattr__`: a fifth of the whole parse), as the dict
+#: `__init__` would have made. The fields set, in order, are checked against base.py when this
+#: module is imported, so a field renamed, reordered or inserted there fails at once, naming
+#: itself; fields added after these, with a plain default, take their default.
 _ENTRY_FIELDS = ("entry_number", "date_filed", "short_description", "description",
                  "document_url", "pacer_doc_id", "pacer_seq_no", "published")
 _CASE_FIELDS = ("court", "docket_number", "docket_number_raw", "case_name", "pacer_case_id",
@@ -538,55 +620,99 @@ _CASE_FIELDS = ("court", "docket_number", "docket_number_raw", "case_name", "pac
                 "entries", "url")
 
 
-def _check_field_order(cls: type, passed: tuple[str, ...]) -> None:
-    """Raise TypeError when `cls` no longer starts with the fields `passed`, in that order."""
-    declared = tuple(f.name for f in fields(cls))[:len(passed)]
-    if declared != passed:
-        raise TypeError(f"{cls.__name__} declares {declared}; the RSS parser passes {passed}")
+def _defaults_after(cls: type, passed: tuple[str, ...]) -> dict[str, object]:
+    """The default of each field of `cls` after the fields `passed`; TypeError when `cls` no
+    longer starts with `passed`, in that order, or cannot be built without its `__init__`."""
+    declared = fields(cls)
+    names = tuple(f.name for f in declared)[:len(passed)]
+    if names != passed:
+        raise TypeError(f"{cls.__name__} declares {names}; the RSS parser passes {passed}")
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} needs its __init__; the RSS parser bypasses it")
+    defaults: dict[str, object] = {}
+    for f in declared[len(passed):]:
+        if f.default is MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name} has no plain default")
+        defaults[f.name] = f.default
+    return defaults
 
 
-_check_field_order(EntryObservation, _ENTRY_FIELDS)
-_check_field_order(CaseObservation, _CASE_FIELDS)
+_ENTRY_DEFAULTS = _defaults_after(EntryObservation, _ENTRY_FIELDS)
+_CASE_DEFAULTS = _defaults_after(CaseObservation, _CASE_FIELDS)
+_new = object.__new__
+_set = object.__setattr__
 
 
-@dataclass(slots=True)
+def _entry(
+    entry_number: int | None, date_filed: date | None, short_description: str,
+    description: str, document_url: str, pacer_doc_id: str, pacer_seq_no: int | None,
+    published: datetime | None,
+) -> EntryObservation:
+    """`EntryObservation(...)` of these fields, built without its `__init__` (see above)."""
+    entry: EntryObservation = _new(EntryObservation)
+    _set(entry, "__dict__", {
+        "entry_number": entry_number, "date_filed": date_filed,
+        "short_description": short_description, "description": description,
+        "document_url": document_url, "pacer_doc_id": pacer_doc_id,
+        "pacer_seq_no": pacer_seq_no, "published": published, **_ENTRY_DEFAULTS,
+    })
+    return entry
+
+
 class _Case:
     """A case being assembled from the items that name it."""
 
-    court: str
-    docket_number: str
-    docket_number_raw: str
-    case_name: str
-    pacer_case_id: str
-    url: str
-    entries: dict[tuple[object, ...], EntryObservation] = field(default_factory=dict)
-    #: the short descriptions of each entry, kept to merge later items of the same entry
-    shorts: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
+    __slots__ = ("case_id", "case_name", "court", "docket_number", "docket_number_raw",
+                 "entries", "url")
+
+    def __init__(self, court: str, docket_number: str, docket_number_raw: str, case_name: str,
+                 case_id: str, url: str) -> None:
+        self.court = court
+        self.docket_number = docket_number
+        self.docket_number_raw = docket_number_raw
+        self.case_name = case_name
+        self.case_id = case_id
+        self.url = url
+        self.entries: list[EntryObservation] = []
 
     def observation(self) -> CaseObservation:
-        # Positional, in the order `_CASE_FIELDS` names and the import-time check confirms.
-        return CaseObservation(
-            self.court,
-            self.docket_number,
-            self.docket_number_raw,
-            self.case_name,
-            self.pacer_case_id,
-            None,  # cl_docket_id
-            "",  # cause
-            "",  # nature_of_suit
-            None,  # date_filed (feeds do not say when a case was filed)
-            None,  # date_terminated
-            tuple(self.entries.values()),
-            self.url,
-        )
+        """`CaseObservation(...)` of the case, built without its `__init__` (see above)."""
+        case: CaseObservation = _new(CaseObservation)
+        _set(case, "__dict__", {
+            "court": self.court, "docket_number": self.docket_number,
+            "docket_number_raw": self.docket_number_raw, "case_name": self.case_name,
+            "pacer_case_id": self.case_id, "cl_docket_id": None, "cause": "",
+            "nature_of_suit": "",
+            "date_filed": None,  # feeds do not say when a case was filed
+            "date_terminated": None, "entries": tuple(self.entries), "url": self.url,
+            **_CASE_DEFAULTS,
+        })
+        return case
+
+
+#: (court, docket number, pacer_case_id): one case of a feed
+_CaseKey = tuple[str, str, str]
+#: the case's key, then (published, entry number, pacer_doc_id, sequence number): one entry
+_EntryKey = tuple[str, str, str, datetime | None, int | None, str, int | None]
 
 
 class _FeedBuilder:
-    """Folds items into cases, and the items of one multi-event entry into one entry."""
+    """Folds items into cases, and the items of one multi-event entry into one entry.
+
+    Few objects are kept per item (the entry and its key): every object kept alive while a
+    feed is read is work for the garbage collector, which was a sixth of the parse.
+    """
 
     def __init__(self, default_court: str) -> None:
         self.default_court = default_court
-        self._cases: dict[tuple[str, str, str], _Case] = {}
+        self._cases: dict[_CaseKey, _Case] = {}
+        self._entries: dict[_EntryKey, EntryObservation] = {}
+        #: the description of each entry's first item (to merge a later one)
+        self._descriptions: dict[_EntryKey, str] = {}
+        #: the short descriptions of each entry that several items made (rare)
+        self._merged: dict[_EntryKey, list[str]] = {}
+        #: (day and hour, zone, court) of a pubDate -> its `_Hour` (None: not the common shape)
+        self._hours: dict[tuple[str, str, str], _Hour | None] = {}
 
     def add(self, title: str, link: str, description: str, pub_date: str, guid: str) -> None:
         """Fold one item (its raw XML-decoded field texts) in."""
@@ -604,17 +730,14 @@ class _FeedBuilder:
         # Defendants of one criminal case share its docket number but each has its own
         # pacer_case_id (and their own copy of a joint order): one observation per case id.
         case_id = case_id or (doc[4] if doc else "")
-        key = (court, docket_number, case_id)
-        case = self._cases.get(key)
+        case = self._cases.get((court, docket_number, case_id))
         if case is None:
-            case = self._cases[key] = _Case(court, docket_number, raw, case_name, case_id, link)
+            case = self._cases[(court, docket_number, case_id)] = _Case(
+                court, docket_number, raw, case_name, case_id, link)
         elif not case.case_name:
             case.case_name = case_name
 
-        zone_name, zone = _court_zone(court)
-        published = parse_pub_date(pub_date, zone_name) if pub_date else None
-        date_filed = published.astimezone(zone).date() if published else None
-        shorts = _short_descriptions(description)
+        published, date_filed = self._dates(pub_date, court) if pub_date else (None, None)
         if doc is not None:
             url, number, doc_id, seq, _ = doc
         else:
@@ -623,20 +746,54 @@ class _FeedBuilder:
             # The guid of a district or bankruptcy item is DktRpt.pl?<case id>-<sequence no>.
             m = _GUID_SEQ.search(guid)
             seq = int(m[1]) if m else None
-        entry_key = (published, number, doc_id, seq)
-        entry = case.entries.get(entry_key)
-        if entry is None:
+        entry_key = (court, docket_number, case_id, published, number, doc_id, seq)
+        known = self._entries.get(entry_key)
+        if known is None:
+            shorts = _short_descriptions(description)
             # Without a bracketed short text, the text itself is all there is to say.
             text = "" if shorts else _plain_text(description)
-            # Positional, in the order `_ENTRY_FIELDS` names (see `_check_field_order`).
-            case.entries[entry_key] = EntryObservation(
-                number, date_filed, _joined(shorts), text, url, doc_id, seq, published
-            )
-            case.shorts[entry_key] = shorts
+            entry = _entry(number, date_filed, _joined(shorts), text, url, doc_id, seq, published)
+            case.entries.append(entry)
+            self._entries[entry_key] = entry
+            self._descriptions[entry_key] = description
         else:  # another event of the same entry (rare)
-            merged = case.shorts[entry_key]
-            merged.extend(shorts)
-            case.entries[entry_key] = replace(entry, short_description=_joined(merged))
+            entry = known
+            merged = self._merged.get(entry_key)
+            if merged is None:
+                merged = self._merged[entry_key] = _short_descriptions(
+                    self._descriptions[entry_key])
+            merged.extend(_short_descriptions(description))
+            changed = replace(entry, short_description=_joined(merged))
+            # `is`, not ==: an entry equal to this one has its key, so it is this one
+            at = next(i for i, e in enumerate(case.entries) if e is entry)
+            case.entries[at] = changed
+            self._entries[entry_key] = changed
+
+    def _dates(self, text: str, court: str) -> tuple[datetime | None, date | None]:
+        """(published in UTC, date filed in the court's zone) of a pubDate. The common shape
+        is read by slices, its hour once per feed; any other text by `parse_pub_date`."""
+        hour_key = (text[:19], text[25:], court)
+        hours = self._hours
+        if hour_key in hours:
+            hour = hours[hour_key]
+        else:
+            hour = hours[hour_key] = _hour_of(text, _court_zone(court)[1])
+        if hour is not None:
+            minute, second = _TWO_DIGITS.get(text[20:22]), _TWO_DIGITS.get(text[23:25])
+            if (minute is not None and second is not None and minute < 60 and second < 60
+                    and text[19] == ":" and text[22] == ":"):
+                at = hour.start + _SECONDS[minute * 60 + second]
+                local_date = hour.local_date
+                return at, (local_date if local_date is not None
+                            else at.astimezone(_court_zone(court)[1]).date())
+        zone_name, zone = _court_zone(court)
+        published = parse_pub_date(text, zone_name)
+        if published is None:
+            return None, None
+        try:
+            return published, published.astimezone(zone).date()
+        except OverflowError:  # a time the court's zone cannot show (year 1 or 9999)
+            return None, None
 
     def cases(self) -> list[CaseObservation]:
         """The observations, cases in order of first appearance, entries in feed order."""
