@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, func
 from sqlalchemy import select as sa_select
+from lxml import etree
 from sqlmodel import Session, col, select
 
 from monitor.agreements import QUIET_EVENT_KINDS
@@ -24,17 +25,21 @@ from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
+from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
 
-__all__ = ["FeedScope", "FeedSpec", "entry_id", "list_members", "render_atom", "render_feeds",
-           "tag_members"]
+__all__ = ["FeedScope", "FeedSpec", "entry_id", "entry_xml", "list_members", "render_atom",
+           "render_feeds", "tag_members"]
 
 ID_PREFIX = "tag:court-monitor,2026:"
 #: `updated` of a feed with no entry (any fixed value: it must not be "now")
 EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=UTC)
+#: how a pretty-printed Atom document ends; `<feed>` and this wrap an entry serialized alone
+_FEED_CLOSE = b"</feed>\n"
+_WRAPPER_OPEN = b"<feed>\n"
 
 
 @dataclass(frozen=True)
@@ -80,18 +85,11 @@ def _entry_of(session: Session, event: Event) -> _Entry:
                   link=link if safe_url(link) else "")
 
 
-def _add_entry(feed: object, session: Session, event: Event,
-               memo: dict[int, _Entry] | None = None) -> None:
-    from feedgen.feed import FeedGenerator
+def _entry_element(event: Event, rendered: _Entry) -> Any:
+    """feedgen's `<entry>` element of an event (an lxml element)."""
+    from feedgen.entry import FeedEntry
 
-    assert isinstance(feed, FeedGenerator)
-    key = event.id or 0
-    rendered = memo.get(key) if memo is not None else None
-    if rendered is None:
-        rendered = _entry_of(session, event)
-        if memo is not None:
-            memo[key] = rendered
-    entry = feed.add_entry(order="append")
+    entry = FeedEntry()
     entry.id(entry_id(event))
     entry.title(rendered.title)
     entry.updated(as_utc(event.at))
@@ -101,13 +99,22 @@ def _add_entry(feed: object, session: Session, event: Event,
     entry.category(term=event.kind)
     if rendered.link:
         entry.link(href=rendered.link, rel="alternate")
+    return entry.atom_entry()
 
 
-def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
-                config: FeedsConfig, *, memo: dict[int, Any] | None = None) -> bytes:
-    """The Atom document of one feed (events newest first); same input, same bytes. `memo`:
-    the entries rendered so far, by event id, shared by the feeds of one render (an event is
-    in several: all, its case's, its tags')."""
+def entry_xml(session: Session, event: Event) -> bytes:
+    """An event's `<entry>` as it is written in every feed the event is in: feedgen's element,
+    serialized once, pretty-printed at the depth of a feed's child (so a feed is its head and
+    these bytes, the same bytes feedgen writes for the whole feed)."""
+    wrapper = etree.Element("feed")
+    wrapper.append(_entry_element(event, _entry_of(session, event)))
+    text: bytes = etree.tostring(wrapper, pretty_print=True, encoding="UTF-8",
+                                 xml_declaration=False)
+    return text[len(_WRAPPER_OPEN):-len(_FEED_CLOSE)]
+
+
+def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
+    """feedgen's document of the feed without its entries, less the closing `</feed>`."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -120,10 +127,28 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
     if safe_url(spec.link):
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
-    for event in events:
-        _add_entry(feed, session, event, memo)
     data: bytes = feed.atom_str(pretty=True)
-    return data
+    if not data.endswith(_FEED_CLOSE):
+        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
+    return data[:-len(_FEED_CLOSE)]
+
+
+def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
+                config: FeedsConfig, *, memo: dict[int, bytes] | None = None) -> bytes:
+    """The Atom document of one feed (events newest first); same input, same bytes. `memo`:
+    the entries serialized so far (`entry_xml`), by event id, shared by the feeds of one render
+    (an event is in several: all, its case's, its tags'), so each entry is built once."""
+    parts = [_feed_head(spec, events, config)]
+    for event in events:
+        key = event.id or 0
+        xml = memo.get(key) if memo is not None else None
+        if xml is None:
+            xml = entry_xml(session, event)
+            if memo is not None:
+                memo[key] = xml
+        parts.append(xml)
+    parts.append(_FEED_CLOSE)
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- selection
@@ -233,7 +258,7 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
             query = query.where(col(Case.id).in_(sorted(scope.case_ids)))
         cases = list(session.exec(query).all()) if scope is None or scope.case_ids else []
 
-        memo: dict[int, Any] = {}
+        memo: dict[int, bytes] = {}
 
         def emit(spec: FeedSpec, events: list[Event]) -> None:
             if len(memo) > _MEMO_CAP:
