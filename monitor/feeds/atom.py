@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
 from sqlalchemy import ColumnElement, Engine, func
 from sqlalchemy import select as sa_select
-from lxml import etree
 from sqlmodel import Session, col, select
 
 from monitor.agreements import QUIET_EVENT_KINDS
