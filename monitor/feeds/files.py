@@ -62,8 +62,8 @@ def _sync(fd: int) -> None:
 
 
 def _write_temp(path: Path, data: bytes) -> str:
-    """`data` in a new temporary file beside `path`, on disk (fsync); its name."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """`data` in a new temporary file beside `path` (whose folder exists), on disk (fsync);
+    its name."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         view = memoryview(data)
@@ -89,6 +89,11 @@ def write_all_if_changed(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
     batch = [(path, data) for path, data in files if not _unchanged(path, data)]
     if not batch:
         return []
+    for folder in {path.parent for path, _ in batch}:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MonitorError(f"cannot write feed file {folder}: {exc.strerror}") from exc
     if len(batch) == 1:
         return _rename([(batch[0][0], _write_temp(*batch[0]))])
     with ThreadPoolExecutor(max_workers=min(_SYNC_WORKERS, len(batch)),
