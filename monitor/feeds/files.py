@@ -99,21 +99,23 @@ def write_all_if_changed(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
     with ThreadPoolExecutor(max_workers=min(_SYNC_WORKERS, len(batch)),
                             thread_name_prefix="feed-write") as pool:
         futures = [pool.submit(_write_temp, path, data) for path, data in batch]
-    return _rename([(path, _temp_of(futures, path, index))
-                    for index, (path, _) in enumerate(batch)])
+    _raise_first_failure(futures, batch[0][0].parent)
+    return _rename([(path, future.result())
+                    for (path, _), future in zip(batch, futures, strict=True)])
 
 
-def _temp_of(futures: list[Future[str]], path: Path, index: int) -> str:
-    """The temporary file of `futures[index]`; when any write failed, every temporary file is
-    removed and the first error raised (as a `MonitorError` for an OSError)."""
-    failed = next((f.exception() for f in futures if f.exception() is not None), None)
+def _raise_first_failure(futures: list[Future[str]], folder: Path) -> None:
+    """When any write failed: remove every temporary file written and raise the first error
+    (as a `MonitorError` for an OSError)."""
+    errors = [f.exception() for f in futures]
+    failed = next((e for e in errors if e is not None), None)
     if failed is None:
-        return futures[index].result()
-    for future in futures:
-        if future.exception() is None:
+        return
+    for future, error in zip(futures, errors, strict=True):
+        if error is None:
             Path(future.result()).unlink(missing_ok=True)
     if isinstance(failed, OSError):
-        raise MonitorError(f"cannot write feed file {path.parent}: {failed.strerror}") from failed
+        raise MonitorError(f"cannot write feed file in {folder}: {failed.strerror}") from failed
     raise failed
 
 
