@@ -19,6 +19,7 @@ from monitor.deadlines.service import run_reminders
 from monitor.events import EventListener
 from monitor.feeds.incremental import render_changed
 from monitor.matters import escalate_matters, sync_config_matters
+from monitor.memory import collect_only_new_objects
 from monitor.models import Deadline, Event, Matter
 
 __all__ = ["DRAIN_BUDGET", "after_poll", "dispatch_outbox", "reminders", "render_all_feeds",
@@ -52,9 +53,10 @@ def dispatch_outbox(app: App, notifier: Notifier | None = None, *,
 def render_all_feeds(app: App, *, full: bool = False) -> None:
     """Write the Atom and ICS feeds whose events changed since the last render (every feed
     with `full`) to the feeds directory."""
-    render_changed(app.engine, app.config.feeds, app.config.feeds_dir,
-                   title=app.config.feeds.title, lead_days=app.config.deadlines.reminder_days,
-                   full=full)
+    with collect_only_new_objects():
+        render_changed(app.engine, app.config.feeds, app.config.feeds_dir,
+                       title=app.config.feeds.title,
+                       lead_days=app.config.deadlines.reminder_days, full=full)
 
 
 def after_poll(app: App, *, dispatch: bool = True,

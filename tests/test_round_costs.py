@@ -154,7 +154,7 @@ def test_an_event_is_written_once_and_its_row_stays_in_the_session(engine: Engin
 
 
 def test_files_written_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "_BATCH", 3)
+    monkeypatch.setattr(files, "_BATCH_BYTES", 20)  # a FeedWriter batch of 3 files
     same = tmp_path / "same.atom"
     same.write_bytes(b"old")
     before = same.stat().st_mtime_ns

@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func
+from lxml import etree
+from sqlalchemy import ColumnElement, Engine, Select, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
 
 from monitor.agreements import QUIET_EVENT_KINDS
@@ -24,17 +26,21 @@ from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import read_session
+from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
+from monitor.feeds.tags import case_tags, list_members, matter_members, tagged_cases
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
 
-__all__ = ["FeedScope", "FeedSpec", "entry_id", "list_members", "render_atom", "render_feeds",
-           "tag_members"]
+__all__ = ["FeedScope", "FeedSpec", "entry_id", "entry_xml", "render_atom", "render_feeds"]
 
 ID_PREFIX = "tag:court-monitor,2026:"
 #: `updated` of a feed with no entry (any fixed value: it must not be "now")
 EMPTY_FEED_UPDATED = datetime(2026, 1, 1, tzinfo=UTC)
+#: how a pretty-printed Atom document ends; `<feed>` and this wrap an entry serialized alone
+_FEED_CLOSE = b"</feed>\n"
+_WRAPPER_OPEN = b"<feed>\n"
 
 
 @dataclass(frozen=True)
@@ -80,18 +86,11 @@ def _entry_of(session: Session, event: Event) -> _Entry:
                   link=link if safe_url(link) else "")
 
 
-def _add_entry(feed: object, session: Session, event: Event,
-               memo: dict[int, _Entry] | None = None) -> None:
-    from feedgen.feed import FeedGenerator
+def _entry_element(event: Event, rendered: _Entry) -> Any:
+    """feedgen's `<entry>` element of an event (an lxml element)."""
+    from feedgen.entry import FeedEntry
 
-    assert isinstance(feed, FeedGenerator)
-    key = event.id or 0
-    rendered = memo.get(key) if memo is not None else None
-    if rendered is None:
-        rendered = _entry_of(session, event)
-        if memo is not None:
-            memo[key] = rendered
-    entry = feed.add_entry(order="append")
+    entry = FeedEntry()
     entry.id(entry_id(event))
     entry.title(rendered.title)
     entry.updated(as_utc(event.at))
@@ -101,13 +100,22 @@ def _add_entry(feed: object, session: Session, event: Event,
     entry.category(term=event.kind)
     if rendered.link:
         entry.link(href=rendered.link, rel="alternate")
+    return entry.atom_entry()
 
 
-def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
-                config: FeedsConfig, *, memo: dict[int, Any] | None = None) -> bytes:
-    """The Atom document of one feed (events newest first); same input, same bytes. `memo`:
-    the entries rendered so far, by event id, shared by the feeds of one render (an event is
-    in several: all, its case's, its tags')."""
+def entry_xml(session: Session, event: Event) -> bytes:
+    """An event's `<entry>` as it is written in every feed the event is in: feedgen's element,
+    serialized once, pretty-printed at the depth of a feed's child (so a feed is its head and
+    these bytes, the same bytes feedgen writes for the whole feed)."""
+    wrapper = etree.Element("feed")
+    wrapper.append(_entry_element(event, _entry_of(session, event)))
+    text: bytes = etree.tostring(wrapper, pretty_print=True, encoding="UTF-8",
+                                 xml_declaration=False)
+    return text[len(_WRAPPER_OPEN):-len(_FEED_CLOSE)]
+
+
+def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
+    """feedgen's document of the feed without its entries, less the closing `</feed>`."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -120,30 +128,62 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
     if safe_url(spec.link):
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
-    for event in events:
-        _add_entry(feed, session, event, memo)
     data: bytes = feed.atom_str(pretty=True)
-    return data
+    if not data.endswith(_FEED_CLOSE):
+        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
+    return data[:-len(_FEED_CLOSE)]
+
+
+def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
+                config: FeedsConfig, *, memo: dict[int, bytes] | None = None) -> bytes:
+    """The Atom document of one feed (events newest first); same input, same bytes. `memo`:
+    the entries serialized so far (`entry_xml`), by event id, shared by the feeds of one render
+    (an event is in several: all, its case's, its tags'), so each entry is built once."""
+    parts = [_feed_head(spec, events, config)]
+    for event in events:
+        key = event.id or 0
+        xml = memo.get(key) if memo is not None else None
+        if xml is None:
+            xml = entry_xml(session, event)
+            if memo is not None:
+                memo[key] = xml
+        parts.append(xml)
+    parts.append(_FEED_CLOSE)
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------- selection
 
 
-def _latest(session: Session, limit: int, *, case_ids: Iterable[int] | None = None,
+def _latest(session: Session, limit: int, *,
+            case_ids: Iterable[int] | Select[Any] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = (),
             list_ids: Iterable[str] | None = None) -> list[Event]:
+    """The newest public events (of the cases `case_ids`, a list or a subquery, the matters
+    `matter_ids` and the `item.*` of the lists `list_ids`, when any is given), newest first."""
     query = select(Event).where(col(Event.private).is_(False),
                                 col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))
     if case_ids is not None or matter_ids is not None or list_ids is not None:
-        query = query.where(col(Event.case_id).in_(list(case_ids or []))
+        cases = case_ids if isinstance(case_ids, Select) else list(case_ids or [])
+        query = query.where(col(Event.case_id).in_(cases)
                             | col(Event.matter_id).in_(list(matter_ids or []))
                             | (col(Event.kind).like("item.%")
                                & col(Event.source_id).in_(list(list_ids or []))))
     query = query.order_by(col(Event.id).desc()).limit(limit)
     return list(session.exec(query).all())
+
+
+def _cases_of(session: Session, events: Sequence[Event]) -> list[Case]:
+    """The cases of `events` the session does not hold yet, read in one query (each entry
+    reads its case: one query per feed rather than one per entry)."""
+    missing = {e.case_id for e in events if e.case_id is not None
+               and identity_key(Case, e.case_id) not in session.identity_map}
+    if not missing:
+        return []
+    return list(session.exec(select(Case).where(col(Case.id).in_(sorted(missing)))).all())
 
 
 #: rendered entries kept for the other feeds of one render, at most
@@ -191,29 +231,6 @@ class FeedScope:
     lists: frozenset[str] = frozenset()
 
 
-def tag_members(session: Session, matters: Sequence[Matter]
-                ) -> dict[str, tuple[set[int], set[str]]]:
-    """Every tag with the ids of its cases and of its (public) matters."""
-    tags: dict[str, tuple[set[int], set[str]]] = {}
-    for case_id, case_tags in session.connection().execute(
-            sa_select(col(Case.id), col(Case.tags))).all():
-        for tag in case_tags or []:
-            tags.setdefault(tag, (set(), set()))[0].add(case_id or 0)
-    for matter in matters:
-        for tag in matter.tags:
-            tags.setdefault(tag, (set(), set()))[1].add(matter.id)
-    return tags
-
-
-def list_members(session: Session) -> dict[str, set[str]]:
-    """Every tag with the lists (`list_page` source ids) bound to it."""
-    tags: dict[str, set[str]] = {}
-    for state in session.exec(select(ListState)).all():
-        for tag in state.tags or []:
-            tags.setdefault(tag, set()).add(state.source_id)
-    return tags
-
-
 def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
                  scope: FeedScope | None = None) -> list[Path]:
     """Render `all.atom`, `tag-<tag>.atom`, `case-<court>-<docket>.atom`, `agreements.atom` and
@@ -227,35 +244,36 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
     with read_session(engine) as session, FeedWriter() as writer:
         matters = list(session.exec(select(Matter)).all())
         hidden = [m.id for m in matters if m.private]
-        public_matters = [m for m in matters if not m.private]
-        query = select(Case).order_by(col(Case.id))
-        if scope is not None:
-            query = query.where(col(Case.id).in_(sorted(scope.case_ids)))
-        cases = list(session.exec(query).all()) if scope is None or scope.case_ids else []
-
-        memo: dict[int, Any] = {}
+        memo: dict[int, bytes] = {}
 
         def emit(spec: FeedSpec, events: list[Event]) -> None:
             if len(memo) > _MEMO_CAP:
                 memo.clear()
+            held = _cases_of(session, [e for e in events if (e.id or 0) not in memo])
             writer.add(feeds_dir / spec.filename,
                        render_atom(session, spec, events, feeds_config, memo=memo))
+            del held
 
         if scope is None or scope.everything:
             emit(FeedSpec("all.atom", f"{ID_PREFIX}feed/all", title),
                  _latest(session, cap, private_matters=hidden))
-        members = tag_members(session, public_matters)
+        by_matter = matter_members(m for m in matters if not m.private)
         lists = list_members(session)
-        for tag in sorted(set(members) | set(lists)):
-            if scope is not None and tag not in scope.tags:
-                continue
-            case_ids, matter_ids = members.get(tag, (set(), set()))
+        tags = set(by_matter) | set(lists)
+        if scope is None or scope.tags - tags:
+            tags |= case_tags(session)
+        for tag in sorted(tags if scope is None else tags & scope.tags):
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
-                 _latest(session, cap, case_ids=case_ids, matter_ids=matter_ids,
-                         private_matters=hidden, list_ids=lists.get(tag, set())))
-        for start in range(0, len(cases), _CASE_BATCH):
-            batch = cases[start:start + _CASE_BATCH]
+                 _latest(session, cap, case_ids=tagged_cases(session, tag),
+                         matter_ids=by_matter.get(tag, set()), private_matters=hidden,
+                         list_ids=lists.get(tag, set())))
+        case_ids = sorted(scope.case_ids) if scope is not None else list(
+            session.exec(select(Case.id).order_by(col(Case.id))).all())
+        for start in range(0, len(case_ids), _CASE_BATCH):
+            # A batch of cases at a time: a full rebuild never holds every case.
+            batch = list(session.exec(select(Case).where(
+                col(Case.id).in_(case_ids[start:start + _CASE_BATCH])).order_by(col(Case.id))))
             latest = _latest_by_case(session, cap, [case.id or 0 for case in batch],
                                      private_matters=hidden)
             for case in batch:

@@ -14,12 +14,10 @@ too: when an older id appears (or events were pruned), every feed is rebuilt.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy import select as sa_select
@@ -28,9 +26,10 @@ from sqlmodel import Session, col, select
 from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.errors import MonitorError
-from monitor.feeds.atom import FeedScope, list_members, render_feeds, tag_members
+from monitor.feeds.atom import FeedScope, render_feeds
 from monitor.feeds.files import write_if_changed
 from monitor.feeds.ics import DEFAULT_LEAD_DAYS, OPEN_STATES, write_ics_feeds
+from monitor.feeds.tags import digest, list_members, member_digests
 from monitor.models import Case, Deadline, Event, Matter
 
 __all__ = ["RENDERER_VERSION", "STATE_FILE", "mark_current", "render_changed"]
@@ -50,10 +49,6 @@ class RenderState:
     events_upto_last: int = 0
     tags: dict[str, str] = field(default_factory=dict)
     deadlines: str = ""
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
 def _load(path: Path) -> RenderState | None:
@@ -80,16 +75,12 @@ def _current(session: Session, feeds_config: FeedsConfig, lead_days: Sequence[in
     """What the feeds depend on now: settings, tag members, last event id, events up to it,
     the calendars' signature."""
     matters = list(session.exec(select(Matter)).all())
-    settings = _digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
+    settings = digest([feeds_config.title, feeds_config.base_url, feeds_config.max_entries,
                         sorted(m.id for m in matters if m.private), sorted(lead_days)])
-    members = tag_members(session, [m for m in matters if not m.private])
-    lists = list_members(session)
-    tags = {tag: _digest([sorted(cases), sorted(ids)]) for tag, (cases, ids) in members.items()}
-    for tag, source_ids in lists.items():  # a tag's lists (`list_page`) are members too
-        tags[tag] = _digest([tags.get(tag, ""), sorted(source_ids)])
+    tags = member_digests(session, [m for m in matters if not m.private])
     last_id = session.exec(select(func.max(Event.id))).one() or 0
     return (settings, tags, last_id, _count_upto(session, last_id),
-            _digest([_deadline_signature(session), tags]))
+            digest([_deadline_signature(session), tags]))
 
 
 def _save(feeds_dir: Path, state: RenderState) -> None:
@@ -135,7 +126,7 @@ def _scope(session: Session, state: RenderState, last_id: int,
     case_ids = {case_id for case_id, _, _, _ in rows if case_id is not None}
     matter_ids = {matter_id for _, matter_id, _, _ in rows if matter_id}
     list_ids = {source for _, _, kind, source in rows if kind.startswith("item.")}
-    touched = {tag for tag, digest in tags.items() if state.tags.get(tag) != digest}
+    touched = {tag for tag, members in tags.items() if state.tags.get(tag) != members}
     if case_ids:
         for case_tags, in session.connection().execute(
                 sa_select(col(Case.tags)).where(col(Case.id).in_(sorted(case_ids)))).all():
@@ -168,4 +159,4 @@ def _deadline_signature(session: Session) -> str:
                   col(Deadline.sequence), col(Deadline.private), col(Deadline.due_date))
         .where(col(Deadline.state).in_(list(OPEN_STATES))).order_by(col(Deadline.id))
     ).all()
-    return _digest([list(r) for r in rows])
+    return digest([list(r) for r in rows])
