@@ -7,16 +7,30 @@ So every write transaction here starts with BEGIN IMMEDIATE (`write_session`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence, Set
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from sqlalchemy import Engine, Insert, Table, Update, bindparam, create_engine, event, select
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    Insert,
+    Table,
+    Update,
+    bindparam,
+    create_engine,
+    event,
+    select,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
@@ -145,11 +159,16 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
     params = {name: value for name, value in row.items()
               if not (name == key and value is None)}
     connection = session.connection()
-    if unless is None:
-        result = connection.execute(_insert(table), params)
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        cursor = _sqlite_insert(connection, table, [params], unless)
+        if unless is not None and cursor.rowcount == 0:
+            return None
+        inserted: Any = (cursor.lastrowid,)
+    elif unless is None:
+        inserted = connection.execute(_insert(table), params).inserted_primary_key
     else:
-        dialect = connection.dialect.name
-        if dialect not in ("sqlite", "postgresql"):
+        if dialect != "postgresql":
             found = connection.execute(_exists(table, unless), {"value": row[unless]}).first()
             if found is not None:
                 return None
@@ -158,7 +177,7 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
             result = connection.execute(_insert_unless(dialect, table, unless), params)
             if result.rowcount == 0:
                 return None
-    inserted = result.inserted_primary_key
+        inserted = result.inserted_primary_key
     if inserted is None or inserted[0] is None:
         raise StoreError(f"no id for the new {table.name} row")
     row[key] = inserted[0]
@@ -188,7 +207,11 @@ def insert_rows(session: Session, model: type[SQLModel],
     key = _primary_key(table)
     params = [{name: value for name, value in _complete(model, row).items()
                if not (name == key and value is None)} for row in rows]
-    session.connection().execute(_insert(table), params if len(params) > 1 else params[0])
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and len({tuple(p) for p in params}) == 1:
+        _sqlite_insert(connection, table, params, None)
+        return
+    connection.execute(_insert(table), params if len(params) > 1 else params[0])
 
 
 def update_columns(session: Session, row: SQLModel, **values: Any) -> None:
@@ -201,6 +224,50 @@ def update_columns(session: Session, row: SQLModel, **values: Any) -> None:
         {"row_key": getattr(row, key), **{f"new_{name}": v for name, v in values.items()}})
     for name, value in values.items():
         set_committed_value(row, name, value)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """An INSERT compiled once for SQLite: its text, its parameters' names in order and the
+    type conversions SQLAlchemy applies to each (JSON, dates, booleans)."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+@lru_cache(maxsize=256)
+def _sqlite_statement(dialect: Dialect, table: Table, names: tuple[str, ...],
+                      unless: str | None) -> _Statement:
+    statement = _insert(table) if unless is None else _insert_unless("sqlite", table, unless)
+    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+    order = tuple(compiled.positiontup or ())
+    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                       for name in order)
+    return _Statement(str(compiled), order, processors)
+
+
+def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                   unless: str | None) -> Any:
+    """INSERT `rows` (the same columns each) on SQLite through the driver's cursor, with the
+    conversions SQLAlchemy would apply: a third of the cost of `Connection.execute` for one
+    row (its statement cache, events and result objects are what the store paid per row).
+    Errors come out as SQLAlchemy's, as from `execute`."""
+    plan = _sqlite_statement(connection.dialect, table, tuple(rows[0]), unless)
+    values = [tuple(value if convert is None else convert(value)
+                    for value, convert in zip((row[n] for n in plan.names), plan.processors,
+                                              strict=True))
+              for row in rows]
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise StoreError("the database connection is closed")
+    try:
+        if len(values) == 1:
+            return driver.execute(plan.sql, values[0])
+        return driver.executemany(plan.sql, values)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error,
+                                  dialect=connection.dialect) from exc
 
 
 def _table(model: type[SQLModel]) -> Table:
