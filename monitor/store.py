@@ -387,15 +387,17 @@ def known_cases(session: Session, observations: Sequence[CaseObservation]
     read of the docket keys stored for it (plain columns, one statement whatever the feed
     holds), then the rows of the named ones only: an untracked item costs no round trip of its
     own, and a feed of new cases loads no row."""
-    by_court: dict[str, set[str]] = {}
+    by_court: dict[str, list[str]] = {}
     for obs in observations:
         if obs.docket_number:
-            by_court.setdefault(obs.court, set()).add(docket_key(obs.docket_number))
+            by_court.setdefault(obs.court, []).append(obs.docket_number)
     ids: list[int | None] = []
     connection = session.connection()
-    for court, keys in by_court.items():
-        ids += [case_id for case_id, key in connection.execute(_KEYS_OF_COURT, {"court": court})
-                if key in keys]
+    for court, numbers in by_court.items():
+        stored = connection.execute(_KEYS_OF_COURT, {"court": court}).all()
+        if stored:  # a court with no stored case (a first poll) needs no key worked out here
+            keys = {docket_key(number) for number in numbers}
+            ids += [case_id for case_id, key in stored if key in keys]
     found: dict[tuple[str, str], Case] = {}
     for start in range(0, len(ids), _KEY_BATCH):
         for case in session.exec(select(Case).where(
