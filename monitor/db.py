@@ -219,16 +219,20 @@ def update_columns(session: Session, row: SQLModel, **values: Any) -> None:
     the object as stored (not left for the session's next flush to write)."""
     table = _table(type(row))
     key = _primary_key(table)
-    session.connection().execute(
-        _update(table, tuple(sorted(values))),
-        {"row_key": getattr(row, key), **{f"new_{name}": v for name, v in values.items()}})
+    statement = _update(table, tuple(sorted(values)))
+    params = {"row_key": getattr(row, key), **{f"new_{name}": v for name, v in values.items()}}
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        _sqlite_run(connection, _sqlite_statement(connection.dialect, statement, None), [params])
+    else:
+        connection.execute(statement, params)
     for name, value in values.items():
         set_committed_value(row, name, value)
 
 
 @dataclass(frozen=True)
 class _Statement:
-    """An INSERT compiled once for SQLite: its text, its parameters' names in order and the
+    """A statement compiled once for SQLite: its text, its parameters' names in order and the
     type conversions SQLAlchemy applies to each (JSON, dates, booleans)."""
 
     sql: str
@@ -237,23 +241,22 @@ class _Statement:
 
 
 @lru_cache(maxsize=256)
-def _sqlite_statement(dialect: Dialect, table: Table, names: tuple[str, ...],
-                      unless: str | None) -> _Statement:
-    statement = _insert(table) if unless is None else _insert_unless("sqlite", table, unless)
-    compiled = statement.compile(dialect=dialect, column_keys=list(names))
+def _sqlite_statement(dialect: Dialect, statement: Insert | Update,
+                      names: tuple[str, ...] | None) -> _Statement:
+    compiled = statement.compile(dialect=dialect,
+                                 column_keys=list(names) if names is not None else None)
     order = tuple(compiled.positiontup or ())
     processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
                        for name in order)
     return _Statement(str(compiled), order, processors)
 
 
-def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
-                   unless: str | None) -> Any:
-    """INSERT `rows` (the same columns each) on SQLite through the driver's cursor, with the
-    conversions SQLAlchemy would apply: a third of the cost of `Connection.execute` for one
-    row (its statement cache, events and result objects are what the store paid per row).
-    Errors come out as SQLAlchemy's, as from `execute`."""
-    plan = _sqlite_statement(connection.dialect, table, tuple(rows[0]), unless)
+def _sqlite_run(connection: Connection, plan: _Statement,
+                rows: Sequence[Mapping[str, Any]]) -> Any:
+    """Run `plan` for `rows` through the driver's cursor, with the conversions SQLAlchemy
+    would apply: a third of the cost of `Connection.execute` for one row (its statement
+    cache, events and result objects are what the store paid per row). Errors come out as
+    SQLAlchemy's, as from `execute`."""
     values = [tuple(value if convert is None else convert(value)
                     for value, convert in zip((row[n] for n in plan.names), plan.processors,
                                               strict=True))
@@ -268,6 +271,14 @@ def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[
     except sqlite3.Error as exc:
         raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error,
                                   dialect=connection.dialect) from exc
+
+
+def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                   unless: str | None) -> Any:
+    """INSERT `rows` (the same columns each) on SQLite (`_sqlite_run`)."""
+    statement = _insert(table) if unless is None else _insert_unless("sqlite", table, unless)
+    plan = _sqlite_statement(connection.dialect, statement, tuple(rows[0]))
+    return _sqlite_run(connection, plan, rows)
 
 
 def _table(model: type[SQLModel]) -> Table:
