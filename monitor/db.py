@@ -236,8 +236,8 @@ class _Statement:
     type conversions SQLAlchemy applies to each (JSON, dates, booleans)."""
 
     sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    #: (parameter name, its conversion or None), in the statement's order
+    pairs: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
 
 @lru_cache(maxsize=256)
@@ -245,10 +245,9 @@ def _sqlite_statement(dialect: Dialect, statement: Insert | Update,
                       names: tuple[str, ...] | None) -> _Statement:
     compiled = statement.compile(dialect=dialect,
                                  column_keys=list(names) if names is not None else None)
-    order = tuple(compiled.positiontup or ())
-    processors = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                       for name in order)
-    return _Statement(str(compiled), order, processors)
+    return _Statement(str(compiled), tuple(
+        (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+        for name in compiled.positiontup or ()))
 
 
 def _sqlite_run(connection: Connection, plan: _Statement,
@@ -257,10 +256,8 @@ def _sqlite_run(connection: Connection, plan: _Statement,
     would apply: a third of the cost of `Connection.execute` for one row (its statement
     cache, events and result objects are what the store paid per row). Errors come out as
     SQLAlchemy's, as from `execute`."""
-    values = [tuple(value if convert is None else convert(value)
-                    for value, convert in zip((row[n] for n in plan.names), plan.processors,
-                                              strict=True))
-              for row in rows]
+    values = [tuple([row[name] if convert is None else convert(row[name])
+                     for name, convert in plan.pairs]) for row in rows]
     driver = connection.connection.driver_connection
     if driver is None:
         raise StoreError("the database connection is closed")
