@@ -37,10 +37,10 @@ from sqlmodel import Session, SQLModel
 
 from monitor.errors import StoreError
 
-__all__ = ["created_in", "insert_row", "insert_rows", "make_engine", "read_session",
+__all__ = ["created_in", "insert_rows", "make_engine", "read_session",
            "stored_row", "update_columns", "write_session", "sqlite_path"]
 
-#: `Session.info` key: {table name: primary keys of the rows `insert_row` / `stored_row` wrote}
+#: `Session.info` key: {table name: primary keys of the rows `stored_row` wrote}
 _CREATED = "db.created"
 
 _Row = TypeVar("_Row", bound=SQLModel)
@@ -112,27 +112,6 @@ def read_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def insert_row(session: Session, row: SQLModel) -> None:
-    """INSERT a new `row` at once, as one plain statement on the session's connection, and
-    attach it to the session as a stored row with its primary key set.
-
-    What `session.add(row); session.flush()` does for one row, without a unit-of-work flush
-    (the store adds thousands of rows a round, each needing its id before the next): the row's
-    columns are written as they are; what else the session holds waits for its next flush.
-    """
-    table = _table(type(row))
-    key = _primary_key(table)
-    values = {c.key: getattr(row, c.key) for c in table.columns
-              if not (c.key == key and getattr(row, c.key) is None)}
-    inserted = session.connection().execute(_insert(table), values).inserted_primary_key
-    if inserted is None:
-        raise StoreError(f"no id for the new {table.name} row")
-    setattr(row, key, inserted[0])
-    _note_created(session, table, inserted[0])
-    make_transient_to_detached(row)
-    session.add(row)
-
-
 @overload
 def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any]) -> _Row: ...
 
@@ -145,9 +124,11 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
 def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *,
                unless: str | None = None) -> _Row | None:
     """INSERT a new row of `model` from `values` (the model's defaults for the fields left
-    out) and return it attached to `session` as a stored row, its primary key set: what
-    `insert_row(session, model(**values))` does, without building the object through the
-    model's constructor (a fifth of a millisecond a row; the store adds hundreds a round).
+    out) as one plain statement, and return it attached to `session` as a stored row, its
+    primary key set: what `session.add(model(**values)); session.flush()` does for one row,
+    without a unit-of-work flush (the store adds hundreds of rows a round, each needing its id
+    before the next; what else the session holds waits for its next flush) and without building
+    the object through the model's constructor (a fifth of a millisecond a row).
 
     `unless` names a unique column: a stored row with the same value there means no insert
     and None, decided by the database's unique index in the same statement (one round trip,
@@ -186,8 +167,8 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
 
 
 def created_in(session: Session, model: type[SQLModel]) -> Set[Any]:
-    """The primary keys of the `model` rows written in `session` by `insert_row` or
-    `stored_row`: rows no other connection can have seen, nor pointed at, yet."""
+    """The primary keys of the `model` rows written in `session` by `stored_row`: rows no
+    other connection can have seen, nor pointed at, yet."""
     created: Set[Any] = session.info.get(_CREATED, {}).get(_table(model).name, frozenset())
     return created
 

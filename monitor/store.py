@@ -42,7 +42,7 @@ from sources.base import (
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
 __all__ = ["COURT_NOTICE", "ApplyResult", "Store", "case_subject", "entry_identity", "entry_values",
-           "known_cases", "new_entry", "noticed_cases"]
+           "known_cases", "noticed_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -424,11 +424,6 @@ def _find_added(added: Sequence[Entry], obs: EntryObservation) -> Entry | None:
                                                or row.entry_number is None):
             return row
     return None
-
-
-def new_entry(case_id: int, obs: EntryObservation, source_id: str, now: datetime) -> Entry:
-    """The row of an entry seen for the first time."""
-    return Entry(**entry_values(case_id, obs, source_id, now))
 
 
 def entry_values(case_id: int, obs: EntryObservation, source_id: str, now: datetime

@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from monitor.db import (
     created_in,
-    insert_row,
     insert_rows,
     make_engine,
     stored_row,
@@ -50,15 +49,17 @@ def test_stored_rows_equal_what_the_orm_writes(db: Path) -> None:
                        case_name="Doe v. USCIS", date_filed=date(2025, 1, 2), first_seen=AT,
                        tags=["287g"], matched_by=[{"watch": "w", "field": "f", "pattern": "p"}])
     with write_session(engine) as session:
-        insert_row(session, Event(**_event("a")))  # type: ignore[arg-type]
+        session.add(Event(**_event("a")))  # type: ignore[arg-type]
+        session.flush()
         made = stored_row(session, Event, _event("b"))
-        insert_row(session, Case(**case_values))  # type: ignore[arg-type]
+        session.add(Case(**case_values))  # type: ignore[arg-type]
+        session.flush()
         case = stored_row(session, Case, {**case_values, "docket_key": "25-cv-00002"})
         assert made.id is not None and case.id is not None
         assert made.data["tags"] == ["287g"] and case.entry_count == 0 and case.tracked
         assert made in session and case in session  # attached as stored rows
         assert not session.dirty and not session.new
-        assert created_in(session, Case) == {1, 2} and created_in(session, Event) == {1, 2}
+        assert created_in(session, Case) == {2} and created_in(session, Event) == {2}
     events, cases = _rows(db, "event"), _rows(db, "case")
     assert events[0][:5] == events[1][:5] and events[0][6:] == events[1][6:]
     assert cases[0][:2] == cases[1][:2] and cases[0][3:] == cases[1][3:]
