@@ -12,17 +12,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
-from monitor.db import insert_row
+from monitor.db import stored_row
 from monitor.models import Event
 
 __all__ = ["EventListener", "emit", "emitted", "listeners_of"]
-
-_BY_DEDUPE_KEY = sa_select(col(Event.id)).where(
-    col(Event.dedupe_key) == bindparam("key")).limit(1)
 
 #: Called inside the transaction for every new event (routing to the outbox, deadlines...).
 EventListener = Callable[[Session, Event], None]
@@ -44,17 +39,16 @@ def emit(
     private: bool = False,
 ) -> Event | None:
     """Append one event unless its dedupe key exists; run the listeners on it."""
-    # A plain read on the session's connection (no autoflush: every event is written as it
-    # is made, so none can wait unflushed with this key).
-    exists = session.connection().execute(_BY_DEDUPE_KEY, {"key": dedupe_key}).first()
-    if exists is not None:
-        return None
-    event = Event(
+    # One plain INSERT that the unique index on the dedupe key turns away when the event
+    # exists (no read first, no autoflush: every event is written as it is made, so none can
+    # wait unflushed with this key).
+    event = stored_row(session, Event, dict(
         kind=kind, at=at, subject=subject, summary=summary, data=data or {},
         dedupe_key=dedupe_key, case_id=case_id, matter_id=matter_id, source_id=source_id,
         private=private,
-    )
-    insert_row(session, event)
+    ), unless="dedupe_key")
+    if event is None:
+        return None
     # Listeners that emit events of their own (derived deadlines) route them through the same
     # chain: they find it with `listeners_of`.
     session.info["listeners"] = listeners

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.config import WatchConfig
+from monitor.regex_prefilter import Prefilter, prefilter
 from sources.base import CaseObservation
 from sources.identity import docket_key, parse_tracked_docket
 
@@ -81,6 +82,10 @@ def any_of(patterns: Sequence[str]) -> re.Pattern[str] | None:
         return None
 
 
+def _words(pattern: re.Pattern[str] | None) -> Prefilter | None:
+    return prefilter(pattern) if pattern is not None else None
+
+
 class Matcher:
     """Compiled watches; `match(observation)` returns the reasons (empty: not ours)."""
 
@@ -97,6 +102,10 @@ class Matcher:
         self._prefilter = (
             (self._entry_text_any is not None or not any(w.entry_text for w in watches))
             and (self._case_name_any is not None or not any(w.case_name for w in watches)))
+        # The words those combined patterns need: most texts hold none, and looking for
+        # words costs a fraction of the regex search (`monitor.regex_prefilter`).
+        self._entry_text_words = _words(self._entry_text_any)
+        self._case_name_words = _words(self._case_name_any)
 
     @staticmethod
     def _compile(watch: WatchConfig) -> _CompiledWatch:
@@ -145,14 +154,15 @@ class Matcher:
         if (self._judges_cause and obs.cause.strip()) or (
                 self._judges_nos and obs.nature_of_suit):
             return True
-        names = self._case_name_any
-        if names is not None and obs.case_name and names.search(obs.case_name):
+        names, words = self._case_name_any, self._case_name_words
+        if names is not None and obs.case_name and (
+                words is None or words.may_match(obs.case_name)) and names.search(obs.case_name):
             return True
-        texts = self._entry_text_any
+        texts, words = self._entry_text_any, self._entry_text_words
         if texts is not None:
             for e in obs.entries:
                 text = f"{e.short_description} {e.description}".strip()
-                if text and texts.search(text):
+                if text and (words is None or words.may_match(text)) and texts.search(text):
                     return True
         return False
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
 from monitor.config import Config
-from monitor.db import insert_row, write_session
+from monitor.db import stored_row, update_columns, write_session
 from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
@@ -42,12 +42,16 @@ from sources.base import (
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
 __all__ = ["COURT_NOTICE", "ApplyResult", "Store", "case_subject", "entry_identity", "entry_values",
-           "known_cases", "new_entry", "noticed_cases"]
+           "known_cases", "noticed_cases"]
 
 log = logging.getLogger(__name__)
 
 #: case ids per lookup query (well under every database's parameter limit)
 _KEY_BATCH = 500
+
+#: the stored cases of a court, as plain (id, docket key) columns
+_KEYS_OF_COURT = sa_select(col(Case.id), col(Case.docket_key)).where(
+    col(Case.court) == bindparam("court"))
 
 
 @dataclass
@@ -192,17 +196,15 @@ class Store:
         added = sum(self._apply_entry(session, case, entry, source_id, now, backfill, result)
                     for entry in obs.entries)
         if added:
-            # Once per case, after its entries: the listeners' reads in between find no changed
-            # case row to flush first.
-            case.entry_count = (case.entry_count or 0) + added
-            if not backfill:
-                case.last_activity = now
-            session.add(case)
+            # Once per case, after its entries, as one plain UPDATE: the listeners' reads in
+            # between find no changed case row to flush first, and the commit none to flush.
+            update_columns(session, case, entry_count=(case.entry_count or 0) + added,
+                           **({} if backfill else {"last_activity": now}))
 
     def _discover(self, session: Session, obs: CaseObservation, key: str, reasons: list[Any],
                   source_id: str, now: datetime, result: ApplyResult) -> Case:
         watches = list(dict.fromkeys(r.watch for r in reasons))
-        case = Case(
+        case = stored_row(session, Case, dict(
             court=obs.court, docket_number=obs.docket_number, docket_key=key,
             docket_number_raw=obs.docket_number_raw, case_name=obs.case_name,
             pacer_case_id=obs.pacer_case_id, cl_docket_id=obs.cl_docket_id, cause=obs.cause,
@@ -212,8 +214,7 @@ class Store:
             last_activity=now if obs.entries else None,
             cl_last_synced=now if obs.cl_synced else None,
             cl_date_modified=obs.cl_date_modified,
-        )
-        insert_row(session, case)
+        ))
         self._emit(
             session, result, kind="case.discovered", at=now,
             subject=case_subject(case.court, case.docket_number),
@@ -335,8 +336,7 @@ class Store:
             _enrich(row, obs, source_id)
             session.add(row)
             return False
-        row = new_entry(case.id or 0, obs, source_id, now)
-        insert_row(session, row)
+        row = stored_row(session, Entry, entry_values(case.id or 0, obs, source_id, now))
         added = result.fresh.get(case.id or 0)
         if added is not None:
             added.append(row)
@@ -387,16 +387,17 @@ def known_cases(session: Session, observations: Sequence[CaseObservation]
     read of the docket keys stored for it (plain columns, one statement whatever the feed
     holds), then the rows of the named ones only: an untracked item costs no round trip of its
     own, and a feed of new cases loads no row."""
-    by_court: dict[str, set[str]] = {}
+    by_court: dict[str, list[str]] = {}
     for obs in observations:
         if obs.docket_number:
-            by_court.setdefault(obs.court, set()).add(docket_key(obs.docket_number))
+            by_court.setdefault(obs.court, []).append(obs.docket_number)
     ids: list[int | None] = []
     connection = session.connection()
-    for court, keys in by_court.items():
-        ids += [case_id for case_id, key in connection.execute(
-            sa_select(col(Case.id), col(Case.docket_key)).where(col(Case.court) == court))
-            if key in keys]
+    for court, numbers in by_court.items():
+        stored = connection.execute(_KEYS_OF_COURT, {"court": court}).all()
+        if stored:  # a court with no stored case (a first poll) needs no key worked out here
+            keys = {docket_key(number) for number in numbers}
+            ids += [case_id for case_id, key in stored if key in keys]
     found: dict[tuple[str, str], Case] = {}
     for start in range(0, len(ids), _KEY_BATCH):
         for case in session.exec(select(Case).where(
@@ -423,11 +424,6 @@ def _find_added(added: Sequence[Entry], obs: EntryObservation) -> Entry | None:
                                                or row.entry_number is None):
             return row
     return None
-
-
-def new_entry(case_id: int, obs: EntryObservation, source_id: str, now: datetime) -> Entry:
-    """The row of an entry seen for the first time."""
-    return Entry(**entry_values(case_id, obs, source_id, now))
 
 
 def entry_values(case_id: int, obs: EntryObservation, source_id: str, now: datetime

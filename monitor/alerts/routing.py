@@ -32,7 +32,7 @@ from sqlmodel import Session
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.schedule import is_urgent
 from monitor.config import SubscriptionConfig
-from monitor.db import insert_row
+from monitor.db import insert_rows
 from monitor.events import EventListener
 from monitor.models import Case, Delivery, Event, Matter
 from sources.agreement_identity import county_key, state_code
@@ -116,10 +116,18 @@ def event_facts(session: Session, event: Event) -> EventFacts:
 
 @dataclass(frozen=True)
 class _Rule:
+    """A subscription's filters in the form `_wants` compares, worked out once per router."""
+
     subscription: SubscriptionConfig
     cases: frozenset[tuple[str, str]]
     mute: tuple[re.Pattern[str], ...]
     watch_tags: Mapping[str, frozenset[str]]
+    tags: frozenset[str]
+    courts: frozenset[str]
+    states: frozenset[str]
+    counties: frozenset[str]
+    #: the outbox ids of its channels (`channel_id`), once each
+    channels: tuple[str, ...]
 
 
 def _compile(sub: SubscriptionConfig, watch_tags: Mapping[str, Sequence[str]]) -> _Rule:
@@ -132,6 +140,11 @@ def _compile(sub: SubscriptionConfig, watch_tags: Mapping[str, Sequence[str]]) -
         cases=frozenset(cases),
         mute=tuple(re.compile(p) for p in sub.mute),
         watch_tags={w: frozenset(t) for w, t in watch_tags.items()},
+        tags=frozenset(sub.tags),
+        courts=frozenset(c.lower() for c in sub.courts),
+        states=frozenset(state_code(s) for s in sub.states),
+        counties=frozenset(county_key(c) for c in sub.counties),
+        channels=tuple(channel_id(url) for url in subscription_channels(sub)),
     )
 
 
@@ -160,15 +173,15 @@ def _wants(rule: _Rule, facts: EventFacts) -> bool:
         return False
     if sub.watches and not _watch_ok(rule, facts):
         return False
-    if sub.tags and not facts.tags & set(sub.tags):
+    if sub.tags and not facts.tags & rule.tags:
         return False
-    if sub.courts and facts.court not in {c.lower() for c in sub.courts}:
+    if sub.courts and facts.court not in rule.courts:
         return False
     if rule.cases and (facts.court, facts.docket_key) not in rule.cases:
         return False
-    if sub.states and facts.state not in {state_code(s) for s in sub.states}:
+    if sub.states and facts.state not in rule.states:
         return False
-    if sub.counties and facts.county not in {county_key(c) for c in sub.counties}:
+    if sub.counties and facts.county not in rule.counties:
         return False
     if sub.agencies and not any(a.casefold() in facts.agency for a in sub.agencies if a):
         return False
@@ -195,12 +208,12 @@ def make_router(
                 continue
             sub = rule.subscription
             mode = URGENT if is_urgent(sub, event.kind, event.data or {}) else sub.mode
-            for url in subscription_channels(sub):
-                # Written at once as a plain row: nothing left pending for the next read's
-                # autoflush (the listeners read between events).
-                insert_row(session, Delivery(
-                    event_id=event.id or 0, subscription=sub.name, channel=channel_id(url),
-                    mode=mode, status="pending", created_at=event.at,
-                ))
+            # Written at once as plain rows, one statement for all channels, no objects:
+            # nothing left pending for the next read's autoflush (the listeners read between
+            # events), nothing in the transaction reads them back.
+            insert_rows(session, Delivery, [dict(
+                event_id=event.id or 0, subscription=sub.name, channel=channel,
+                mode=mode, status="pending", created_at=event.at,
+            ) for channel in rule.channels])
 
     return route

@@ -32,8 +32,12 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam, event
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
+from monitor.db import created_in
 from monitor.deadlines.docket_text import (
     EntryFacts,
     Obligation,
@@ -76,6 +80,39 @@ def entry_ref(number: int | None, day: date | None, text: str) -> dict[str, Any]
 
 
 # ------------------------------------------------------------------------------ rows
+
+
+_ANY_DEADLINE = sa_select(col(Deadline.id)).where(
+    col(Deadline.case_id) == bindparam("case_id")).limit(1)
+
+#: `Session.info` key: the cases whose deadline rows the session has written (`_noted`)
+_WRITTEN = "deadlines.written"
+
+
+@event.listens_for(Deadline, "after_insert")
+def _noted(_mapper: Any, _connection: Any, row: Deadline) -> None:
+    """Every deadline row is written by the ORM (`upsert_deadline`, `_wait`): note its case in
+    its session, so `_has_deadlines` knows without a read what the session added."""
+    session = object_session(row)
+    if session is not None and row.case_id is not None:
+        session.info.setdefault(_WRITTEN, set()).add(row.case_id)
+
+
+def _wrote_deadlines(session: Session, case_id: int) -> bool:
+    """Whether `session` has written a deadline row of the case."""
+    return case_id in session.info.get(_WRITTEN, ())
+
+
+def _has_deadlines(session: Session, case_id: int) -> bool:
+    """Whether the case has a deadline row, in any state. A case created in this transaction
+    has only the rows written here (no read); another, one indexed read of the table (no
+    autoflush: deadline rows are flushed as they are made; one waiting in the session counts)."""
+    if _wrote_deadlines(session, case_id) or any(
+            isinstance(row, Deadline) and row.case_id == case_id for row in session.new):
+        return True
+    if case_id in created_in(session, Case):
+        return False
+    return session.connection().execute(_ANY_DEADLINE, {"case_id": case_id}).first() is not None
 
 
 def _rows(session: Session, case_id: int, states: Sequence[str] = LIVE) -> list[Deadline]:
@@ -161,24 +198,32 @@ def apply_entry(session: Session, chain: Sequence[EventListener], case: Case, ev
     facts = read_entry(text, number)
     ref = entry_ref(number, day, shown)
     case_id = case.id or 0
+    # Every step but setting deadlines acts on the case's deadline rows: a case with none (most
+    # cases, every new one) skips their reads, and only what this entry sets can follow.
+    live = _has_deadlines(session, case_id)
     if facts.terminates:
-        close_case(session, chain, case, event, ref)
+        if live:
+            close_case(session, chain, case, event, ref)
         return
     if case.date_terminated is not None and day >= case.date_terminated \
             and not facts.lifts_stay:
         return
-    if facts.stays:
-        for row in _rows(session, case_id, ("open",)):
-            if row.due_date < day:
-                continue
-            row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
-            _set_state(session, chain, row, "suspended", "deadline.suspended", event,
-                       "suspended: the case is stayed", {"suspended_by": ref})
-    _meet(session, chain, case_id, facts, event, ref, text)
-    _flag_extensions(session, case_id, facts, ref)
-    started = _start_waiting(session, chain, case, event, text, day, zone, compute_period)
+    started: set[int] = set()
+    if live:
+        if facts.stays:
+            for row in _rows(session, case_id, ("open",)):
+                if row.due_date < day:
+                    continue
+                row.pending = {**(row.pending or {}), "suspended_on": day.isoformat()}
+                _set_state(session, chain, row, "suspended", "deadline.suspended", event,
+                           "suspended: the case is stayed", {"suspended_by": ref})
+        _meet(session, chain, case_id, facts, event, ref, text)
+        _flag_extensions(session, case_id, facts, ref)
+        started = _start_waiting(session, chain, case, event, text, day, zone, compute_period)
     moved = _set_and_move(session, chain, case, event, text, facts, computed, day, today,
                           compute_period, shown)
+    if not (live or _wrote_deadlines(session, case_id)):
+        return
     _rulings(session, chain, case_id, facts, ref, moved, event)
     if facts.lifts_stay:
         _resume(session, chain, case_id, event, ref, day, moved)

@@ -1,0 +1,107 @@
+"""Rows written without the ORM's unit of work (`monitor.db`): the same stored values as the
+ORM writes, the dedupe of a unique column in the INSERT itself, SQLAlchemy's errors."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from monitor.db import (
+    created_in,
+    insert_rows,
+    make_engine,
+    stored_row,
+    update_columns,
+    write_session,
+)
+from monitor.migrate import upgrade
+from monitor.models import Case, Delivery, Event
+
+AT = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "rows.db"
+    upgrade(make_engine(f"sqlite:///{path}"))
+    return path
+
+
+def _event(key: str) -> dict[str, object]:
+    return dict(kind="entry.added", at=AT, subject="dcd:1:25-cv-00001", summary="ORDER",
+                data={"entry_number": 3, "tags": ["287g"], "text": "é"}, dedupe_key=key,
+                case_id=7, source_id="pacer", private=True)
+
+
+def _rows(path: Path, table: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as conn:
+        return [row[1:] for row in conn.execute(f'SELECT * FROM "{table}" ORDER BY id')]
+
+
+def test_stored_rows_equal_what_the_orm_writes(db: Path) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    case_values = dict(court="dcd", docket_number="1:25-cv-00001", docket_key="25-cv-00001",
+                       case_name="Doe v. USCIS", date_filed=date(2025, 1, 2), first_seen=AT,
+                       tags=["287g"], matched_by=[{"watch": "w", "field": "f", "pattern": "p"}])
+    with write_session(engine) as session:
+        session.add(Event(**_event("a")))  # type: ignore[arg-type]
+        session.flush()
+        made = stored_row(session, Event, _event("b"))
+        session.add(Case(**case_values))  # type: ignore[arg-type]
+        session.flush()
+        case = stored_row(session, Case, {**case_values, "docket_key": "25-cv-00002"})
+        assert made.id is not None and case.id is not None
+        assert made.data["tags"] == ["287g"] and case.entry_count == 0 and case.tracked
+        assert made in session and case in session  # attached as stored rows
+        assert not session.dirty and not session.new
+        assert created_in(session, Case) == {2} and created_in(session, Event) == {2}
+    events, cases = _rows(db, "event"), _rows(db, "case")
+    assert events[0][:5] == events[1][:5] and events[0][6:] == events[1][6:]
+    assert cases[0][:2] == cases[1][:2] and cases[0][3:] == cases[1][3:]
+
+
+def test_a_unique_value_already_stored_writes_nothing(db: Path) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        assert stored_row(session, Event, _event("k"), unless="dedupe_key") is not None
+        assert stored_row(session, Event, {**_event("k"), "summary": "again"},
+                          unless="dedupe_key") is None
+    with write_session(engine) as session:
+        assert stored_row(session, Event, _event("k"), unless="dedupe_key") is None
+        assert [e.summary for e in session.exec(select(Event))] == ["ORDER"]
+
+
+def test_errors_are_sqlalchemys(db: Path) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    with pytest.raises(IntegrityError), write_session(engine) as session:
+        stored_row(session, Event, _event("k"))
+        stored_row(session, Event, _event("k"))  # the unique dedupe key, without `unless`
+    with pytest.raises(IntegrityError), write_session(engine) as session:
+        insert_rows(session, Delivery, [dict(event_id=1, subscription="s", channel="c")])
+    assert _rows(db, "event") == [] and _rows(db, "delivery") == []  # rolled back
+
+
+def test_deliveries_and_column_updates(db: Path) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        event = stored_row(session, Event, _event("k"))
+        insert_rows(session, Delivery, [
+            dict(event_id=event.id, subscription="s", channel=f"c{n}", created_at=AT)
+            for n in range(3)])
+        case = stored_row(session, Case, dict(court="dcd", docket_number="1", docket_key="1",
+                                              first_seen=AT))
+        update_columns(session, case, entry_count=4, last_activity=AT)
+        assert case.entry_count == 4 and not session.dirty
+    deliveries = _rows(db, "delivery")
+    assert [d[2] for d in deliveries] == ["c0", "c1", "c2"]
+    assert {(d[3], d[4], d[5]) for d in deliveries} == {("immediate", "pending", 0)}
+    with write_session(engine) as session:
+        stored = session.get(Case, case.id)
+        assert stored is not None and stored.entry_count == 4
+        assert stored.last_activity is not None
+        assert stored.last_activity.replace(tzinfo=UTC) == AT
