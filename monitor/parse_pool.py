@@ -17,11 +17,11 @@ is not in the keys the round sent: the caller forgets the content hash of such a
 The processes start with a big round and stop when no round uses them (`lease`): a daemon
 between rounds holds none. A process with no other thread running forks them (`poll --once`:
 they start at once, sharing what is loaded); one with threads (the daemon) has them forked by a
-`forkserver`, so no lock another thread holds is copied into them. When
-they cannot start or a worker dies, the pool says so once in the log and parses in the calling
-process from then on: a round is never lost to the pool. A program that runs court-monitor
-from its own script guards its entry point (`if __name__ == "__main__":`), as multiprocessing
-asks (the workers import the main module).
+`forkserver`, so no lock another thread holds is copied into them. When they cannot start or
+a worker dies, the pool says so once in the log and parses in the calling process from then on:
+a round is never lost to the pool. A program that runs court-monitor from its own script guards
+its entry point (`if __name__ == "__main__":`), as multiprocessing asks (the workers import the
+main module).
 """
 
 from __future__ import annotations
