@@ -49,11 +49,18 @@ from monitor.errors import MonitorError, ParseError, SourceError
 from monitor.matching import Matcher
 from monitor.models import Case
 from sources import source_class
-from sources.base import CaseObservation, Fetched, Observation, Source, SourceOptions
+from sources.base import (
+    CaseObservation,
+    Fetched,
+    Observation,
+    Source,
+    SourceOptions,
+    Target,
+)
 from sources.identity import docket_key
 
-__all__ = ["POOL_MIN_RESPONSES", "ParsePool", "Parsed", "Screen", "courts_gained",
-           "default_processes", "screen", "stored_keys"]
+__all__ = ["POOL_MIN_RESPONSES", "ParsePool", "Parsed", "PooledRound", "Screen", "court_of",
+           "courts_gained", "default_processes", "screen", "stored_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +133,44 @@ def courts_gained(engine: Engine, since_id: int, courts: Sequence[str],
             sa_select(col(Case.id), col(Case.court))
             .where(col(Case.id) > since_id, col(Case.court).in_(sorted(set(courts))))).all()
     return {court for case_id, court in rows if case_id not in own}
+
+
+def court_of(target: Target) -> str:
+    """The court a target's feed is of (`Target.context["court"]`), "" when it names none."""
+    court = target.context.get("court")
+    return court if isinstance(court, str) else ""
+
+
+class PooledRound:
+    """One round parsed by the pool: the keys it screens with (each target's court's own),
+    and the highest case id when it began."""
+
+    def __init__(self, pool: ParsePool, screen: Screen, high: int) -> None:
+        self.pool = pool
+        self.screen = screen
+        self.high = high
+        by_court: dict[str, set[tuple[str, str]]] = {c: set() for c in screen.courts}
+        for key in screen.keys:
+            by_court[key[0]].add(key)
+        self._by_court = {court: Screen(courts=frozenset({court}), keys=frozenset(keys))
+                          for court, keys in by_court.items()}
+
+    @classmethod
+    def begin(cls, pool: ParsePool, engine: Engine, targets: Sequence[Target]) -> PooledRound:
+        """A round of `targets`, with the docket keys stored now for their courts."""
+        screen, high = stored_keys(engine, sorted({c for t in targets if (c := court_of(t))}))
+        return cls(pool, screen, high)
+
+    def parser(self, source: Source, target: Target) -> Callable[[Fetched], Parsed]:
+        """Parse one of the round's responses in a process, screened with its court's keys
+        (a target of no court: nothing screened by key)."""
+        known = self._by_court.get(court_of(target), Screen(frozenset(), frozenset()))
+        return lambda fetched: self.pool.parse(source, fetched, known)
+
+    def gained_elsewhere(self, engine: Engine, own: set[int]) -> set[str]:
+        """The round's courts that gained a case during it other than its own discoveries
+        (`own`: their ids): what the screen dropped of such a case must be parsed again."""
+        return courts_gained(engine, self.high, sorted(self.screen.courts), own)
 
 
 # ---------------------------------------------------------------------------- the pool

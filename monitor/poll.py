@@ -34,10 +34,9 @@ from monitor.parse_pool import (
     POOL_MIN_RESPONSES,
     Parsed,
     ParsePool,
-    Screen,
-    courts_gained,
+    PooledRound,
+    court_of,
     default_processes,
-    stored_keys,
 )
 from monitor.push import check_silence, push_reachable
 from monitor.quota import quota_for_source
@@ -180,7 +179,7 @@ class Runner:
 
     def _run_round(self, source: Source, src_cfg: SourceConfig, now: datetime,
                    due: Sequence[Target], states: Mapping[str, SourceState], report: PollReport,
-                   dry_run: bool, pooled: _PooledRound | None, round_failed: bool) -> None:
+                   dry_run: bool, pooled: PooledRound | None, round_failed: bool) -> None:
         """Fetch, parse and store the due targets, then write the round's bookkeeping."""
         book: list[_Booked] = []
         outcomes = fetch_in_order(
@@ -203,22 +202,25 @@ class Runner:
         finally:
             outcomes.close()
         if pooled is not None:
-            book = pooled.recheck(self.engine, book, own)
+            # What the screen dropped of a case another process stored meanwhile is parsed
+            # again by the next round: those courts' content hashes are forgotten.
+            gained = pooled.gained_elsewhere(self.engine, own)
+            book = [replace(b, state=TargetState())
+                    if b.error is None and court_of(b.target) in gained else b for b in book]
         if not dry_run:
             self._finish_round(src_cfg, now, round_failed, report, book)
             self._check_push(source, src_cfg, now, report)
 
     def _pooled(self, source: Source, due: Sequence[Target], dry_run: bool
-                ) -> _PooledRound | None:
+                ) -> PooledRound | None:
         """A round whose responses the parse processes take (`monitor.parse_pool`), with the
         docket keys stored for its courts; None to parse them in this process."""
         if dry_run or not source.parse_in_fetch or not self.parse_pool.enabled \
                 or len(due) < POOL_MIN_RESPONSES:
             return None
-        courts = sorted({c for t in due if (c := _court_of(t))})
-        screen, high = stored_keys(self.engine, courts)
+        pooled = PooledRound.begin(self.parse_pool, self.engine, due)
         self.parse_pool.warm()  # before this round's fetch threads
-        return _PooledRound(self.parse_pool, screen, high)
+        return pooled
 
     def _check_push(self, source: Source, src_cfg: SourceConfig, now: datetime,
                     report: PollReport) -> None:
@@ -433,43 +435,6 @@ def _prepare(source: Source, response: _Response, previous: TargetState, dry_run
         return _Response(fetched, digest, observations=source.parse(fetched))
     except MonitorError as exc:  # raised where the main thread would have met it (`_take`)
         return _Response(fetched, digest, parse_error=exc)
-
-
-def _court_of(target: Target) -> str:
-    """The court a target's feed is of (`Target.context["court"]`), "" when it names none."""
-    court = target.context.get("court")
-    return court if isinstance(court, str) else ""
-
-
-class _PooledRound:
-    """A round parsed by the parse processes: the keys it screens with (each target's court's
-    own), and the highest case id when it began."""
-
-    def __init__(self, pool: ParsePool, screen: Screen, high: int) -> None:
-        self.pool = pool
-        self.screen = screen
-        self.high = high
-        by_court: dict[str, set[tuple[str, str]]] = {c: set() for c in screen.courts}
-        for key in screen.keys:
-            by_court[key[0]].add(key)
-        self._by_court = {court: Screen(courts=frozenset({court}), keys=frozenset(keys))
-                          for court, keys in by_court.items()}
-
-    def parser(self, source: Source, target: Target) -> Callable[[Fetched], Parsed]:
-        """Parse one of the round's responses in a process, screened with its court's keys
-        (a target of no court: nothing screened by key)."""
-        known = self._by_court.get(_court_of(target), Screen(frozenset(), frozenset()))
-        return lambda fetched: self.pool.parse(source, fetched, known)
-
-    def recheck(self, engine: Engine, book: list[_Booked], own: set[int]) -> list[_Booked]:
-        """`book`, with the content hash forgotten for the targets of a court that gained a
-        case from another process during the round: what the screen dropped of that case is
-        parsed again by the next round."""
-        gained = courts_gained(engine, self.high, sorted(self.screen.courts), own)
-        if not gained:
-            return book
-        return [replace(b, state=TargetState())
-                if b.error is None and _court_of(b.target) in gained else b for b in book]
 
 
 @dataclass(frozen=True)
