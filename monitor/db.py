@@ -56,6 +56,10 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+#: the page cache of each SQLite connection, in KiB (see `_configure_sqlite`)
+SQLITE_CACHE_KIB = 8192
+
+
 def make_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """Create the engine; for SQLite create the parent folder and set WAL and a busy timeout."""
     path = sqlite_path(url)
@@ -84,6 +88,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # 8 MB of page cache a connection (SQLite's default is 2 MB): a round at national
+        # scale (1M entries) touches ~5 MB of index pages; with 2 MB it re-read most of them
+        # from the file in every transaction (10,200 reads a round; 4,200 with 8 MB). Pages
+        # are cached as they are read, so a small database never uses it all.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -24,4 +24,9 @@ def test_upgrade_builds_the_model_schema_and_is_idempotent(tmp_path: Path) -> No
     assert diff == [], f"models and migrations differ (add a migration): {diff}"
     with engine.connect() as conn:
         mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        # every connection keeps 8 MB of pages (a national-scale round's index pages)
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert mode == "wal"
+    assert cache == -8192
+    assert synchronous == 1  # NORMAL: WAL commits without an fsync, checkpoints with one
