@@ -10,6 +10,8 @@ the sides interleaved in every repetition (the machine is shared; ratios, median
 
 1. floor: the 200 feeds fetched with one httpx client and parsed with lxml (`findtext` of each
    item's fields), one after the other;
+   and the same feeds fetched alone (the least an unchanged cycle must do: the server sends
+   no validators, so every feed is downloaded again);
 2. first cycle: `poll --once --no-dispatch` of one pacer_rss source of the 200 courts into an
    empty database; then the unchanged cycle (same feeds again) on the same database, counting
    its write transactions and the rows it added;
@@ -190,6 +192,11 @@ def floor_cycle(client: httpx.Client, urls: Sequence[str]) -> int:
     return items
 
 
+def fetch_only(client: httpx.Client, urls: Sequence[str]) -> int:
+    """Fetch every feed, one after the other, reading nothing; the bytes fetched."""
+    return sum(len(client.get(url).content) for url in urls)
+
+
 def row_counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
@@ -258,7 +265,7 @@ def warm_up(ws: Workspace, empty: Path, feeds: Sequence[Feed], server: ServerPro
 def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, empty: Path,
                 small: Path, large: Path, reps: int, commits: Commits) -> dict[str, Any]:
     urls = [server.url(f.court) for f in feeds]
-    floor, first, unchanged, at_small, at_large = [], [], [], [], []
+    floor, fetched, first, unchanged, at_small, at_large = [], [], [], [], [], []
     writes: list[int] = []
     added: list[dict[str, int]] = []
     tracked = 0
@@ -266,6 +273,7 @@ def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, emp
         floor_cycle(client, urls[:3])  # warm the connection and lxml
         for rep in range(reps):
             floor.append(timed(lambda: floor_cycle(client, urls)))
+            fetched.append(timed(lambda: fetch_only(client, urls)))
             config = prepared(ws, "first", empty, feeds, server)
             first.append(timed(lambda config=config: cli(
                 "--config", str(config), "poll", "--once", "--no-dispatch")))
@@ -288,6 +296,8 @@ def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, emp
         "floor_s": median(floor), "first_s": median(first), "unchanged_s": median(unchanged),
         "first_over_floor": ratio(median(first), median(floor)),
         "unchanged_over_first": ratio(median(unchanged), median(first)),
+        "fetch_only_s": median(fetched),
+        "unchanged_over_fetch_only": ratio(median(unchanged), median(fetched)),
         "unchanged_write_transactions": max(writes),
         "unchanged_rows_added": {t: max(a[t] for a in added) for t in added[0]},
         "poll_35k_s": median(at_small), "poll_1m_s": median(at_large),
@@ -468,6 +478,9 @@ def rows_of(r: dict[str, Any]) -> Iterator[tuple[str, str, str, bool | None]]:
                r["first_over_floor"] <= 1.5)
         yield ("unchanged cycle / first", f(r["unchanged_over_first"]), "<= 0.10",
                r["unchanged_over_first"] <= 0.10)
+        yield ("fetch only: the 200 feeds' bytes, one after the other (s)",
+               f(r["fetch_only_s"]), "", None)
+        yield ("unchanged cycle / fetch only", f(r["unchanged_over_fetch_only"]), "", None)
         rows_added = sum(v for k, v in r["unchanged_rows_added"].items() if k != "sourcestate")
         yield ("unchanged cycle: write transactions / rows added",
                f"{r['unchanged_write_transactions']} / {rows_added}", "1 / 0",
