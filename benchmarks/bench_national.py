@@ -478,7 +478,7 @@ def rows_of(r: dict[str, Any]) -> Iterator[tuple[str, str, str, bool | None]]:
                r["first_over_floor"] <= 1.5)
         yield ("unchanged cycle / first", f(r["unchanged_over_first"]), "<= 0.10",
                r["unchanged_over_first"] <= 0.10)
-        yield ("fetch only: the 200 feeds' bytes, one after the other (s)",
+        yield ("fetch only: the feeds' bytes, one after the other (s)",
                f(r["fetch_only_s"]), "", None)
         yield ("unchanged cycle / fetch only", f(r["unchanged_over_fetch_only"]), "", None)
         rows_added = sum(v for k, v in r["unchanged_rows_added"].items() if k != "sourcestate")
