@@ -41,6 +41,7 @@ from monitor.parse_pool import (
 from monitor.push import check_silence, push_reachable
 from monitor.quota import quota_for_source
 from monitor.store import Store
+from monitor.target_states import StateRow, read_states, snapshot, write_states
 from sources import source_class
 from sources.base import (
     CaseObservation,
@@ -322,7 +323,9 @@ class Runner:
                       report: PollReport, book: Sequence[_Booked]) -> None:
         """The round's bookkeeping, every target's and the source's, in one transaction."""
         with write_session(self.engine) as session:
-            rows = {r.target: r for r in _state_rows(session, src_cfg.id)}
+            connection = session.connection()
+            rows = read_states(connection, src_cfg.id)
+            before = {r.id: snapshot(r) for r in rows.values() if r.id is not None}
             for booked in book:
                 if booked.error is None:
                     self._target_ok(session, rows, src_cfg, booked, report)
@@ -338,12 +341,12 @@ class Runner:
                 row.consecutive_failures = 0
                 row.last_success = now
                 row.last_error = ""
-            session.add(row)
+            write_states(connection, rows.values(), before)
 
-    def _target_ok(self, session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+    def _target_ok(self, session: Session, rows: dict[str, StateRow], src_cfg: SourceConfig,
                    booked: _Booked, report: PollReport) -> None:
         target, state, now = booked.target, booked.state, booked.at
-        _save_cursors(session, rows, src_cfg, booked.keep)
+        _save_cursors(rows, src_cfg, booked.keep)
         row = _row(rows, src_cfg, target.key)
         was_failing = row.failing
         if (row.etag, row.last_modified, row.content_hash) != (
@@ -353,7 +356,6 @@ class Runner:
         row.last_poll = row.last_success = now
         row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
         row.last_error = ""
-        session.add(row)
         if was_failing:
             event = emit(
                 session, self.store.listeners, kind="source.recovered", at=now,
@@ -366,7 +368,7 @@ class Runner:
             if event is not None:
                 report.events.append(event.kind)
 
-    def _target_failed(self, session: Session, rows: dict[str, SourceState],
+    def _target_failed(self, session: Session, rows: dict[str, StateRow],
                        src_cfg: SourceConfig, booked: _Booked, exc: SourceError,
                        report: PollReport) -> None:
         target, now = booked.target, booked.at
@@ -390,7 +392,6 @@ class Runner:
             )
             if event is not None:
                 report.events.append(event.kind)
-        session.add(row)
 
 
 @dataclass(frozen=True)
@@ -487,15 +488,15 @@ def _state_rows(session: Session, source_id: str) -> list[SourceState]:
     return list(session.exec(select(SourceState).where(SourceState.source_id == source_id)))
 
 
-def _row(rows: dict[str, SourceState], src_cfg: SourceConfig, key: str) -> SourceState:
+def _row(rows: dict[str, StateRow], src_cfg: SourceConfig, key: str) -> StateRow:
     """The state row of a target ("" is the source as a whole), created when missing."""
     row = rows.get(key)
     if row is None:
-        row = rows[key] = SourceState(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
+        row = rows[key] = StateRow(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
     return row
 
 
-def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+def _save_cursors(rows: dict[str, StateRow], src_cfg: SourceConfig,
                   keep: Mapping[str, str]) -> None:
     """Keep what a source asked to keep (`Fetched.keep`), by target key; "" forgets a key."""
     for key, text in keep.items():
@@ -503,10 +504,7 @@ def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: Sourc
             continue  # "" is the source as a whole, not a target
         if key not in rows and not text:
             continue
-        row = _row(rows, src_cfg, key)
-        if row.cursor != text:
-            row.cursor = text
-            session.add(row)
+        _row(rows, src_cfg, key).cursor = text
 
 
 def source_runtime(src: SourceConfig, engine: Engine, clock: Clock, *,
