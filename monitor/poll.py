@@ -29,7 +29,7 @@ from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
 from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.matters import sync_config_matters
-from monitor.models import Case, Deadline, SourceState
+from monitor.models import Case, Deadline
 from monitor.parse_pool import (
     POOL_MIN_RESPONSES,
     Parsed,
@@ -123,7 +123,7 @@ class Runner:
                                           push=push_reachable(self.config.server)))
 
     def plan(self, source_id: str, now: datetime,
-             rows: Sequence[SourceState] | None = None) -> Plan:
+             rows: Sequence[StateRow] | None = None) -> Plan:
         """What the core tells a source: tracked cases with their nearest deadline (only to a
         source that reads them), when each target last succeeded, and what the source asked to
         keep (`Plan.cursors`). `rows`: the source's state rows when already read."""
@@ -131,7 +131,7 @@ class Runner:
         with read_session(self.engine) as session:
             tracked = _tracked_cases(session) if source is None or source.reads_tracked else ()
             if rows is None:
-                rows = _state_rows(session, source_id)
+                rows = list(read_states(session.connection(), source_id).values())
         whole = next((r for r in rows if r.target == ""), None)
         fetched_at = {r.target: r.last_success for r in rows
                       if r.target and r.last_success is not None}
@@ -155,8 +155,8 @@ class Runner:
         if not dry_run:
             self._sync_matters(now)
         with read_session(self.engine) as session:
-            rows = _state_rows(session, source_id)
-        states = {r.target: r for r in rows}
+            states = read_states(session.connection(), source_id)
+        rows = list(states.values())
         try:
             targets = source.targets(self.plan(source_id, now, rows))
         except MonitorError as exc:
@@ -179,7 +179,7 @@ class Runner:
         return report
 
     def _run_round(self, source: Source, src_cfg: SourceConfig, now: datetime,
-                   due: Sequence[Target], states: Mapping[str, SourceState], report: PollReport,
+                   due: Sequence[Target], states: Mapping[str, StateRow], report: PollReport,
                    dry_run: bool, pooled: PooledRound | None, round_failed: bool) -> None:
         """Fetch, parse and store the due targets, then write the round's bookkeeping."""
         book: list[_Booked] = []
@@ -229,7 +229,8 @@ class Runner:
         if not (source.accepts_push and source.runtime.push):
             return
         with read_session(self.engine) as session:
-            kept = {r.target: r.cursor for r in _state_rows(session, src_cfg.id) if r.cursor}
+            kept = {key: r.cursor for key, r in read_states(session.connection(),
+                                                            src_cfg.id).items() if r.cursor}
         if check_silence(self.engine, self.store.listeners, source_id=src_cfg.id,
                          pushed=source.push_subscriptions(kept), now=now):
             log.warning("%s: pushed news (webhooks) silent; see `status`", src_cfg.id)
@@ -243,7 +244,7 @@ class Runner:
         self._matters_synced = True
 
     def _fetch(self, source: Source, target: Target,
-               states: Mapping[str, SourceState]) -> _Response:
+               states: Mapping[str, StateRow]) -> _Response:
         """One target's fetch, unless the process is stopping (then the round is deferred)."""
         if self.stop.is_set():
             raise DeferredError("stopping: the rest of the round waits for the next start",
@@ -251,7 +252,7 @@ class Runner:
         return _Response(source.fetch(target, _previous(states.get(target.key))))
 
     def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, _Response],
-              states: Mapping[str, SourceState], report: PollReport, dry_run: bool,
+              states: Mapping[str, StateRow], report: PollReport, dry_run: bool,
               book: list[_Booked], own: set[int]) -> bool:
         """Parse and store one fetch's outcome; note what to remember of its target (and in
         `own`, the ids of the cases it discovered)."""
@@ -453,7 +454,7 @@ def _target_url(target: Target) -> str:
     return target.url
 
 
-def _previous(row: SourceState | None) -> TargetState:
+def _previous(row: StateRow | None) -> TargetState:
     """What was remembered of a target (empty when never fetched)."""
     if row is None:
         return TargetState()
@@ -482,10 +483,6 @@ def _tracked_cases(session: Session) -> tuple[TrackedCase, ...]:
                     last_synced=synced, last_modified_seen=modified, last_push=pushed)
         for case_id, court, number, cl_id, activity, synced, modified, pushed in rows
     )
-
-
-def _state_rows(session: Session, source_id: str) -> list[SourceState]:
-    return list(session.exec(select(SourceState).where(SourceState.source_id == source_id)))
 
 
 def _row(rows: dict[str, StateRow], src_cfg: SourceConfig, key: str) -> StateRow:

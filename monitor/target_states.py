@@ -1,9 +1,9 @@
 """A source's `SourceState` rows as plain values: read in one statement, written back in two.
 
-A round's bookkeeping touches every target's row (its last poll, its last success) and reads
-every one first: as ORM objects that costs a unit-of-work flush of hundreds of rows and an
-object built per row, as plain values one SELECT, one UPDATE executed for the rows that
-changed and one INSERT for the new ones. `StateRow` has the model's columns; what it is
+A round reads every target's row when it plans, and its bookkeeping reads them again and
+touches each (its last poll, its last success): as ORM objects that costs an object built per
+row and a unit-of-work flush of hundreds of rows, as plain values one SELECT, one UPDATE
+executed for the rows that changed and one INSERT for the new ones. `StateRow` has the model's columns; what it is
 compared with to find the changed rows is `snapshot`.
 """
 
