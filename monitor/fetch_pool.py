@@ -57,12 +57,15 @@ class HostLimiter:
             yield
 
 
-def useful_threads(urls: Iterable[str], per_host: int, workers: int) -> int:
-    """How many fetch threads can ever hold a host slot at once for these URLs: at most
-    `workers`, and per host no more than `per_host` nor its number of URLs (a thread more
-    would only wait for a slot)."""
+def useful_threads(urls: Iterable[str], per_host: int, workers: int, *,
+                   off_slot: int = 0) -> int:
+    """How many fetch threads can be busy at once for these URLs: at most `workers`; as many
+    as can hold a host slot at once (per host no more than `per_host` nor its number of URLs),
+    plus `off_slot` threads busy with work that holds no slot (`after`). A thread more would
+    only wait for a slot."""
     by_host = Counter(host_of(url) for url in urls)
-    return min(workers, sum(min(per_host, count) for count in by_host.values()))
+    slots = sum(min(per_host, count) for count in by_host.values())
+    return min(workers, slots + off_slot if slots else 0)
 
 
 @dataclass(frozen=True)
@@ -76,22 +79,25 @@ class Outcome(Generic[T, R]):
 
 def fetch_in_order(items: Sequence[T], fetch: Callable[[T], R], *, url: Callable[[T], str],
                    limiter: HostLimiter, workers: int = FETCH_WORKERS,
-                   after: Callable[[T, R], R] | None = None
+                   after: Callable[[T, R], R] | None = None, after_busy: int = 0
                    ) -> Generator[Outcome[T, R], None, None]:
     """Run `fetch` on every item (at most `workers` at once, each holding its host's slot) and
-    yield the outcomes in the items' order. No more threads start than can hold a slot at once
-    (`useful_threads`): a round on one host runs on `per_host` threads at most, and on the
-    calling thread alone when that is one. `after(item, value)`, when given, runs on the same
+    yield the outcomes in the items' order. `after(item, value)`, when given, runs on the same
     thread once the slot is released (work on the response that need not hold a connection);
-    what it returns is the outcome's value, what it raises its error. Closing the iterator early
-    cancels what has not started yet."""
+    what it returns is the outcome's value, what it raises its error. No more threads start
+    than can be busy at once (`useful_threads`): those that can hold a slot, plus `after_busy`
+    for the threads `after` keeps busy at once (one waiting on each parse process, say). A
+    round on one host with no `after_busy` runs on `per_host` threads at most, on the calling
+    thread alone when that is one. Closing the iterator early cancels what has not started
+    yet."""
 
     def one(item: T) -> R:
         with limiter.slot(url(item)):
             value = fetch(item)
         return value if after is None else after(item, value)
 
-    threads = useful_threads(map(url, items), limiter.per_host, workers) if workers > 1 else 1
+    threads = useful_threads(map(url, items), limiter.per_host, workers,
+                             off_slot=after_busy) if workers > 1 else 1
     if threads <= 1:
         for item in items:
             yield _outcome(item, one)

@@ -187,7 +187,9 @@ class Runner:
             due, lambda t: self._fetch(source, t, states), url=_target_url,
             limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1,
             after=lambda t, r: _prepare(source, r, _previous(states.get(t.key)), dry_run,
-                                        pooled.parser(source, t) if pooled else None))
+                                        pooled.parser(source, t) if pooled else None),
+            # a thread waiting on each parse process's answer holds no host slot
+            after_busy=self.parse_pool.processes if pooled else 0)
         own: set[int] = set()
         try:
             for outcome in outcomes:

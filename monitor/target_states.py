@@ -3,8 +3,8 @@
 A round reads every target's row when it plans, and its bookkeeping reads them again and
 touches each (its last poll, its last success): as ORM objects that costs an object built per
 row and a unit-of-work flush of hundreds of rows, as plain values one SELECT, one UPDATE
-executed for the rows that changed and one INSERT for the new ones. `StateRow` has the model's columns; what it is
-compared with to find the changed rows is `snapshot`.
+executed for the rows that changed and one INSERT for the new ones. `StateRow` has the model's
+columns; what it is compared with to find the changed rows is `snapshot`.
 """
 
 from __future__ import annotations

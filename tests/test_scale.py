@@ -122,6 +122,8 @@ def test_no_more_fetch_threads_start_than_hosts_give_slots() -> None:
     assert useful_threads(["http://a/1", "http://b/1", "http://b/2", "http://c/1"], 4, 8) == 4
     assert useful_threads([f"http://h{i}/" for i in range(20)], 4, 8) == 8
     assert useful_threads([], 4, 8) == 0
+    assert useful_threads(["http://a/1", "http://a/2", "http://a/3"], 2, 8, off_slot=2) == 4
+    assert useful_threads(["http://a/1"] * 20, 4, 8, off_slot=6) == 8
 
     def fetch(n: int) -> str:
         return threading.current_thread().name
