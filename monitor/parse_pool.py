@@ -317,9 +317,19 @@ class _Worker:
 _worker: _Worker | None = None
 
 
+class _Offline(httpx.BaseTransport):
+    """The transport of a worker's client: a pure parse never sends a request (and a client
+    with no network builds no TLS context, a worker's slowest start)."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise MonitorError(f"a parse worker does not fetch ({request.url}): this source's "
+                           "parse is not pure")
+
+
 def _start_worker(watches: tuple[WatchConfig, ...]) -> None:
     global _worker
-    _worker = _Worker(matcher=Matcher(watches), client=httpx.Client(), sources={})
+    offline = httpx.Client(transport=_Offline(), trust_env=False)
+    _worker = _Worker(matcher=Matcher(watches), client=offline, sources={})
 
 
 def _no_clock() -> datetime:

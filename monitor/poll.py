@@ -29,7 +29,7 @@ from monitor.errors import DeferredError, FetchError, MonitorError, SourceError
 from monitor.events import emit
 from monitor.fetch_pool import FETCH_WORKERS, HostLimiter, Outcome, fetch_in_order
 from monitor.matters import sync_config_matters
-from monitor.models import Case, Deadline, SourceState
+from monitor.models import Case, Deadline
 from monitor.parse_pool import (
     POOL_MIN_RESPONSES,
     Parsed,
@@ -41,6 +41,7 @@ from monitor.parse_pool import (
 from monitor.push import check_silence, push_reachable
 from monitor.quota import quota_for_source
 from monitor.store import Store
+from monitor.target_states import StateRow, read_states, snapshot, write_states
 from sources import source_class
 from sources.base import (
     CaseObservation,
@@ -122,7 +123,7 @@ class Runner:
                                           push=push_reachable(self.config.server)))
 
     def plan(self, source_id: str, now: datetime,
-             rows: Sequence[SourceState] | None = None) -> Plan:
+             rows: Sequence[StateRow] | None = None) -> Plan:
         """What the core tells a source: tracked cases with their nearest deadline (only to a
         source that reads them), when each target last succeeded, and what the source asked to
         keep (`Plan.cursors`). `rows`: the source's state rows when already read."""
@@ -130,7 +131,7 @@ class Runner:
         with read_session(self.engine) as session:
             tracked = _tracked_cases(session) if source is None or source.reads_tracked else ()
             if rows is None:
-                rows = _state_rows(session, source_id)
+                rows = list(read_states(session.connection(), source_id).values())
         whole = next((r for r in rows if r.target == ""), None)
         fetched_at = {r.target: r.last_success for r in rows
                       if r.target and r.last_success is not None}
@@ -154,8 +155,8 @@ class Runner:
         if not dry_run:
             self._sync_matters(now)
         with read_session(self.engine) as session:
-            rows = _state_rows(session, source_id)
-        states = {r.target: r for r in rows}
+            states = read_states(session.connection(), source_id)
+        rows = list(states.values())
         try:
             targets = source.targets(self.plan(source_id, now, rows))
         except MonitorError as exc:
@@ -178,7 +179,7 @@ class Runner:
         return report
 
     def _run_round(self, source: Source, src_cfg: SourceConfig, now: datetime,
-                   due: Sequence[Target], states: Mapping[str, SourceState], report: PollReport,
+                   due: Sequence[Target], states: Mapping[str, StateRow], report: PollReport,
                    dry_run: bool, pooled: PooledRound | None, round_failed: bool) -> None:
         """Fetch, parse and store the due targets, then write the round's bookkeeping."""
         book: list[_Booked] = []
@@ -186,7 +187,9 @@ class Runner:
             due, lambda t: self._fetch(source, t, states), url=_target_url,
             limiter=self.limiter, workers=FETCH_WORKERS if source.parallel_fetch else 1,
             after=lambda t, r: _prepare(source, r, _previous(states.get(t.key)), dry_run,
-                                        pooled.parser(source, t) if pooled else None))
+                                        pooled.parser(source, t) if pooled else None),
+            # a thread waiting on each parse process's answer holds no host slot
+            after_busy=self.parse_pool.processes if pooled else 0)
         own: set[int] = set()
         try:
             for outcome in outcomes:
@@ -228,7 +231,8 @@ class Runner:
         if not (source.accepts_push and source.runtime.push):
             return
         with read_session(self.engine) as session:
-            kept = {r.target: r.cursor for r in _state_rows(session, src_cfg.id) if r.cursor}
+            kept = {key: r.cursor for key, r in read_states(session.connection(),
+                                                            src_cfg.id).items() if r.cursor}
         if check_silence(self.engine, self.store.listeners, source_id=src_cfg.id,
                          pushed=source.push_subscriptions(kept), now=now):
             log.warning("%s: pushed news (webhooks) silent; see `status`", src_cfg.id)
@@ -242,7 +246,7 @@ class Runner:
         self._matters_synced = True
 
     def _fetch(self, source: Source, target: Target,
-               states: Mapping[str, SourceState]) -> _Response:
+               states: Mapping[str, StateRow]) -> _Response:
         """One target's fetch, unless the process is stopping (then the round is deferred)."""
         if self.stop.is_set():
             raise DeferredError("stopping: the rest of the round waits for the next start",
@@ -250,7 +254,7 @@ class Runner:
         return _Response(source.fetch(target, _previous(states.get(target.key))))
 
     def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, _Response],
-              states: Mapping[str, SourceState], report: PollReport, dry_run: bool,
+              states: Mapping[str, StateRow], report: PollReport, dry_run: bool,
               book: list[_Booked], own: set[int]) -> bool:
         """Parse and store one fetch's outcome; note what to remember of its target (and in
         `own`, the ids of the cases it discovered)."""
@@ -322,7 +326,9 @@ class Runner:
                       report: PollReport, book: Sequence[_Booked]) -> None:
         """The round's bookkeeping, every target's and the source's, in one transaction."""
         with write_session(self.engine) as session:
-            rows = {r.target: r for r in _state_rows(session, src_cfg.id)}
+            connection = session.connection()
+            rows = read_states(connection, src_cfg.id)
+            before = {r.id: snapshot(r) for r in rows.values() if r.id is not None}
             for booked in book:
                 if booked.error is None:
                     self._target_ok(session, rows, src_cfg, booked, report)
@@ -338,12 +344,12 @@ class Runner:
                 row.consecutive_failures = 0
                 row.last_success = now
                 row.last_error = ""
-            session.add(row)
+            write_states(connection, rows.values(), before)
 
-    def _target_ok(self, session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+    def _target_ok(self, session: Session, rows: dict[str, StateRow], src_cfg: SourceConfig,
                    booked: _Booked, report: PollReport) -> None:
         target, state, now = booked.target, booked.state, booked.at
-        _save_cursors(session, rows, src_cfg, booked.keep)
+        _save_cursors(rows, src_cfg, booked.keep)
         row = _row(rows, src_cfg, target.key)
         was_failing = row.failing
         if (row.etag, row.last_modified, row.content_hash) != (
@@ -353,7 +359,6 @@ class Runner:
         row.last_poll = row.last_success = now
         row.consecutive_failures, row.failing, row.retry_not_before = 0, False, None
         row.last_error = ""
-        session.add(row)
         if was_failing:
             event = emit(
                 session, self.store.listeners, kind="source.recovered", at=now,
@@ -366,7 +371,7 @@ class Runner:
             if event is not None:
                 report.events.append(event.kind)
 
-    def _target_failed(self, session: Session, rows: dict[str, SourceState],
+    def _target_failed(self, session: Session, rows: dict[str, StateRow],
                        src_cfg: SourceConfig, booked: _Booked, exc: SourceError,
                        report: PollReport) -> None:
         target, now = booked.target, booked.at
@@ -390,7 +395,6 @@ class Runner:
             )
             if event is not None:
                 report.events.append(event.kind)
-        session.add(row)
 
 
 @dataclass(frozen=True)
@@ -452,7 +456,7 @@ def _target_url(target: Target) -> str:
     return target.url
 
 
-def _previous(row: SourceState | None) -> TargetState:
+def _previous(row: StateRow | None) -> TargetState:
     """What was remembered of a target (empty when never fetched)."""
     if row is None:
         return TargetState()
@@ -483,19 +487,15 @@ def _tracked_cases(session: Session) -> tuple[TrackedCase, ...]:
     )
 
 
-def _state_rows(session: Session, source_id: str) -> list[SourceState]:
-    return list(session.exec(select(SourceState).where(SourceState.source_id == source_id)))
-
-
-def _row(rows: dict[str, SourceState], src_cfg: SourceConfig, key: str) -> SourceState:
+def _row(rows: dict[str, StateRow], src_cfg: SourceConfig, key: str) -> StateRow:
     """The state row of a target ("" is the source as a whole), created when missing."""
     row = rows.get(key)
     if row is None:
-        row = rows[key] = SourceState(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
+        row = rows[key] = StateRow(source_id=src_cfg.id, target=key, kind=src_cfg.kind)
     return row
 
 
-def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: SourceConfig,
+def _save_cursors(rows: dict[str, StateRow], src_cfg: SourceConfig,
                   keep: Mapping[str, str]) -> None:
     """Keep what a source asked to keep (`Fetched.keep`), by target key; "" forgets a key."""
     for key, text in keep.items():
@@ -503,10 +503,7 @@ def _save_cursors(session: Session, rows: dict[str, SourceState], src_cfg: Sourc
             continue  # "" is the source as a whole, not a target
         if key not in rows and not text:
             continue
-        row = _row(rows, src_cfg, key)
-        if row.cursor != text:
-            row.cursor = text
-            session.add(row)
+        _row(rows, src_cfg, key).cursor = text
 
 
 def source_runtime(src: SourceConfig, engine: Engine, clock: Clock, *,

@@ -25,9 +25,10 @@ from typing import Any
 
 import pytest
 
+from monitor import parse_pool
 from monitor.app import App
 from monitor.config import WatchConfig, load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, MonitorError
 from monitor.matching import Matcher
 from monitor.parse_pool import POOL_MIN_RESPONSES, Screen, screen
 from monitor.poll import Runner
@@ -242,3 +243,14 @@ def test_poll_once_in_its_own_process_forks_its_parsers(
     assert "parsing in 2 processes (fork)" in done.stdout + done.stderr
     assert f"{len(COURTS)} fetched" in done.stdout + done.stderr
     assert _stored(app)[:2] == expected
+
+
+def test_a_parse_worker_never_fetches() -> None:
+    saved = parse_pool._worker
+    try:
+        parse_pool._start_worker(())
+        assert parse_pool._worker is not None
+        with pytest.raises(MonitorError, match="does not fetch"):
+            parse_pool._worker.client.get("http://127.0.0.1:9/feed")
+    finally:
+        parse_pool._worker = saved

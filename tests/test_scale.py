@@ -31,7 +31,7 @@ from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.events import emit
 from monitor.feeds.incremental import STATE_FILE, render_changed
-from monitor.fetch_pool import HostLimiter, fetch_in_order
+from monitor.fetch_pool import HostLimiter, fetch_in_order, useful_threads
 from monitor.matching import Matcher, any_of
 from monitor.models import Case, Entry, Event
 from monitor.store import Store
@@ -115,6 +115,25 @@ def test_fetches_stay_within_the_per_host_limit_and_come_back_in_order(
                                        limiter=HostLimiter(per_host), workers=8))
     assert [o.value for o in outcomes] == [f"/feed/{i}" for i in range(6)]
     assert slow_server.peak == per_host
+
+
+def test_no_more_fetch_threads_start_than_hosts_give_slots() -> None:
+    assert useful_threads(["http://a/1", "http://a/2", "http://a/3"], 2, 8) == 2
+    assert useful_threads(["http://a/1", "http://b/1", "http://b/2", "http://c/1"], 4, 8) == 4
+    assert useful_threads([f"http://h{i}/" for i in range(20)], 4, 8) == 8
+    assert useful_threads([], 4, 8) == 0
+    assert useful_threads(["http://a/1", "http://a/2", "http://a/3"], 2, 8, off_slot=2) == 4
+    assert useful_threads(["http://a/1"] * 20, 4, 8, off_slot=6) == 8
+
+    def fetch(n: int) -> str:
+        return threading.current_thread().name
+
+    names = {o.value for o in fetch_in_order(list(range(40)), fetch, url=lambda n: "http://a/",
+                                             limiter=HostLimiter(2), workers=8)}
+    assert 1 <= len(names) <= 2
+    alone = {o.value for o in fetch_in_order(list(range(5)), fetch, url=lambda n: "http://a/",
+                                             limiter=HostLimiter(1), workers=8)}
+    assert alone == {threading.current_thread().name}  # one slot: no thread started
 
 
 def test_a_failed_fetch_is_handed_back_as_data_in_its_place() -> None:
