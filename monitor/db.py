@@ -37,11 +37,17 @@ from sqlmodel import Session, SQLModel
 
 from monitor.errors import StoreError
 
-__all__ = ["created_in", "insert_rows", "make_engine", "read_session",
+__all__ = ["created_in", "held_rows", "insert_rows", "make_engine", "read_session",
            "stored_row", "update_columns", "write_session", "sqlite_path"]
 
 #: `Session.info` key: {table name: primary keys of the rows `stored_row` wrote}
 _CREATED = "db.created"
+
+#: `Session.info` key: {model: rows `insert_rows` holds until the end of `held_rows`}
+_HELD = "db.held"
+
+#: parameters of one SQLite statement at most (the limit of SQLite before 3.32)
+_SQLITE_MAX_PARAMS = 999
 
 _Row = TypeVar("_Row", bound=SQLModel)
 
@@ -180,17 +186,47 @@ def _note_created(session: Session, table: Table, key: Any) -> None:
 def insert_rows(session: Session, model: type[SQLModel],
                 rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT new rows of `model` (the model's defaults for the fields left out) in one
-    statement, without objects: for rows nothing in the transaction reads back as objects
-    (the outbox's deliveries)."""
+    statement, without objects: for rows nothing in the transaction reads back (the outbox's
+    deliveries). Inside `held_rows` they are written when its block ends."""
     if not rows:
         return
+    held: dict[type[SQLModel], list[Mapping[str, Any]]] | None = session.info.get(_HELD)
+    if held is not None:
+        held.setdefault(model, []).extend(rows)
+        return
+    _insert_now(session, model, rows)
+
+
+@contextmanager
+def held_rows(session: Session) -> Iterator[None]:
+    """Hold the rows `insert_rows` is given inside the block and write them when it ends
+    without error, each table's in one statement, in the order given: for a transaction that
+    writes rows for many events and reads none of them back (the store's apply and its
+    deliveries), one statement where there was one an event. Nested blocks write at the end of
+    the outermost."""
+    if _HELD in session.info:
+        yield
+        return
+    held: dict[type[SQLModel], list[Mapping[str, Any]]] = {}
+    session.info[_HELD] = held
+    try:
+        yield
+        del session.info[_HELD]
+        for model, rows in held.items():
+            _insert_now(session, model, rows)
+    finally:
+        session.info.pop(_HELD, None)
+
+
+def _insert_now(session: Session, model: type[SQLModel],
+                rows: Sequence[Mapping[str, Any]]) -> None:
     table = _table(model)
     key = _primary_key(table)
     params = [{name: value for name, value in _complete(model, row).items()
                if not (name == key and value is None)} for row in rows]
     connection = session.connection()
     if connection.dialect.name == "sqlite" and len({tuple(p) for p in params}) == 1:
-        _sqlite_insert(connection, table, params, None)
+        _sqlite_insert_many(connection, table, params)
         return
     connection.execute(_insert(table), params if len(params) > 1 else params[0])
 
@@ -237,18 +273,44 @@ def _sqlite_run(connection: Connection, plan: _Statement,
     would apply: a third of the cost of `Connection.execute` for one row (its statement
     cache, events and result objects are what the store paid per row). Errors come out as
     SQLAlchemy's, as from `execute`."""
-    values = [tuple([row[name] if convert is None else convert(row[name])
-                     for name, convert in plan.pairs]) for row in rows]
+    return _sqlite_execute(connection, plan.sql, _sqlite_values(plan, rows))
+
+
+def _sqlite_values(plan: _Statement, rows: Sequence[Mapping[str, Any]]
+                   ) -> list[tuple[Any, ...]]:
+    """The driver's parameters of `rows` for `plan`: in its order, converted."""
+    return [tuple([row[name] if convert is None else convert(row[name])
+                   for name, convert in plan.pairs]) for row in rows]
+
+
+def _sqlite_execute(connection: Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> Any:
+    """Run `sql` once for each of `values` through the driver's cursor; errors as
+    SQLAlchemy's."""
     driver = connection.connection.driver_connection
     if driver is None:
         raise StoreError("the database connection is closed")
     try:
         if len(values) == 1:
-            return driver.execute(plan.sql, values[0])
-        return driver.executemany(plan.sql, values)
+            return driver.execute(sql, values[0])
+        return driver.executemany(sql, values)
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(plan.sql, values, exc, sqlite3.Error,
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error,
                                   dialect=connection.dialect) from exc
+
+
+def _sqlite_insert_many(connection: Connection, table: Table,
+                        rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT `rows` (the same columns each) on SQLite as multi-row statements (`VALUES
+    (...), (...)`, within SQLite's oldest limit of parameters a statement): one statement
+    runs where `executemany` ran one for each row."""
+    plan = _sqlite_statement(connection.dialect, _insert(table), tuple(rows[0]))
+    per = max(1, _SQLITE_MAX_PARAMS // max(len(plan.pairs), 1))
+    head, _, one = plan.sql.partition(" VALUES ")
+    values = _sqlite_values(plan, rows)
+    for start in range(0, len(values), per):
+        chunk = values[start:start + per]
+        sql = f"{head} VALUES {', '.join([one] * len(chunk))}"
+        _sqlite_execute(connection, sql, [tuple(v for row in chunk for v in row)])
 
 
 def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
 from monitor.config import Config
-from monitor.db import stored_row, update_columns, write_session
+from monitor.db import held_rows, stored_row, update_columns, write_session
 from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
@@ -118,9 +118,12 @@ class Store:
 
     def apply(self, observations: Sequence[Observation], *, source_id: str,
               now: datetime) -> ApplyResult:
-        """Apply observations in one transaction; return the new events."""
+        """Apply observations in one transaction; return the new events. No observation
+        opens no transaction (most feeds of a round hand the store none to keep)."""
         result = ApplyResult()
-        with write_session(self.engine) as session:
+        if not observations:
+            return result
+        with write_session(self.engine) as session, held_rows(session):
             known = known_cases(session, [o for o in observations
                                           if isinstance(o, CaseObservation)])
             noticed = noticed_cases(observations)

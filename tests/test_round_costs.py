@@ -5,6 +5,7 @@ written together, the case feeds' newest events read in one query."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -137,6 +138,18 @@ def test_a_new_cases_entries_merge_within_one_apply(engine: Engine) -> None:
     # The same observation again: nothing new, found in the table this time.
     again = store.apply([obs], source_id="pacer-rss", now=NOW)
     assert again.events == []
+
+
+def test_no_observation_opens_no_write_transaction(engine: Engine, tmp_path: Path) -> None:
+    lock = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        busy = make_engine(f"sqlite:///{tmp_path / 's.db'}", busy_timeout_s=0.01)
+        result = Store(busy, Matcher(WATCHES)).apply([], source_id="pacer-rss", now=NOW)
+        assert (result.events, result.dropped, result.held, result.fresh) == ([], 0, 0, {})
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
 
 
 def test_an_event_is_written_once_and_its_row_stays_in_the_session(engine: Engine) -> None:
