@@ -31,7 +31,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel
 
@@ -124,11 +124,11 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any]) -
 
 @overload
 def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *,
-               unless: str) -> _Row | None: ...
+               unless: str | tuple[str, ...]) -> _Row | None: ...
 
 
 def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *,
-               unless: str | None = None) -> _Row | None:
+               unless: str | tuple[str, ...] | None = None) -> _Row | None:
     """INSERT a new row of `model` from `values` (the model's defaults for the fields left
     out) as one plain statement, and return it attached to `session` as a stored row, its
     primary key set: what `session.add(model(**values)); session.flush()` does for one row,
@@ -136,9 +136,9 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
     before the next; what else the session holds waits for its next flush) and without building
     the object through the model's constructor (a fifth of a millisecond a row).
 
-    `unless` names a unique column: a stored row with the same value there means no insert
-    and None, decided by the database's unique index in the same statement (one round trip,
-    no read first) where it can (SQLite, PostgreSQL).
+    `unless` names a unique column (or the columns of a unique constraint): a stored row with
+    the same value(s) there means no insert and None, decided by the database's unique index in
+    the same statement (one round trip, no read first) where it can (SQLite, PostgreSQL).
     """
     table = _table(model)
     key = _primary_key(table)
@@ -156,12 +156,13 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
         inserted = connection.execute(_insert(table), params).inserted_primary_key
     else:
         if dialect != "postgresql":
-            found = connection.execute(_exists(table, unless), {"value": row[unless]}).first()
+            found = connection.execute(_exists(table, _columns(unless)), {
+                f"value_{name}": row[name] for name in _columns(unless)}).first()
             if found is not None:
                 return None
             result = connection.execute(_insert(table), params)
         else:
-            result = connection.execute(_insert_unless(dialect, table, unless), params)
+            result = connection.execute(_insert_unless(dialect, table, _columns(unless)), params)
             if result.rowcount == 0:
                 return None
         inserted = result.inserted_primary_key
@@ -314,9 +315,10 @@ def _sqlite_insert_many(connection: Connection, table: Table,
 
 
 def _sqlite_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
-                   unless: str | None) -> Any:
+                   unless: str | tuple[str, ...] | None) -> Any:
     """INSERT `rows` (the same columns each) on SQLite (`_sqlite_run`)."""
-    statement = _insert(table) if unless is None else _insert_unless("sqlite", table, unless)
+    statement = _insert(table) if unless is None else \
+        _insert_unless("sqlite", table, _columns(unless))
     plan = _sqlite_statement(connection.dialect, statement, tuple(rows[0]))
     return _sqlite_run(connection, plan, rows)
 
@@ -337,15 +339,21 @@ def _insert(table: Table) -> Insert:
     return table.insert()
 
 
+def _columns(unless: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (unless,) if isinstance(unless, str) else unless
+
+
 @cache
-def _insert_unless(dialect: str, table: Table, column: str) -> Insert:
+def _insert_unless(dialect: str, table: Table, columns: tuple[str, ...]) -> Insert:
     build = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    return build(table).on_conflict_do_nothing(index_elements=[column])
+    return build(table).on_conflict_do_nothing(index_elements=list(columns))
 
 
 @cache
-def _exists(table: Table, column: str) -> Any:
-    return select(table.c[column]).where(table.c[column] == bindparam("value")).limit(1)
+def _exists(table: Table, columns: tuple[str, ...]) -> Any:
+    first = table.c[columns[0]]
+    return select(first).where(*[table.c[name] == bindparam(f"value_{name}")
+                                 for name in columns]).limit(1)
 
 
 @cache
@@ -353,6 +361,12 @@ def _update(table: Table, names: tuple[str, ...]) -> Update:
     key = _primary_key(table)
     return table.update().where(table.c[key] == bindparam("row_key")).values(
         {name: bindparam(f"new_{name}") for name in names})
+
+
+@cache
+def _configured(model: type[SQLModel]) -> None:
+    """The mappers set up (what a first query does), before an object is built without one."""
+    configure_mappers()
 
 
 def _complete(model: type[SQLModel], values: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,6 +386,7 @@ def _complete(model: type[SQLModel], values: Mapping[str, Any]) -> dict[str, Any
 def _attached(session: Session, model: type[_Row], row: dict[str, Any],
               given: set[str]) -> _Row:
     """The object of a row just written, as a query would load it, attached to `session`."""
+    _configured(model)
     obj: _Row = sa_inspect(model).class_manager.new_instance()
     obj.__dict__.update(row)
     # what the constructor records as set (pydantic's `model_fields_set`)
