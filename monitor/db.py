@@ -43,7 +43,7 @@ __all__ = ["created_in", "held_rows", "insert_rows", "make_engine", "read_sessio
 #: `Session.info` key: {table name: primary keys of the rows `stored_row` wrote}
 _CREATED = "db.created"
 
-#: `Session.info` key: {model: rows `insert_rows` holds until the end of `held_rows`}
+#: `Session.info` key: what `insert_rows` and `update_columns` hold until the end of `held_rows`
 _HELD = "db.held"
 
 #: parameters of one SQLite statement at most (the limit of SQLite before 3.32)
@@ -163,7 +163,8 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
             result = connection.execute(_insert(table), params)
         else:
             result = connection.execute(_insert_unless(dialect, table, _columns(unless)), params)
-            if result.rowcount == 0:
+            # The id comes back by RETURNING: no row returned is the insert turned away.
+            if result.rowcount == 0 or result.inserted_primary_key in (None, (None,)):
                 return None
         inserted = result.inserted_primary_key
     if inserted is None or inserted[0] is None:
@@ -191,30 +192,47 @@ def insert_rows(session: Session, model: type[SQLModel],
     deliveries). Inside `held_rows` they are written when its block ends."""
     if not rows:
         return
-    held: dict[type[SQLModel], list[Mapping[str, Any]]] | None = session.info.get(_HELD)
+    held: _Held | None = session.info.get(_HELD)
     if held is not None:
-        held.setdefault(model, []).extend(rows)
+        held.rows.setdefault(model, []).extend(rows)
         return
     _insert_now(session, model, rows)
 
 
+@dataclass
+class _Held:
+    """What `held_rows` holds: new rows by model, in order; column updates by (table, primary
+    key), the later value of a column replacing the earlier."""
+
+    rows: dict[type[SQLModel], list[Mapping[str, Any]]]
+    updates: dict[tuple[Table, Any], dict[str, Any]]
+
+
 @contextmanager
 def held_rows(session: Session) -> Iterator[None]:
-    """Hold the rows `insert_rows` is given inside the block and write them when it ends
-    without error, each table's in one statement, in the order given: for a transaction that
-    writes rows for many events and reads none of them back (the store's apply and its
-    deliveries), one statement where there was one an event. Nested blocks write at the end of
-    the outermost."""
+    """Hold the rows `insert_rows` is given and the columns `update_columns` sets inside the
+    block, and write them when it ends without error: each table's new rows in one statement,
+    in the order given, and its updates in one statement for the rows setting the same
+    columns. For a transaction that writes rows for many events and reads none of them back by
+    SQL (the store's apply: its deliveries, its cases' entry counts), one statement where there
+    was one an event. Nested blocks write at the end of the outermost."""
     if _HELD in session.info:
         yield
         return
-    held: dict[type[SQLModel], list[Mapping[str, Any]]] = {}
+    held = _Held({}, {})
     session.info[_HELD] = held
     try:
         yield
         del session.info[_HELD]
-        for model, rows in held.items():
+        for model, rows in held.rows.items():
             _insert_now(session, model, rows)
+        by_columns: dict[tuple[Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for (table, key), values in held.updates.items():
+            names = tuple(sorted(values))
+            by_columns.setdefault((table, names), []).append(
+                {"row_key": key, **{f"new_{name}": values[name] for name in names}})
+        for (table, names), params in by_columns.items():
+            _update_now(session, table, names, params)
     finally:
         session.info.pop(_HELD, None)
 
@@ -234,18 +252,61 @@ def _insert_now(session: Session, model: type[SQLModel],
 
 def update_columns(session: Session, row: SQLModel, **values: Any) -> None:
     """UPDATE some columns of a stored `row` at once, as one plain statement, and set them on
-    the object as stored (not left for the session's next flush to write)."""
+    the object as stored (not left for the session's next flush to write). Inside `held_rows`
+    the statement waits for the end of its block."""
     table = _table(type(row))
-    key = _primary_key(table)
-    statement = _update(table, tuple(sorted(values)))
-    params = {"row_key": getattr(row, key), **{f"new_{name}": v for name, v in values.items()}}
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        _sqlite_run(connection, _sqlite_statement(connection.dialect, statement, None), [params])
+    key = getattr(row, _primary_key(table))
+    held: _Held | None = session.info.get(_HELD)
+    if held is not None:
+        held.updates.setdefault((table, key), {}).update(values)
     else:
-        connection.execute(statement, params)
+        names = tuple(sorted(values))
+        _update_now(session, table, names,
+                    [{"row_key": key, **{f"new_{name}": values[name] for name in names}}])
     for name, value in values.items():
         set_committed_value(row, name, value)
+
+
+def _update_now(session: Session, table: Table, names: tuple[str, ...],
+                params: Sequence[Mapping[str, Any]]) -> None:
+    """UPDATE the columns `names` of rows (`row_key`, `new_<name>` each), each row once."""
+    statement = _update(table, names)
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(statement, params if len(params) > 1 else params[0])
+        return
+    plan = _sqlite_statement(connection.dialect, statement, None)
+    if len(params) == 1:
+        _sqlite_run(connection, plan, params)
+        return
+    _sqlite_update_many(connection, table, names, plan, params)
+
+
+def _sqlite_update_many(connection: Connection, table: Table, names: tuple[str, ...],
+                        plan: _Statement, params: Sequence[Mapping[str, Any]]) -> None:
+    """The updates of `plan` for many rows as one statement on SQLite (a `CASE` on the primary
+    key for each column), within SQLite's oldest limit of parameters a statement."""
+    convert = dict(plan.pairs)
+    quote = connection.dialect.identifier_preparer.quote
+    key = quote(_primary_key(table))
+    per = max(1, _SQLITE_MAX_PARAMS // (2 * len(names) + 1))
+
+    def value(row: Mapping[str, Any], name: str) -> Any:
+        conversion = convert[name]
+        return row[name] if conversion is None else conversion(row[name])
+
+    for start in range(0, len(params), per):
+        chunk = params[start:start + per]
+        when = " ".join(["WHEN ? THEN ?"] * len(chunk))
+        sets = ", ".join(f"{quote(name)} = CASE {key} {when} END" for name in names)
+        sql = (f"UPDATE {quote(table.name)} SET {sets} "
+               f"WHERE {key} IN ({', '.join(['?'] * len(chunk))})")
+        values: list[Any] = []
+        for name in names:
+            for row in chunk:
+                values += [value(row, "row_key"), value(row, f"new_{name}")]
+        values += [value(row, "row_key") for row in chunk]
+        _sqlite_execute(connection, sql, [tuple(values)])
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.db import (
     created_in,
     held_rows,
     insert_rows,
     make_engine,
+    read_session,
     stored_row,
     update_columns,
     write_session,
@@ -136,3 +137,29 @@ def test_held_rows_are_written_at_the_end_in_order(db: Path,
                                              channel="c")])
         raise RuntimeError("the block fails: nothing held is written")
     assert _rows(db, "delivery") == held
+
+
+def test_held_column_updates_are_written_at_the_end(db: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.db._SQLITE_MAX_PARAMS", 10)  # statements of 2 rows
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        cases = [stored_row(session, Case, dict(court="dcd", docket_number=str(n),
+                                                docket_key=str(n), first_seen=AT))
+                 for n in range(5)]
+        with held_rows(session):
+            for n, case in enumerate(cases):
+                update_columns(session, case, entry_count=n + 1,
+                               **({"last_activity": AT} if n % 2 else {}))
+            update_columns(session, cases[0], entry_count=7)  # the later value
+            update_columns(session, cases[2], last_activity=AT)  # another column
+            assert [c.entry_count for c in cases] == [7, 2, 3, 4, 5] and not session.dirty
+            written = session.connection().exec_driver_sql(
+                'SELECT count(*) FROM "case" WHERE entry_count > 0')
+            assert written.scalar() == 0  # held: nothing written yet
+    with read_session(engine) as session:
+        stored = session.exec(select(Case).order_by(col(Case.id))).all()
+        assert [c.entry_count for c in stored] == [7, 2, 3, 4, 5]
+        assert [c.last_activity is not None for c in stored] == [False, True, True, True, False]
+        assert stored[1].last_activity is not None
+        assert stored[1].last_activity.replace(tzinfo=UTC) == AT
