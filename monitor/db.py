@@ -11,10 +11,12 @@ import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from pydantic.fields import FieldInfo
 from sqlalchemy import (
     Connection,
     Dialect,
@@ -45,6 +47,9 @@ _CREATED = "db.created"
 
 #: `Session.info` key: what `insert_rows` and `update_columns` hold until the end of `held_rows`
 _HELD = "db.held"
+
+#: `Session.info` key: (the session's transaction, its connection) (`_connection`)
+_CONNECTION = "db.connection"
 
 #: parameters of one SQLite statement at most (the limit of SQLite before 3.32)
 _SQLITE_MAX_PARAMS = 999
@@ -145,7 +150,7 @@ def stored_row(session: Session, model: type[_Row], values: Mapping[str, Any], *
     row = _complete(model, values)
     params = {name: value for name, value in row.items()
               if not (name == key and value is None)}
-    connection = session.connection()
+    connection = _connection(session)
     dialect = connection.dialect.name
     if dialect == "sqlite":
         cursor = _sqlite_insert(connection, table, [params], unless)
@@ -243,7 +248,7 @@ def _insert_now(session: Session, model: type[SQLModel],
     key = _primary_key(table)
     params = [{name: value for name, value in _complete(model, row).items()
                if not (name == key and value is None)} for row in rows]
-    connection = session.connection()
+    connection = _connection(session)
     if connection.dialect.name == "sqlite" and len({tuple(p) for p in params}) == 1:
         _sqlite_insert_many(connection, table, params)
         return
@@ -271,7 +276,7 @@ def _update_now(session: Session, table: Table, names: tuple[str, ...],
                 params: Sequence[Mapping[str, Any]]) -> None:
     """UPDATE the columns `names` of rows (`row_key`, `new_<name>` each), each row once."""
     statement = _update(table, names)
-    connection = session.connection()
+    connection = _connection(session)
     if connection.dialect.name != "sqlite":
         connection.execute(statement, params if len(params) > 1 else params[0])
         return
@@ -307,6 +312,18 @@ def _sqlite_update_many(connection: Connection, table: Table, names: tuple[str, 
                 values += [value(row, "row_key"), value(row, f"new_{name}")]
         values += [value(row, "row_key") for row in chunk]
         _sqlite_execute(connection, sql, [tuple(values)])
+
+
+def _connection(session: Session) -> Connection:
+    """`session.connection()`, kept for the session's transaction (a tenth of the cost of a
+    row's INSERT went to finding it again for each row)."""
+    transaction = session.get_transaction()
+    kept: tuple[Any, Connection] | None = session.info.get(_CONNECTION)
+    if transaction is not None and kept is not None and kept[0] is transaction:
+        return kept[1]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
 
 
 @dataclass(frozen=True)
@@ -430,15 +447,34 @@ def _configured(model: type[SQLModel]) -> None:
     configure_mappers()
 
 
+#: default values a row can share (no copy made): what pydantic hands out as they are
+_SHARED_DEFAULTS = (type(None), bool, int, float, str, bytes, datetime, date)
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> tuple[tuple[str, Any, FieldInfo | None], ...]:
+    """Each field of `model`: (name, its default, None) when a row can share the default
+    (None for a required field), else (name, None, the field) to ask it for a fresh one."""
+    found: list[tuple[str, Any, FieldInfo | None]] = []
+    for name, field in model.model_fields.items():
+        if field.is_required():
+            found.append((name, None, None))
+        elif field.default_factory is None and isinstance(field.default, _SHARED_DEFAULTS):
+            found.append((name, field.default, None))
+        else:
+            found.append((name, None, field))
+    return tuple(found)
+
+
 def _complete(model: type[SQLModel], values: Mapping[str, Any]) -> dict[str, Any]:
     """Every column's value: `values`, else the model field's default (a fresh one from a
     default factory), as the model's constructor would set it."""
     row: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
+    for name, default, field in _defaults(model):
         if name in values:
             row[name] = values[name]
-        elif field.is_required():
-            row[name] = None
+        elif field is None:
+            row[name] = default
         else:
             row[name] = field.get_default(call_default_factory=True)
     return row
