@@ -422,13 +422,11 @@ def known_cases(session: Session, observations: Sequence[CaseObservation],
                     if court not in stored.courts
                     or any((court, docket_key(n)) in stored.keys for n in numbers)}
     ids: list[int | None] = []
-    connection = session.connection() if by_court else None
     for court, numbers in by_court.items():
-        assert connection is not None
-        stored_rows = connection.execute(_KEYS_OF_COURT, {"court": court}).all()
-        if stored_rows:  # a court with no stored case (a first poll) needs no key worked out
+        rows = session.connection().execute(_KEYS_OF_COURT, {"court": court}).all()
+        if rows:  # a court with no stored case (a first poll) needs no key worked out here
             keys = {docket_key(number) for number in numbers}
-            ids += [case_id for case_id, key in stored_rows if key in keys]
+            ids += [case_id for case_id, key in rows if key in keys]
     found: dict[tuple[str, str], Case] = {}
     for start in range(0, len(ids), _KEY_BATCH):
         for case in session.exec(select(Case).where(
