@@ -167,6 +167,11 @@ class PooledRound:
         known = self._by_court.get(court_of(target), Screen(frozenset(), frozenset()))
         return lambda fetched: self.pool.parse(source, fetched, known)
 
+    def stored_of(self, target: Target) -> Screen | None:
+        """The docket keys stored for the target's court when the round began (what the
+        store need not read again, `Store.apply`); None for a target of no court."""
+        return self._by_court.get(court_of(target))
+
     def gained_elsewhere(self, engine: Engine, own: set[int]) -> set[str]:
         """The round's courts that gained a case during it other than its own discoveries
         (`own`: their ids): what the screen dropped of such a case must be parsed again."""

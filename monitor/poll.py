@@ -196,7 +196,7 @@ class Runner:
                 if self.stop.is_set():
                     report.round_deferred = True
                 elif not self._take(source, src_cfg, outcome, states, report, dry_run, book,
-                                    own):
+                                    own, pooled):
                     round_failed = True
                 if report.round_deferred:
                     report.deferred += report.targets - report.fetched - report.failed \
@@ -255,9 +255,9 @@ class Runner:
 
     def _take(self, source: Source, src_cfg: SourceConfig, outcome: Outcome[Target, _Response],
               states: Mapping[str, StateRow], report: PollReport, dry_run: bool,
-              book: list[_Booked], own: set[int]) -> bool:
+              book: list[_Booked], own: set[int], pooled: PooledRound | None = None) -> bool:
         """Parse and store one fetch's outcome; note what to remember of its target (and in
-        `own`, the ids of the cases it discovered)."""
+        `own`, the ids of the cases it discovered). `pooled`: the round's docket keys."""
         now = self.clock()
         target = outcome.item
         previous = _previous(states.get(target.key))
@@ -300,7 +300,8 @@ class Runner:
         if dry_run:
             self._dry_run(observations, report)
             return True
-        result = self.store.apply(observations, source_id=src_cfg.id, now=now)
+        result = self.store.apply(observations, source_id=src_cfg.id, now=now,
+                                  stored=pooled.stored_of(target) if pooled else None)
         report.events += [e.kind for e in result.events]
         own.update(e.case_id for e in result.events
                    if e.kind == "case.discovered" and e.case_id is not None)

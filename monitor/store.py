@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam
 from sqlalchemy import select as sa_select
@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from monitor.agreement_store import apply_snapshot
 from monitor.config import Config
-from monitor.db import stored_row, update_columns, write_session
+from monitor.db import held_rows, stored_row, update_columns, write_session
 from monitor.errors import StoreError
 from monitor.events import EventListener, emit, emitted
 from monitor.list_store import apply_list
@@ -41,8 +41,8 @@ from sources.base import (
 )
 from sources.identity import docket_key, entry_fingerprint, normalize_pacer_doc_id
 
-__all__ = ["COURT_NOTICE", "ApplyResult", "Store", "case_subject", "entry_identity", "entry_values",
-           "known_cases", "noticed_cases"]
+__all__ = ["COURT_NOTICE", "ApplyResult", "Store", "StoredKeys", "case_subject", "entry_identity",
+           "entry_values", "known_cases", "noticed_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,16 @@ class Store:
         self._clocked: set[str] = set()
 
     def apply(self, observations: Sequence[Observation], *, source_id: str,
-              now: datetime) -> ApplyResult:
-        """Apply observations in one transaction; return the new events."""
+              now: datetime, stored: StoredKeys | None = None) -> ApplyResult:
+        """Apply observations in one transaction; return the new events. No observation
+        opens no transaction (most feeds of a round hand the store none to keep). `stored`:
+        the docket keys stored for some courts when the round began (`known_cases`)."""
         result = ApplyResult()
-        with write_session(self.engine) as session:
+        if not observations:
+            return result
+        with write_session(self.engine) as session, held_rows(session):
             known = known_cases(session, [o for o in observations
-                                          if isinstance(o, CaseObservation)])
+                                          if isinstance(o, CaseObservation)], stored)
             noticed = noticed_cases(observations)
             for obs in observations:
                 if isinstance(obs, CaseObservation):
@@ -174,6 +178,7 @@ class Store:
             # Looked up in bulk for the whole batch (`known_cases`): no query per observation.
             key = docket_key(obs.docket_number)
             case = known.get((obs.court, key))
+        discovered = None
         if case is None:
             reasons = self.matcher.match(obs)
             if not reasons and (obs.court, key) in noticed:
@@ -181,11 +186,15 @@ class Store:
             if not reasons:
                 result.dropped += 1
                 return
-            case = self._discover(session, obs, key, reasons, source_id, now, result)
+            discovered = self._discover(session, obs, key, reasons, source_id, now, result)
+            # None: stored after the round's keys were read (`known_cases`), as found now.
+            case = discovered if discovered is not None else _stored_case(session, obs.court,
+                                                                            key)
             known[(case.court, key)] = case
+        if discovered is not None:
             # A case new in this transaction has no entry but those added below: they are
             # looked up in memory, not in the table.
-            result.fresh[case.id or 0] = []
+            result.fresh[discovered.id or 0] = []
             backfill = False
         elif not case.tracked:
             result.dropped += 1
@@ -202,7 +211,9 @@ class Store:
                            **({} if backfill else {"last_activity": now}))
 
     def _discover(self, session: Session, obs: CaseObservation, key: str, reasons: list[Any],
-                  source_id: str, now: datetime, result: ApplyResult) -> Case:
+                  source_id: str, now: datetime, result: ApplyResult) -> Case | None:
+        """Store a new case and emit its `case.discovered`; None when the case is stored
+        already (the unique (court, docket key) turns the INSERT away)."""
         watches = list(dict.fromkeys(r.watch for r in reasons))
         case = stored_row(session, Case, dict(
             court=obs.court, docket_number=obs.docket_number, docket_key=key,
@@ -214,7 +225,9 @@ class Store:
             last_activity=now if obs.entries else None,
             cl_last_synced=now if obs.cl_synced else None,
             cl_date_modified=obs.cl_date_modified,
-        ))
+        ), unless=("court", "docket_key"))
+        if case is None:
+            return None
         self._emit(
             session, result, kind="case.discovered", at=now,
             subject=case_subject(case.court, case.docket_number),
@@ -381,29 +394,53 @@ class Store:
                               source_id=source_id, baseline=before is None)
 
 
-def known_cases(session: Session, observations: Sequence[CaseObservation]
-                ) -> dict[tuple[str, str], Case]:
+class StoredKeys(Protocol):
+    """The docket keys stored for some courts when a poll round began, complete for those
+    courts (`monitor.parse_pool.Screen`)."""
+
+    @property
+    def courts(self) -> frozenset[str]: ...
+
+    @property
+    def keys(self) -> frozenset[tuple[str, str]]: ...
+
+
+def known_cases(session: Session, observations: Sequence[CaseObservation],
+                stored: StoredKeys | None = None) -> dict[tuple[str, str], Case]:
     """The stored cases the observations name, by (court, docket key). Per court, one indexed
     read of the docket keys stored for it (plain columns, one statement whatever the feed
     holds), then the rows of the named ones only: an untracked item costs no round trip of its
-    own, and a feed of new cases loads no row."""
+    own, and a feed of new cases loads no row. A court of `stored` none of whose named keys
+    were stored when its round began is not read (a first poll's feeds of new cases): a case
+    of it stored since is found when its INSERT is turned away (`Store._discover`)."""
     by_court: dict[str, list[str]] = {}
     for obs in observations:
         if obs.docket_number:
             by_court.setdefault(obs.court, []).append(obs.docket_number)
+    if stored is not None:
+        by_court = {court: numbers for court, numbers in by_court.items()
+                    if court not in stored.courts
+                    or any((court, docket_key(n)) in stored.keys for n in numbers)}
     ids: list[int | None] = []
-    connection = session.connection()
     for court, numbers in by_court.items():
-        stored = connection.execute(_KEYS_OF_COURT, {"court": court}).all()
-        if stored:  # a court with no stored case (a first poll) needs no key worked out here
+        rows = session.connection().execute(_KEYS_OF_COURT, {"court": court}).all()
+        if rows:  # a court with no stored case (a first poll) needs no key worked out here
             keys = {docket_key(number) for number in numbers}
-            ids += [case_id for case_id, key in stored if key in keys]
+            ids += [case_id for case_id, key in rows if key in keys]
     found: dict[tuple[str, str], Case] = {}
     for start in range(0, len(ids), _KEY_BATCH):
         for case in session.exec(select(Case).where(
                 col(Case.id).in_(ids[start:start + _KEY_BATCH]))):
             found[(case.court, case.docket_key)] = case
     return found
+
+
+def _stored_case(session: Session, court: str, key: str) -> Case:
+    """The stored case of (court, docket key), which must exist."""
+    case = session.exec(select(Case).where(Case.court == court, Case.docket_key == key)).first()
+    if case is None:
+        raise StoreError(f"the case {court}:{key} is neither new nor stored")
+    return case
 
 
 def _find_added(added: Sequence[Entry], obs: EntryObservation) -> Entry | None:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.db import (
     created_in,
+    held_rows,
     insert_rows,
     make_engine,
+    read_session,
     stored_row,
     update_columns,
     write_session,
@@ -105,3 +107,59 @@ def test_deliveries_and_column_updates(db: Path) -> None:
         assert stored is not None and stored.entry_count == 4
         assert stored.last_activity is not None
         assert stored.last_activity.replace(tzinfo=UTC) == AT
+
+
+def test_held_rows_are_written_at_the_end_in_order(db: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.db._SQLITE_MAX_PARAMS", 20)  # statements of 2 deliveries
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        events = [stored_row(session, Event, _event(f"k{n}")) for n in range(3)]
+        with held_rows(session):
+            for event in events:
+                insert_rows(session, Delivery, [
+                    dict(event_id=event.id, subscription="s", channel=f"c{event.id}.{n}",
+                         created_at=AT, mode=("urgent" if n else "digest")) for n in range(2)])
+                with held_rows(session):  # nested: written by the outer block
+                    insert_rows(session, Delivery, [dict(event_id=event.id, subscription="t",
+                                                         channel="x", created_at=AT)])
+            written = session.connection().exec_driver_sql("SELECT count(*) FROM delivery")
+            assert written.scalar() == 0  # held: nothing written yet
+        written = session.connection().exec_driver_sql("SELECT count(*) FROM delivery")
+        assert written.scalar() == 9
+    held = _rows(db, "delivery")
+    assert [(d[0], d[1], d[2], d[3]) for d in held] == [
+        (e.id, sub, channel, mode) for e in events for sub, channel, mode in (
+            ("s", f"c{e.id}.0", "digest"), ("s", f"c{e.id}.1", "urgent"),
+            ("t", "x", "immediate"))]
+    with pytest.raises(RuntimeError), write_session(engine) as session, held_rows(session):
+        insert_rows(session, Delivery, [dict(event_id=events[0].id, subscription="u",
+                                             channel="c")])
+        raise RuntimeError("the block fails: nothing held is written")
+    assert _rows(db, "delivery") == held
+
+
+def test_held_column_updates_are_written_at_the_end(db: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("monitor.db._SQLITE_MAX_PARAMS", 10)  # statements of 2 rows
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        cases = [stored_row(session, Case, dict(court="dcd", docket_number=str(n),
+                                                docket_key=str(n), first_seen=AT))
+                 for n in range(5)]
+        with held_rows(session):
+            for n, case in enumerate(cases):
+                update_columns(session, case, entry_count=n + 1,
+                               **({"last_activity": AT} if n % 2 else {}))
+            update_columns(session, cases[0], entry_count=7)  # the later value
+            update_columns(session, cases[2], last_activity=AT)  # another column
+            assert [c.entry_count for c in cases] == [7, 2, 3, 4, 5] and not session.dirty
+            written = session.connection().exec_driver_sql(
+                'SELECT count(*) FROM "case" WHERE entry_count > 0')
+            assert written.scalar() == 0  # held: nothing written yet
+    with read_session(engine) as session:
+        stored = session.exec(select(Case).order_by(col(Case.id))).all()
+        assert [c.entry_count for c in stored] == [7, 2, 3, 4, 5]
+        assert [c.last_activity is not None for c in stored] == [False, True, True, True, False]
+        assert stored[1].last_activity is not None
+        assert stored[1].last_activity.replace(tzinfo=UTC) == AT

@@ -9,11 +9,18 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 import monitor.models  # noqa: F401
-from monitor.db import make_engine
+from monitor.config import WatchConfig
+from monitor.db import make_engine, read_session, write_session
+from monitor.events import emit
+from monitor.matching import Matcher
 from monitor.migrate import current_revision, head_revision, upgrade
+from monitor.models import Case
+from monitor.parse_pool import Screen
+from monitor.store import Store
+from sources.base import CaseObservation, EntryObservation
 from tests.cli_helpers import run, run_json, write_config
 from tests.conftest import FixedClock
 from tests.fakes.feed_server import FeedServer, Item, rss
@@ -60,3 +67,37 @@ def test_poll_and_listings_on_postgresql(pg_url: str, tmp_path: Path,
         assert [(c["docket_number"], c["entry_count"]) for c in cases] == [("1:26-cv-00412", 2)]
         capsys.readouterr()
         assert run([*argv, "status"], clock) == 0
+
+
+def test_store_on_postgresql_finds_a_case_stored_after_the_rounds_keys(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    store = Store(engine, Matcher([WatchConfig(name="w", case_name=[r"USCIS"])]))
+    at = datetime(2026, 3, 2, 15, tzinfo=UTC)
+
+    def seen(docket: str, *numbers: int) -> CaseObservation:
+        return CaseObservation(court="nysd", docket_number=docket, docket_number_raw="",
+                               case_name=f"{docket} v. USCIS", entries=tuple(
+                                   EntryObservation(entry_number=n, date_filed=None,
+                                                    short_description=f"ORDER {n}")
+                                   for n in numbers))
+
+    first = store.apply([seen("1:26-cv-00501", 1), seen("1:26-cv-00502", 1)],
+                        source_id="pacer-rss", now=at)
+    assert [e.kind for e in first.events].count("case.discovered") == 2
+    assert store.untrack("nysd", "1:26-cv-00502")
+    # The round read the court's keys before these cases were stored.
+    result = store.apply([seen("1:26-cv-00501", 1, 2, 3), seen("1:26-cv-00502", 2)],
+                         source_id="pacer-rss", now=at,
+                         stored=Screen(courts=frozenset({"nysd"}), keys=frozenset()))
+    assert [e.kind for e in result.events] == ["entry.added"] * 2 and result.dropped == 1
+    with read_session(engine) as session:
+        counts = session.exec(select(Case.docket_number, Case.entry_count)
+                              .where(Case.court == "nysd")).all()
+    assert sorted(counts) == [("1:26-cv-00501", 3), ("1:26-cv-00502", 1)]
+    with write_session(engine) as session:  # an event's dedupe key turns its INSERT away
+        assert emit(session, [], kind="case.updated", at=at, subject="s", summary="x",
+                    dedupe_key="pg-once") is not None
+        assert emit(session, [], kind="case.updated", at=at, subject="s", summary="y",
+                    dedupe_key="pg-once") is None
+    engine.dispose()

@@ -5,6 +5,8 @@ written together, the case feeds' newest events read in one query."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from monitor.feeds.atom import _latest, _latest_by_case, render_feeds
 from monitor.feeds.files import FeedWriter, write_all_if_changed
 from monitor.matching import Matcher
 from monitor.models import Case, Entry, Event
+from monitor.parse_pool import Screen
 from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
 from sources.pacer_rss import parse_feed
@@ -137,6 +140,40 @@ def test_a_new_cases_entries_merge_within_one_apply(engine: Engine) -> None:
     # The same observation again: nothing new, found in the table this time.
     again = store.apply([obs], source_id="pacer-rss", now=NOW)
     assert again.events == []
+
+
+def test_a_case_stored_after_the_rounds_keys_were_read_is_found(engine: Engine) -> None:
+    store = Store(engine, Matcher(WATCHES))
+    first = CaseObservation(court="dcd", docket_number="1:26-cv-00412",
+                            docket_number_raw="1:26-cv-412", case_name="Doe v. USCIS",
+                            entries=(_entry(1, "PETITION for Writ of Mandamus"),))
+    gone = CaseObservation(court="dcd", docket_number="1:26-cv-00413", docket_number_raw="",
+                           case_name="Roe v. USCIS", entries=(_entry(1, "COMPLAINT"),))
+    store.apply([first, gone], source_id="pacer-rss", now=NOW)
+    assert store.untrack("dcd", "1:26-cv-00413")
+    # The round read the court's keys before another process stored these cases.
+    before_they_were_stored = Screen(courts=frozenset({"dcd"}), keys=frozenset())
+    later = replace(first, entries=(*first.entries, _entry(2, "ORDER to show cause")))
+    result = store.apply([later, replace(gone, entries=(_entry(2, "ORDER"),))],
+                         source_id="pacer-rss", now=NOW, stored=before_they_were_stored)
+    assert [e.kind for e in result.events] == ["entry.added"] and result.dropped == 1
+    with read_session(engine) as session:
+        cases = session.exec(select(Case).order_by(col(Case.id))).all()
+        assert [(c.docket_number, c.entry_count) for c in cases] == [
+            ("1:26-cv-00412", 2), ("1:26-cv-00413", 1)]
+        assert len(session.exec(select(Event).where(Event.kind == "case.discovered")).all()) == 2
+
+
+def test_no_observation_opens_no_write_transaction(engine: Engine, tmp_path: Path) -> None:
+    lock = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        busy = make_engine(f"sqlite:///{tmp_path / 's.db'}", busy_timeout_s=0.01)
+        result = Store(busy, Matcher(WATCHES)).apply([], source_id="pacer-rss", now=NOW)
+        assert (result.events, result.dropped, result.held, result.fresh) == ([], 0, 0, {})
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
 
 
 def test_an_event_is_written_once_and_its_row_stays_in_the_session(engine: Engine) -> None:
