@@ -182,6 +182,14 @@ def _check_tags(engine: Engine) -> None:
         after = member_digests(session, matters)
         assert {t for t in after if after[t] != before.get(t)} == {"287g"}
         assert member_digests(session, []) != after  # matters are members too
+    with write_session(engine) as session:
+        for case_id, tags in ((1, ["mandamus"]), (4, ["federal", 'odd "tag" % _', "287g"])):
+            case = session.get(Case, case_id)
+            assert case is not None
+            case.tags = tags  # 287g swaps case 1 for case 4: as many members as before
+    with read_session(engine) as session:
+        swapped = member_digests(session, matters)
+        assert {t for t in swapped if swapped[t] != after.get(t)} == {"287g"}
 
 
 def test_tag_membership_on_sqlite(engine: Engine) -> None:

@@ -10,7 +10,7 @@ state and the tag feeds each listed them). Here:
 - `case_tags(session)` is the set of tags the cases use (one DISTINCT query);
 - `member_digests(session, matters)` says, per tag, who its members are as a short digest (what
   tells the render state that a tag gained or lost a member), the cases' part aggregated by the
-  database (one GROUP BY query: one row per tag, whatever the number of cases).
+  database (one GROUP BY query: a row per distinct tag list, whatever the number of cases).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, literal_column, true
+from sqlalchemy import Select, String, case, cast, func, literal_column, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session, col, select
@@ -83,20 +83,32 @@ def list_members(session: Session) -> dict[str, set[str]]:
 _MIX, _MIX_MOD = 2654435761, 4294967291
 
 
+def _tag_list(text: str | None) -> set[str]:
+    """The tags of a case's JSON `tags` text (none when it is not a JSON list)."""
+    loaded = json.loads(text) if text else None
+    return {str(t) for t in loaded if t is not None} if isinstance(loaded, list) else set()
+
+
 def _case_digests(session: Session) -> dict[str, str]:
     """Per tag, a digest of the ids of its cases: their count, least, greatest, sum and sum of
-    mixed ids, aggregated by the database (one row per tag: neither the time in Python nor the
-    memory grows with the number of cases). Any case gained or lost changes the count; a case
-    swapped for another changes both sums."""
-    values = _tag_values(session)
+    mixed ids. The database aggregates the cases by their tags' text (one row per distinct tag
+    list: a few, whatever the number of cases), Python adds up each tag's lists. Any case gained
+    or lost changes the count; a case swapped for another changes both sums."""
     case_id = col(Case.id)
+    listed = cast(col(Case.tags), String)
     mixed = (case_id * literal_column(str(_MIX))) % literal_column(str(_MIX_MOD))
-    rows = session.connection().execute(
-        sa_select(values.c.value, func.count(), func.min(case_id), func.max(case_id),
-                  func.sum(case_id), func.sum(mixed))
-        .select_from(Case).join(values, true()).where(values.c.value.is_not(None))
-        .group_by(values.c.value))
-    return {str(tag): digest([int(n or 0) for n in numbers]) for tag, *numbers in rows}
+    totals: dict[str, list[int]] = {}
+    for text, *row in session.connection().execute(
+            sa_select(listed, func.count(), func.min(case_id), func.max(case_id),
+                      func.sum(case_id), func.sum(mixed))
+            .where(col(Case.tags).is_not(None)).group_by(listed)):
+        count, least, most, total, mix = (int(n or 0) for n in row)
+        for tag in _tag_list(text):
+            seen = totals.get(tag)
+            totals[tag] = [count, least, most, total, mix] if seen is None else [
+                seen[0] + count, min(seen[1], least), max(seen[2], most), seen[3] + total,
+                seen[4] + mix]
+    return {tag: digest(numbers) for tag, numbers in totals.items()}
 
 
 def member_digests(session: Session, matters: Sequence[Matter]) -> dict[str, str]:
