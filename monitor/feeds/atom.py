@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, Engine, Select, func
+from sqlalchemy import ColumnElement, Engine, Select, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
@@ -155,25 +156,88 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 # ---------------------------------------------------------------------------- selection
 
 
+def _public(private_matters: Sequence[str]) -> SelectOfScalar[Event]:
+    """The public events: less the private ones, the quiet kinds and those of
+    `private_matters`."""
+    query = select(Event).where(col(Event.private).is_(False),
+                        col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+    if private_matters:
+        query = query.where(col(Event.matter_id).is_(None)
+                            | col(Event.matter_id).not_in(list(private_matters)))
+    return query
+
+
+def _members(case_ids: Iterable[int] | Select[Any] | None, matter_ids: Iterable[str] | None,
+             list_ids: Iterable[str] | None, *, by_id: bool = False
+             ) -> ColumnElement[bool] | None:
+    """The events of the cases `case_ids` (a list or a subquery), the matters `matter_ids` or
+    the `item.*` of the lists `list_ids`: only the terms given and not empty (an empty term in
+    an OR keeps SQLite from its indexes). `by_id`: the cases' term hides its column from the
+    index (`case_id + 0`), so the newest events are read in id order, stopping at the limit."""
+    terms: list[ColumnElement[bool]] = []
+    if case_ids is not None:
+        cases = case_ids if isinstance(case_ids, Select) else list(case_ids)
+        case_id = col(Event.case_id) + 0 if by_id else col(Event.case_id)
+        if isinstance(cases, Select) or cases:
+            terms.append(case_id.in_(cases))
+    if matters := list(matter_ids or []):
+        terms.append(col(Event.matter_id).in_(matters))
+    if lists := list(list_ids or []):
+        terms.append(col(Event.kind).like("item.%") & col(Event.source_id).in_(lists))
+    if not terms:
+        return None
+    return or_(*terms)
+
+
 def _latest(session: Session, limit: int, *,
             case_ids: Iterable[int] | Select[Any] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = (),
             list_ids: Iterable[str] | None = None) -> list[Event]:
     """The newest public events (of the cases `case_ids`, a list or a subquery, the matters
     `matter_ids` and the `item.*` of the lists `list_ids`, when any is given), newest first."""
-    query = select(Event).where(col(Event.private).is_(False),
-                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
-    if private_matters:
-        query = query.where(col(Event.matter_id).is_(None)
-                            | col(Event.matter_id).not_in(list(private_matters)))
+    query = _public(private_matters)
     if case_ids is not None or matter_ids is not None or list_ids is not None:
-        cases = case_ids if isinstance(case_ids, Select) else list(case_ids or [])
-        query = query.where(col(Event.case_id).in_(cases)
-                            | col(Event.matter_id).in_(list(matter_ids or []))
-                            | (col(Event.kind).like("item.%")
-                               & col(Event.source_id).in_(list(list_ids or []))))
-    query = query.order_by(col(Event.id).desc()).limit(limit)
-    return list(session.exec(query).all())
+        members = _members(case_ids, matter_ids, list_ids)
+        if members is None:
+            return []
+        query = query.where(members)
+    return list(session.exec(query.order_by(col(Event.id).desc()).limit(limit)).all())
+
+
+#: the newest events a tag feed reads in id order before it asks each index for older ones
+_RECENT_EVENTS = 2000
+
+
+def _latest_tagged(session: Session, limit: int, *, case_ids: Select[Any],
+                   matter_ids: Iterable[str], list_ids: Iterable[str],
+                   private_matters: Sequence[str] = ()) -> list[Event]:
+    """`_latest` of a tag's members, at a cost that does not follow the size of the event
+    table: the newest `_RECENT_EVENTS` are read in id order (a busy tag's feed is among them);
+    when they hold fewer than `limit` of the tag's, the older ones are asked of each member
+    kind apart, through its index (the cases', the matters'), and merged."""
+    matters, lists = sorted(matter_ids), sorted(list_ids)
+    newest = session.exec(select(func.max(Event.id))).one() or 0
+    recent_from = newest - _RECENT_EVENTS
+    members = _members(case_ids, matters, lists, by_id=True)
+    if members is None:
+        return []
+    found = list(session.exec(
+        _public(private_matters)
+        .where(members, col(Event.id) > recent_from)
+        .order_by(col(Event.id).desc()).limit(limit)).all())
+    if len(found) >= limit or recent_from <= 0:
+        return found
+    older: dict[int, Event] = {}
+    for kind in ((case_ids, None, None), (None, matters, None), (None, None, lists)):
+        part = _members(*kind)
+        if part is None:
+            continue
+        for event in session.exec(
+                _public(private_matters)
+                .where(part, col(Event.id) <= recent_from)
+                .order_by(col(Event.id).desc()).limit(limit - len(found))).all():
+            older[event.id or 0] = event
+    return found + [older[key] for key in sorted(older, reverse=True)][:limit - len(found)]
 
 
 def _cases_of(session: Session, events: Sequence[Event]) -> list[Case]:
@@ -265,9 +329,9 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         for tag in sorted(tags if scope is None else tags & scope.tags):
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
-                 _latest(session, cap, case_ids=tagged_cases(session, tag),
-                         matter_ids=by_matter.get(tag, set()), private_matters=hidden,
-                         list_ids=lists.get(tag, set())))
+                 _latest_tagged(session, cap, case_ids=tagged_cases(session, tag),
+                                matter_ids=by_matter.get(tag, set()), private_matters=hidden,
+                                list_ids=lists.get(tag, set())))
         case_ids = sorted(scope.case_ids) if scope is not None else list(
             session.exec(select(Case.id).order_by(col(Case.id))).all())
         for start in range(0, len(case_ids), _CASE_BATCH):
