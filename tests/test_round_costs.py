@@ -233,7 +233,6 @@ def test_tag_feed_reads_older_events_by_index_as_one_query_did(engine: Engine,
                                 matter_ids=matters, list_ids=lists, private_matters=hidden)
                 for recent in (0, 3, 10, 25, 100):  # the newest events read in id order
                     monkeypatch.setattr(atom, "_RECENT_EVENTS", recent)
-                    split = _latest_tagged(session, 6, case_ids=tagged_cases(session, tag),
-                                           matter_ids=matters, list_ids=lists,
-                                           private_matters=hidden)
+                    split = _latest_tagged(session, 6, tag, matter_ids=matters,
+                                           list_ids=lists, private_matters=hidden)
                     assert [e.id for e in split] == [e.id for e in whole], (tag, recent)

@@ -29,7 +29,7 @@ from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
-from monitor.feeds.tags import case_tags, list_members, matter_members, tagged_cases
+from monitor.feeds.tags import case_tags, list_members, matter_members, of_tagged_case, tagged_cases
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
@@ -167,19 +167,19 @@ def _public(private_matters: Sequence[str]) -> SelectOfScalar[Event]:
     return query
 
 
-def _members(case_ids: Iterable[int] | Select[Any] | None, matter_ids: Iterable[str] | None,
-             list_ids: Iterable[str] | None, *, by_id: bool = False
+def _members(case_ids: Iterable[int] | Select[Any] | ColumnElement[bool] | None,
+             matter_ids: Iterable[str] | None, list_ids: Iterable[str] | None
              ) -> ColumnElement[bool] | None:
-    """The events of the cases `case_ids` (a list or a subquery), the matters `matter_ids` or
-    the `item.*` of the lists `list_ids`: only the terms given and not empty (an empty term in
-    an OR keeps SQLite from its indexes). `by_id`: the cases' term hides its column from the
-    index (`case_id + 0`), so the newest events are read in id order, stopping at the limit."""
+    """The events of the cases `case_ids` (a list, a subquery of ids or a condition on the
+    event), the matters `matter_ids` or the `item.*` of the lists `list_ids`: only the terms
+    given and not empty (an empty term in an OR keeps SQLite from its indexes)."""
     terms: list[ColumnElement[bool]] = []
-    if case_ids is not None:
-        cases = case_ids if isinstance(case_ids, Select) else list(case_ids)
-        case_id = col(Event.case_id) + 0 if by_id else col(Event.case_id)
-        if isinstance(cases, Select) or cases:
-            terms.append(case_id.in_(cases))
+    if isinstance(case_ids, ColumnElement):
+        terms.append(case_ids)
+    elif isinstance(case_ids, Select):
+        terms.append(col(Event.case_id).in_(case_ids))
+    elif cases := list(case_ids or []):
+        terms.append(col(Event.case_id).in_(cases))
     if matters := list(matter_ids or []):
         terms.append(col(Event.matter_id).in_(matters))
     if lists := list(list_ids or []):
@@ -208,33 +208,32 @@ def _latest(session: Session, limit: int, *,
 _RECENT_EVENTS = 2000
 
 
-def _latest_tagged(session: Session, limit: int, *, case_ids: Select[Any],
-                   matter_ids: Iterable[str], list_ids: Iterable[str],
-                   private_matters: Sequence[str] = ()) -> list[Event]:
-    """`_latest` of a tag's members, at a cost that does not follow the size of the event
-    table: the newest `_RECENT_EVENTS` are read in id order (a busy tag's feed is among them);
-    when they hold fewer than `limit` of the tag's, the older ones are asked of each member
-    kind apart, through its index (the cases', the matters'), and merged."""
+def _latest_tagged(session: Session, limit: int, tag: str, *, matter_ids: Iterable[str],
+                   list_ids: Iterable[str], private_matters: Sequence[str] = ()) -> list[Event]:
+    """`_latest` of the members of `tag` (its cases, `matter_ids`, `list_ids`), at a cost that
+    follows neither the number of events nor of cases: the newest `_RECENT_EVENTS` are read in
+    id order, each asked whether its case has the tag (a busy tag's feed is among them); when
+    they hold fewer than `limit` of the tag's, the older ones are asked of each member kind
+    apart, through its index (the cases', the matters'), and merged."""
     matters, lists = sorted(matter_ids), sorted(list_ids)
     newest = session.exec(select(func.max(Event.id))).one() or 0
     recent_from = newest - _RECENT_EVENTS
-    members = _members(case_ids, matters, lists, by_id=True)
-    if members is None:
+    members = _members(of_tagged_case(session, tag), matters, lists)
+    if members is None:  # never: the cases' term is always there
         return []
     found = list(session.exec(
-        _public(private_matters)
-        .where(members, col(Event.id) > recent_from)
+        _public(private_matters).where(members, col(Event.id) > recent_from)
         .order_by(col(Event.id).desc()).limit(limit)).all())
     if len(found) >= limit or recent_from <= 0:
         return found
     older: dict[int, Event] = {}
-    for kind in ((case_ids, None, None), (None, matters, None), (None, None, lists)):
+    for kind in ((tagged_cases(session, tag), None, None), (None, matters, None),
+                 (None, None, lists)):
         part = _members(*kind)
         if part is None:
             continue
         for event in session.exec(
-                _public(private_matters)
-                .where(part, col(Event.id) <= recent_from)
+                _public(private_matters).where(part, col(Event.id) <= recent_from)
                 .order_by(col(Event.id).desc()).limit(limit - len(found))).all():
             older[event.id or 0] = event
     return found + [older[key] for key in sorted(older, reverse=True)][:limit - len(found)]
@@ -329,9 +328,8 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         for tag in sorted(tags if scope is None else tags & scope.tags):
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
-                 _latest_tagged(session, cap, case_ids=tagged_cases(session, tag),
-                                matter_ids=by_matter.get(tag, set()), private_matters=hidden,
-                                list_ids=lists.get(tag, set())))
+                 _latest_tagged(session, cap, tag, matter_ids=by_matter.get(tag, set()),
+                                private_matters=hidden, list_ids=lists.get(tag, set())))
         case_ids = sorted(scope.case_ids) if scope is not None else list(
             session.exec(select(Case.id).order_by(col(Case.id))).all())
         for start in range(0, len(case_ids), _CASE_BATCH):

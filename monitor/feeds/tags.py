@@ -7,6 +7,8 @@ state and the tag feeds each listed them). Here:
 
 - `tagged_cases(session, tag)` is a subquery of the ids of the cases with `tag` (SQLite's
   `json_each`, PostgreSQL's `json_array_elements_text`), used inside the tag feed's query;
+- `of_tagged_case(session, tag)` says of an event whether its case has `tag` (a correlated
+  EXISTS: what reads a tag's newest events in id order asks it of those events only);
 - `case_tags(session)` is the set of tags the cases use (one DISTINCT query);
 - `member_digests(session, matters)` says, per tag, who its members are as a short digest (what
   tells the render state that a tag gained or lost a member), the cases' part aggregated by the
@@ -20,15 +22,15 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, case, cast, func, literal_column, true
+from sqlalchemy import ColumnElement, Select, String, case, cast, exists, func, literal_column, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.selectable import TableValuedAlias
 from sqlmodel import Session, col, select
 
-from monitor.models import Case, ListState, Matter
+from monitor.models import Case, Event, ListState, Matter
 
 __all__ = ["case_tags", "digest", "list_members", "matter_members", "member_digests",
-           "tagged_cases"]
+           "of_tagged_case", "tagged_cases"]
 
 def digest(value: Any) -> str:
     """A short, stable digest of a JSON-able value."""
@@ -50,6 +52,15 @@ def tagged_cases(session: Session, tag: str) -> Select[Any]:
     """The ids of the cases tagged `tag`, as a subquery (`Event.case_id.in_(...)`)."""
     values = _tag_values(session)
     return sa_select(col(Case.id)).join(values, true()).where(values.c.value == tag)
+
+
+def of_tagged_case(session: Session, tag: str) -> ColumnElement[bool]:
+    """True for an event whose case is tagged `tag`: the event's own case's tags are looked at
+    (a correlated EXISTS), not every case's, so reading the newest events of a busy tag costs
+    what those events do, whatever the number of cases."""
+    values = _tag_values(session)
+    return exists(sa_select(col(Case.id)).join(values, true())
+                  .where(col(Case.id) == col(Event.case_id), values.c.value == tag))
 
 
 def case_tags(session: Session) -> set[str]:
