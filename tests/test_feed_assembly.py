@@ -24,8 +24,8 @@ from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.events import emit
-from monitor.feeds import render_atom, render_feeds
-from monitor.feeds.atom import EMPTY_FEED_UPDATED, FeedSpec, entry_id
+from monitor.feeds import atom, render_atom, render_feeds
+from monitor.feeds.atom import EMPTY_FEED_UPDATED, FeedSpec, _latest, _latest_tagged, entry_id
 from monitor.feeds.tags import case_tags, member_digests, tagged_cases
 from monitor.models import Case, Event, Matter
 from sources.sanitize import clean_text, safe_url
@@ -203,7 +203,8 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(pg_url)
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
@@ -220,6 +221,14 @@ def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path)
         federal = feedparser.parse((tmp_path / "tag-federal.atom").read_bytes())
         assert [e.id for e in federal.entries] == [entry_id(federal_event)]
         assert len(feedparser.parse((tmp_path / "tag-287g.atom").read_bytes()).entries) == 1
+        with read_session(engine) as session:
+            for recent in (0, 1, 2, 10):  # older events asked through the indexes too
+                monkeypatch.setattr(atom, "_RECENT_EVENTS", recent)
+                for tag, matters in (("federal", []), ("287g", ["m1"]), ("mandamus", [])):
+                    assert [e.id for e in _latest_tagged(session, 2, tag, matter_ids=matters,
+                                                         list_ids=[])] == \
+                        [e.id for e in _latest(session, 2, case_ids=tagged_cases(session, tag),
+                                               matter_ids=matters)], (tag, recent)
     finally:
         SQLModel.metadata.drop_all(engine)
         engine.dispose()
