@@ -232,3 +232,24 @@ def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path,
     finally:
         SQLModel.metadata.drop_all(engine)
         engine.dispose()
+
+
+@pytest.mark.parametrize(("title", "summary", "content", "link"), [
+    ("New entry", "a summary", "<p>html &amp; text</p>", "https://ecf.dcd.uscourts.gov/x"),
+    ("New entry", "", "", ""),
+    ("Ünïcode — title", "line\nnext & <more>", "<b>x</b>", ""),
+])
+def test_entry_element_is_the_one_feedgen_makes(title: str, summary: str, content: str,
+                                               link: str) -> None:
+    from lxml import etree
+
+    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
+    rendered = atom._Entry(title=title, summary=summary, content=content, link=link)
+    assert etree.tostring(atom._entry_element(event, rendered), pretty_print=True) == \
+        etree.tostring(atom._feedgen_entry_element(event, rendered), pretty_print=True)
+
+
+def test_entry_element_without_title_is_refused_as_feedgen_does() -> None:
+    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
+    with pytest.raises(ValueError):
+        atom._entry_element(event, atom._Entry(title="", summary="", content="", link=""))

@@ -88,6 +88,33 @@ def _entry_of(session: Session, event: Event) -> _Entry:
 
 
 def _entry_element(event: Event, rendered: _Entry) -> Any:
+    """The `<entry>` element feedgen's `FeedEntry.atom_entry` makes of an event (an lxml
+    element), built here directly: the same elements, attributes and order (id, title,
+    updated, content, link, summary, category, published) without feedgen's per-entry set-up
+    and checks, which cost a first render a third of its entries' time. An entry feedgen would
+    refuse (an empty title) is left to feedgen, which raises."""
+    if not rendered.title:
+        return _feedgen_entry_element(event, rendered)
+    at = as_utc(event.at).isoformat()
+    entry = etree.Element("entry")
+    etree.SubElement(entry, "id").text = entry_id(event)
+    etree.SubElement(entry, "title").text = rendered.title
+    etree.SubElement(entry, "updated").text = at
+    content = etree.SubElement(entry, "content")
+    if rendered.content:
+        content.text = rendered.content
+    content.attrib["type"] = "html"
+    if rendered.link:  # feedgen writes no `rel` here (it reads it off the new element)
+        etree.SubElement(entry, "link", href=rendered.link)
+    summary = etree.SubElement(entry, "summary")
+    if rendered.summary:
+        summary.text = rendered.summary
+    etree.SubElement(entry, "category", term=event.kind)
+    etree.SubElement(entry, "published").text = at
+    return entry
+
+
+def _feedgen_entry_element(event: Event, rendered: _Entry) -> Any:
     """feedgen's `<entry>` element of an event (an lxml element)."""
     from feedgen.entry import FeedEntry
 
