@@ -253,3 +253,16 @@ def test_entry_element_without_title_is_refused_as_feedgen_does() -> None:
     event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
     with pytest.raises(ValueError):
         atom._entry_element(event, atom._Entry(title="", summary="", content="", link=""))
+
+
+@pytest.mark.parametrize(("config", "link", "dated"), [
+    (FeedsConfig(), "", False),
+    (FeedsConfig(title="", base_url="https://feeds.example.org"), "https://x.example/a?b&c", True),
+    (FeedsConfig(title="court <monitor> & co", base_url="https://f.example/sub/"), "ftp://x", True),
+])
+def test_feed_head_is_the_one_feedgen_makes(config: FeedsConfig, link: str, dated: bool) -> None:
+    spec = FeedSpec("tag-x.atom", "tag:court-monitor,2026:feed/tag/x", "a: Doe \x0b v. Ünïon",
+                    link)
+    events = [Event(id=1, kind="entry.added", at=NOW, subject="s", summary="x",
+                    dedupe_key="k")] if dated else []
+    assert atom._feed_head(spec, events, config) == atom._feedgen_feed_head(spec, events, config)

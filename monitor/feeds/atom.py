@@ -142,8 +142,47 @@ def entry_xml(session: Session, event: Event) -> bytes:
     return text[len(_WRAPPER_OPEN):-len(_FEED_CLOSE)]
 
 
+#: the `xmlns` attribute feedgen gives `<feed>`
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
 def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
-    """feedgen's document of the feed without its entries, less the closing `</feed>`."""
+    """feedgen's document of the feed without its entries, less the closing `</feed>`: built
+    here with lxml as feedgen's `FeedGenerator.atom_str` builds it (id, title, updated, author,
+    links, generator; same bytes) without a FeedGenerator per feed. A feed feedgen would refuse
+    (an empty title) is left to feedgen, which raises."""
+    title = _xml_text(spec.title)
+    if not title or not spec.feed_id:
+        return _feedgen_feed_head(spec, events, config)
+    feed = etree.Element("feed", xmlns=_ATOM_NS, nsmap={})
+    etree.SubElement(feed, "id").text = spec.feed_id
+    etree.SubElement(feed, "title").text = title
+    etree.SubElement(feed, "updated").text = max(
+        (as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED).isoformat()
+    if config.title:  # feedgen leaves out an author without a name
+        etree.SubElement(etree.SubElement(feed, "author"), "name").text = config.title
+    if config.base_url:
+        link = etree.SubElement(feed, "link", href=config.base_url.rstrip("/") + "/"
+                                + spec.filename)
+        link.attrib["rel"] = "self"
+    if safe_url(spec.link):
+        link = etree.SubElement(feed, "link", href=spec.link)
+        link.attrib["rel"] = "alternate"
+    etree.SubElement(feed, "generator").text = "court-monitor"
+    data: bytes = etree.tostring(etree.ElementTree(feed), pretty_print=True, encoding="UTF-8",
+                                 xml_declaration=True)
+    return _without_close(data)
+
+
+def _without_close(data: bytes) -> bytes:
+    """An Atom document less its closing `</feed>`."""
+    if not data.endswith(_FEED_CLOSE):
+        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
+    return data[:-len(_FEED_CLOSE)]
+
+
+def _feedgen_feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
+    """`_feed_head` as feedgen writes it."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -157,9 +196,7 @@ def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> 
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     data: bytes = feed.atom_str(pretty=True)
-    if not data.endswith(_FEED_CLOSE):
-        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
-    return data[:-len(_FEED_CLOSE)]
+    return _without_close(data)
 
 
 def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
