@@ -26,7 +26,7 @@ from monitor.db import make_engine, read_session, write_session
 from monitor.events import emit
 from monitor.feeds import atom, render_atom, render_feeds
 from monitor.feeds.atom import EMPTY_FEED_UPDATED, FeedSpec, _latest, _latest_tagged, entry_id
-from monitor.feeds.tags import case_tags, member_digests, tagged_cases
+from monitor.feeds.tags import case_tags, has_case_tag, member_digests, tagged_cases
 from monitor.models import Case, Event, Matter
 from sources.sanitize import clean_text, safe_url
 from tests.fakes.postgres import postgres_server
@@ -160,6 +160,8 @@ def _tag_rows(engine: Engine) -> None:
 def _check_tags(engine: Engine) -> None:
     with read_session(engine) as session:
         assert case_tags(session) == {"287g", "mandamus", "federal", 'odd "tag" % _'}
+        for tag in ("287g", "mandamus", "federal", 'odd "tag" % _', "foia", "odd", ""):
+            assert has_case_tag(session, tag) == (tag in case_tags(session)), tag
         for tag, ids in (("287g", {1}), ("mandamus", {1, 2}), ("federal", {4}),
                          ('odd "tag" % _', {4}), ("odd", set()), ("", set())):
             assert set(session.scalars(tagged_cases(session, tag)).all()) == ids, tag

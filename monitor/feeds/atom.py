@@ -29,7 +29,14 @@ from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
-from monitor.feeds.tags import case_tags, list_members, matter_members, of_tagged_case, tagged_cases
+from monitor.feeds.tags import (
+    case_tags,
+    has_case_tag,
+    list_members,
+    matter_members,
+    of_tagged_case,
+    tagged_cases,
+)
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
@@ -387,8 +394,10 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         by_matter = matter_members(m for m in matters if not m.private)
         lists = list_members(session)
         tags = set(by_matter) | set(lists)
-        if scope is None or scope.tags - tags:
+        if scope is None:
             tags |= case_tags(session)
+        else:  # the tags of the scope some case carries: asked one by one, not listed
+            tags |= {tag for tag in scope.tags - tags if has_case_tag(session, tag)}
         for tag in sorted(tags if scope is None else tags & scope.tags):
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),

@@ -9,7 +9,8 @@ state and the tag feeds each listed them). Here:
   `json_each`, PostgreSQL's `json_array_elements_text`), used inside the tag feed's query;
 - `of_tagged_case(session, tag)` says of an event whether its case has `tag` (a correlated
   EXISTS: what reads a tag's newest events in id order asks it of those events only);
-- `case_tags(session)` is the set of tags the cases use (one DISTINCT query);
+- `case_tags(session)` is the set of tags the cases use (one DISTINCT query), `has_case_tag`
+  whether one is used (stopping at the first case with it);
 - `member_digests(session, matters)` says, per tag, who its members are as a short digest (what
   tells the render state that a tag gained or lost a member), the cases' part aggregated by the
   database (one GROUP BY query: a row per distinct tag list, whatever the number of cases).
@@ -29,8 +30,8 @@ from sqlmodel import Session, col, select
 
 from monitor.models import Case, Event, ListState, Matter
 
-__all__ = ["case_tags", "digest", "list_members", "matter_members", "member_digests",
-           "of_tagged_case", "tagged_cases"]
+__all__ = ["case_tags", "digest", "has_case_tag", "list_members", "matter_members",
+           "member_digests", "of_tagged_case", "tagged_cases"]
 
 def digest(value: Any) -> str:
     """A short, stable digest of a JSON-able value."""
@@ -69,6 +70,16 @@ def case_tags(session: Session) -> set[str]:
     return {str(tag) for tag, in session.connection().execute(
         sa_select(values.c.value).distinct().select_from(Case).join(values, true())
         .where(values.c.value.is_not(None)))}
+
+
+def has_case_tag(session: Session, tag: str) -> bool:
+    """Whether some case carries `tag` (`tag in case_tags(session)`, asked of the database: it
+    stops at the first such case)."""
+    values = _tag_values(session)
+    found = session.connection().execute(sa_select(exists(
+        sa_select(literal_column("1")).select_from(Case).join(values, true())
+        .where(cast(values.c.value, String) == tag)))).scalar()
+    return bool(found)
 
 
 def matter_members(matters: Iterable[Matter]) -> dict[str, set[str]]:
