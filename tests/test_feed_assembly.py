@@ -16,6 +16,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, col, select
 
@@ -243,8 +244,6 @@ def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path,
 ])
 def test_entry_element_is_the_one_feedgen_makes(title: str, summary: str, content: str,
                                                link: str) -> None:
-    from lxml import etree
-
     event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
     rendered = atom._Entry(title=title, summary=summary, content=content, link=link)
     assert etree.tostring(atom._entry_element(event, rendered), pretty_print=True) == \
