@@ -231,7 +231,7 @@ def _public(private_matters: Sequence[str]) -> SelectOfScalar[Event]:
     """The public events: less the private ones, the quiet kinds and those of
     `private_matters`."""
     query = select(Event).where(col(Event.private).is_(False),
-                        col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
     if private_matters:
         query = query.where(col(Event.matter_id).is_(None)
                             | col(Event.matter_id).not_in(list(private_matters)))

@@ -33,6 +33,7 @@ from monitor.models import Case, Event, ListState, Matter
 __all__ = ["case_tags", "digest", "has_case_tag", "list_members", "matter_members",
            "member_digests", "of_tagged_case", "tagged_cases"]
 
+
 def digest(value: Any) -> str:
     """A short, stable digest of a JSON-able value."""
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:20]
