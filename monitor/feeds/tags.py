@@ -75,12 +75,14 @@ def case_tags(session: Session) -> set[str]:
 
 def has_case_tag(session: Session, tag: str) -> bool:
     """Whether some case carries `tag` (`tag in case_tags(session)`, asked of the database: it
-    stops at the first such case)."""
+    stops at the first such case, reading the newest first, the likeliest to carry a tag a
+    render was just told about)."""
     values = _tag_values(session)
-    found = session.connection().execute(sa_select(exists(
-        sa_select(literal_column("1")).select_from(Case).join(values, true())
-        .where(cast(values.c.value, String) == tag)))).scalar()
-    return bool(found)
+    found = session.connection().execute(
+        sa_select(col(Case.id)).join(values, true())
+        .where(cast(values.c.value, String) == tag)
+        .order_by(col(Case.id).desc()).limit(1)).first()
+    return found is not None
 
 
 def matter_members(matters: Iterable[Matter]) -> dict[str, set[str]]:
