@@ -16,6 +16,7 @@ from pathlib import Path
 import feedparser
 import pytest
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, col, select
 
@@ -24,9 +25,9 @@ from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.events import emit
-from monitor.feeds import render_atom, render_feeds
-from monitor.feeds.atom import EMPTY_FEED_UPDATED, FeedSpec, entry_id
-from monitor.feeds.tags import case_tags, member_digests, tagged_cases
+from monitor.feeds import atom, render_atom, render_feeds
+from monitor.feeds.atom import EMPTY_FEED_UPDATED, FeedSpec, _latest, _latest_tagged, entry_id
+from monitor.feeds.tags import case_tags, has_case_tag, member_digests, tagged_cases
 from monitor.models import Case, Event, Matter
 from sources.sanitize import clean_text, safe_url
 from tests.fakes.postgres import postgres_server
@@ -160,6 +161,8 @@ def _tag_rows(engine: Engine) -> None:
 def _check_tags(engine: Engine) -> None:
     with read_session(engine) as session:
         assert case_tags(session) == {"287g", "mandamus", "federal", 'odd "tag" % _'}
+        for tag in ("287g", "mandamus", "federal", 'odd "tag" % _', "foia", "odd", ""):
+            assert has_case_tag(session, tag) == (tag in case_tags(session)), tag
         for tag, ids in (("287g", {1}), ("mandamus", {1, 2}), ("federal", {4}),
                          ('odd "tag" % _', {4}), ("odd", set()), ("", set())):
             assert set(session.scalars(tagged_cases(session, tag)).all()) == ids, tag
@@ -182,6 +185,14 @@ def _check_tags(engine: Engine) -> None:
         after = member_digests(session, matters)
         assert {t for t in after if after[t] != before.get(t)} == {"287g"}
         assert member_digests(session, []) != after  # matters are members too
+    with write_session(engine) as session:
+        for case_id, tags in ((1, ["mandamus"]), (4, ["federal", 'odd "tag" % _', "287g"])):
+            case = session.get(Case, case_id)
+            assert case is not None
+            case.tags = tags  # 287g swaps case 1 for case 4: as many members as before
+    with read_session(engine) as session:
+        swapped = member_digests(session, matters)
+        assert {t for t in swapped if swapped[t] != after.get(t)} == {"287g"}
 
 
 def test_tag_membership_on_sqlite(engine: Engine) -> None:
@@ -195,7 +206,8 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(pg_url)
     SQLModel.metadata.drop_all(engine)
     SQLModel.metadata.create_all(engine)
@@ -212,6 +224,46 @@ def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path)
         federal = feedparser.parse((tmp_path / "tag-federal.atom").read_bytes())
         assert [e.id for e in federal.entries] == [entry_id(federal_event)]
         assert len(feedparser.parse((tmp_path / "tag-287g.atom").read_bytes()).entries) == 1
+        with read_session(engine) as session:
+            for recent in (0, 1, 2, 10):  # older events asked through the indexes too
+                monkeypatch.setattr(atom, "_RECENT_EVENTS", recent)
+                for tag, matters in (("federal", []), ("287g", ["m1"]), ("mandamus", [])):
+                    assert [e.id for e in _latest_tagged(session, 2, tag, matter_ids=matters,
+                                                         list_ids=[])] == \
+                        [e.id for e in _latest(session, 2, case_ids=tagged_cases(session, tag),
+                                               matter_ids=matters)], (tag, recent)
     finally:
         SQLModel.metadata.drop_all(engine)
         engine.dispose()
+
+
+@pytest.mark.parametrize(("title", "summary", "content", "link"), [
+    ("New entry", "a summary", "<p>html &amp; text</p>", "https://ecf.dcd.uscourts.gov/x"),
+    ("New entry", "", "", ""),
+    ("Ünïcode — title", "line\nnext & <more>", "<b>x</b>", ""),
+])
+def test_entry_element_is_the_one_feedgen_makes(title: str, summary: str, content: str,
+                                               link: str) -> None:
+    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
+    rendered = atom._Entry(title=title, summary=summary, content=content, link=link)
+    assert etree.tostring(atom._entry_element(event, rendered), pretty_print=True) == \
+        etree.tostring(atom._feedgen_entry_element(event, rendered), pretty_print=True)
+
+
+def test_entry_element_without_title_is_refused_as_feedgen_does() -> None:
+    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
+    with pytest.raises(ValueError):
+        atom._entry_element(event, atom._Entry(title="", summary="", content="", link=""))
+
+
+@pytest.mark.parametrize(("config", "link", "dated"), [
+    (FeedsConfig(), "", False),
+    (FeedsConfig(title="", base_url="https://feeds.example.org"), "https://x.example/a?b&c", True),
+    (FeedsConfig(title="court <monitor> & co", base_url="https://f.example/sub/"), "ftp://x", True),
+])
+def test_feed_head_is_the_one_feedgen_makes(config: FeedsConfig, link: str, dated: bool) -> None:
+    spec = FeedSpec("tag-x.atom", "tag:court-monitor,2026:feed/tag/x", "a: Doe \x0b v. Ünïon",
+                    link)
+    events = [Event(id=1, kind="entry.added", at=NOW, subject="s", summary="x",
+                    dedupe_key="k")] if dated else []
+    assert atom._feed_head(spec, events, config) == atom._feedgen_feed_head(spec, events, config)

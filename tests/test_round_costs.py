@@ -18,9 +18,10 @@ from monitor.config import FeedsConfig, WatchConfig
 from monitor.db import make_engine, read_session, write_session
 from monitor.errors import MonitorError
 from monitor.events import emit
-from monitor.feeds import files
-from monitor.feeds.atom import _latest, _latest_by_case, render_feeds
+from monitor.feeds import atom, files
+from monitor.feeds.atom import _latest, _latest_by_case, _latest_tagged, render_feeds
 from monitor.feeds.files import FeedWriter, write_all_if_changed
+from monitor.feeds.tags import tagged_cases
 from monitor.matching import Matcher
 from monitor.models import Case, Entry, Event
 from monitor.parse_pool import Screen
@@ -243,3 +244,32 @@ def test_case_feeds_read_in_one_query_hold_what_one_query_per_case_did(engine: E
                 assert [e.id for e in together[case_id]] == [e.id for e in alone]
     written = render_feeds(engine, FeedsConfig(), tmp_path / "feeds")
     assert {p.name for p in written} >= {"all.atom", "case-dcd-1-26-cv-00001.atom"}
+
+
+def test_tag_feed_reads_older_events_by_index_as_one_query_did(engine: Engine,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    with write_session(engine) as session:
+        for case_id, tags in ((1, ["287g"]), (2, ["287g", "federal"]), (3, ["federal"])):
+            session.add(Case(id=case_id, court="dcd", docket_number=f"1:26-cv-0000{case_id}",
+                             docket_key=f"26-cv-0000{case_id}", first_seen=NOW, tags=tags))
+        session.flush()
+        for i in range(60):
+            kind = "item.added" if i % 11 == 0 else "entry.added"
+            emit(session, [], kind=kind, at=NOW, subject="s", summary=str(i),
+                 dedupe_key=f"k{i}", case_id=1 + i % 4 if i % 4 != 3 else None,
+                 private=i % 7 == 0, matter_id=("m" if i % 5 == 0 else "n" if i % 9 == 0
+                                                else None),
+                 source_id="list-a" if i % 2 else "list-b")
+    with read_session(engine) as session:
+        for tag, matters, lists in (("287g", [], []), ("287g", ["m"], []),
+                                    ("federal", ["n"], ["list-a"]), ("none", [], ["list-b"]),
+                                    ("none", [], [])):
+            for hidden in ((), ("m",)):
+                whole = _latest(session, 6, case_ids=tagged_cases(session, tag),
+                                matter_ids=matters, list_ids=lists, private_matters=hidden)
+                for recent in (0, 3, 10, 25, 100):  # the newest events read in id order
+                    monkeypatch.setattr(atom, "_RECENT_EVENTS", recent)
+                    split = _latest_tagged(session, 6, tag, matter_ids=matters,
+                                           list_ids=lists, private_matters=hidden)
+                    assert [e.id for e in split] == [e.id for e in whole], (tag, recent)

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import ColumnElement, Engine, Select, func
+from sqlalchemy import ColumnElement, Engine, Select, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
@@ -28,7 +29,14 @@ from monitor.config import FeedsConfig
 from monitor.db import read_session
 from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
-from monitor.feeds.tags import case_tags, list_members, matter_members, tagged_cases
+from monitor.feeds.tags import (
+    case_tags,
+    has_case_tag,
+    list_members,
+    matter_members,
+    of_tagged_case,
+    tagged_cases,
+)
 from monitor.models import Case, Event, ListState, Matter
 from sources.agreement_identity import state_code
 from sources.sanitize import clean_text, safe_url
@@ -87,6 +95,33 @@ def _entry_of(session: Session, event: Event) -> _Entry:
 
 
 def _entry_element(event: Event, rendered: _Entry) -> Any:
+    """The `<entry>` element feedgen's `FeedEntry.atom_entry` makes of an event (an lxml
+    element), built here directly: the same elements, attributes and order (id, title,
+    updated, content, link, summary, category, published) without feedgen's per-entry set-up
+    and checks, which cost a first render a third of its entries' time. An entry feedgen would
+    refuse (an empty title) is left to feedgen, which raises."""
+    if not rendered.title:
+        return _feedgen_entry_element(event, rendered)
+    at = as_utc(event.at).isoformat()
+    entry = etree.Element("entry")
+    etree.SubElement(entry, "id").text = entry_id(event)
+    etree.SubElement(entry, "title").text = rendered.title
+    etree.SubElement(entry, "updated").text = at
+    content = etree.SubElement(entry, "content")
+    if rendered.content:
+        content.text = rendered.content
+    content.attrib["type"] = "html"
+    if rendered.link:  # feedgen writes no `rel` here (it reads it off the new element)
+        etree.SubElement(entry, "link", href=rendered.link)
+    summary = etree.SubElement(entry, "summary")
+    if rendered.summary:
+        summary.text = rendered.summary
+    etree.SubElement(entry, "category", term=event.kind)
+    etree.SubElement(entry, "published").text = at
+    return entry
+
+
+def _feedgen_entry_element(event: Event, rendered: _Entry) -> Any:
     """feedgen's `<entry>` element of an event (an lxml element)."""
     from feedgen.entry import FeedEntry
 
@@ -114,8 +149,47 @@ def entry_xml(session: Session, event: Event) -> bytes:
     return text[len(_WRAPPER_OPEN):-len(_FEED_CLOSE)]
 
 
+#: the `xmlns` attribute feedgen gives `<feed>`
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
 def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
-    """feedgen's document of the feed without its entries, less the closing `</feed>`."""
+    """feedgen's document of the feed without its entries, less the closing `</feed>`: built
+    here with lxml as feedgen's `FeedGenerator.atom_str` builds it (id, title, updated, author,
+    links, generator; same bytes) without a FeedGenerator per feed. A feed feedgen would refuse
+    (an empty title) is left to feedgen, which raises."""
+    title = _xml_text(spec.title)
+    if not title or not spec.feed_id:
+        return _feedgen_feed_head(spec, events, config)
+    feed = etree.Element("feed", xmlns=_ATOM_NS, nsmap={})
+    etree.SubElement(feed, "id").text = spec.feed_id
+    etree.SubElement(feed, "title").text = title
+    etree.SubElement(feed, "updated").text = max(
+        (as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED).isoformat()
+    if config.title:  # feedgen leaves out an author without a name
+        etree.SubElement(etree.SubElement(feed, "author"), "name").text = config.title
+    if config.base_url:
+        link = etree.SubElement(feed, "link", href=config.base_url.rstrip("/") + "/"
+                                + spec.filename)
+        link.attrib["rel"] = "self"
+    if safe_url(spec.link):
+        link = etree.SubElement(feed, "link", href=spec.link)
+        link.attrib["rel"] = "alternate"
+    etree.SubElement(feed, "generator").text = "court-monitor"
+    data: bytes = etree.tostring(etree.ElementTree(feed), pretty_print=True, encoding="UTF-8",
+                                 xml_declaration=True)
+    return _without_close(data)
+
+
+def _without_close(data: bytes) -> bytes:
+    """An Atom document less its closing `</feed>`."""
+    if not data.endswith(_FEED_CLOSE):
+        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
+    return data[:-len(_FEED_CLOSE)]
+
+
+def _feedgen_feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
+    """`_feed_head` as feedgen writes it."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -129,9 +203,7 @@ def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> 
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     data: bytes = feed.atom_str(pretty=True)
-    if not data.endswith(_FEED_CLOSE):
-        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
-    return data[:-len(_FEED_CLOSE)]
+    return _without_close(data)
 
 
 def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
@@ -155,25 +227,87 @@ def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
 # ---------------------------------------------------------------------------- selection
 
 
+def _public(private_matters: Sequence[str]) -> SelectOfScalar[Event]:
+    """The public events: less the private ones, the quiet kinds and those of
+    `private_matters`."""
+    query = select(Event).where(col(Event.private).is_(False),
+                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+    if private_matters:
+        query = query.where(col(Event.matter_id).is_(None)
+                            | col(Event.matter_id).not_in(list(private_matters)))
+    return query
+
+
+def _members(case_ids: Iterable[int] | Select[Any] | ColumnElement[bool] | None,
+             matter_ids: Iterable[str] | None, list_ids: Iterable[str] | None
+             ) -> ColumnElement[bool] | None:
+    """The events of the cases `case_ids` (a list, a subquery of ids or a condition on the
+    event), the matters `matter_ids` or the `item.*` of the lists `list_ids`: only the terms
+    given and not empty (an empty term in an OR keeps SQLite from its indexes)."""
+    terms: list[ColumnElement[bool]] = []
+    if isinstance(case_ids, ColumnElement):
+        terms.append(case_ids)
+    elif isinstance(case_ids, Select):
+        terms.append(col(Event.case_id).in_(case_ids))
+    elif cases := list(case_ids or []):
+        terms.append(col(Event.case_id).in_(cases))
+    if matters := list(matter_ids or []):
+        terms.append(col(Event.matter_id).in_(matters))
+    if lists := list(list_ids or []):
+        terms.append(col(Event.kind).like("item.%") & col(Event.source_id).in_(lists))
+    if not terms:
+        return None
+    return or_(*terms)
+
+
 def _latest(session: Session, limit: int, *,
             case_ids: Iterable[int] | Select[Any] | None = None,
             matter_ids: Iterable[str] | None = None, private_matters: Sequence[str] = (),
             list_ids: Iterable[str] | None = None) -> list[Event]:
     """The newest public events (of the cases `case_ids`, a list or a subquery, the matters
     `matter_ids` and the `item.*` of the lists `list_ids`, when any is given), newest first."""
-    query = select(Event).where(col(Event.private).is_(False),
-                                col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
-    if private_matters:
-        query = query.where(col(Event.matter_id).is_(None)
-                            | col(Event.matter_id).not_in(list(private_matters)))
+    query = _public(private_matters)
     if case_ids is not None or matter_ids is not None or list_ids is not None:
-        cases = case_ids if isinstance(case_ids, Select) else list(case_ids or [])
-        query = query.where(col(Event.case_id).in_(cases)
-                            | col(Event.matter_id).in_(list(matter_ids or []))
-                            | (col(Event.kind).like("item.%")
-                               & col(Event.source_id).in_(list(list_ids or []))))
-    query = query.order_by(col(Event.id).desc()).limit(limit)
-    return list(session.exec(query).all())
+        members = _members(case_ids, matter_ids, list_ids)
+        if members is None:
+            return []
+        query = query.where(members)
+    return list(session.exec(query.order_by(col(Event.id).desc()).limit(limit)).all())
+
+
+#: the newest events a tag feed reads in id order before it asks each index for older ones
+_RECENT_EVENTS = 2000
+
+
+def _latest_tagged(session: Session, limit: int, tag: str, *, matter_ids: Iterable[str],
+                   list_ids: Iterable[str], private_matters: Sequence[str] = ()) -> list[Event]:
+    """`_latest` of the members of `tag` (its cases, `matter_ids`, `list_ids`), at a cost that
+    follows neither the number of events nor of cases: the newest `_RECENT_EVENTS` are read in
+    id order, each asked whether its case has the tag (a busy tag's feed is among them); when
+    they hold fewer than `limit` of the tag's, the older ones are asked of each member kind
+    apart, through its index (the cases', the matters'), and merged."""
+    matters, lists = sorted(matter_ids), sorted(list_ids)
+    newest = session.exec(select(func.max(Event.id))).one() or 0
+    recent_from = newest - _RECENT_EVENTS
+    members = _members(of_tagged_case(session, tag), matters, lists)
+    if members is None:  # never: the cases' term is always there
+        return []
+    found = list(session.exec(
+        _public(private_matters).where(members, col(Event.id) > recent_from)
+        .order_by(col(Event.id).desc()).limit(limit)).all())
+    if len(found) >= limit or recent_from <= 0:
+        return found
+    older: dict[int, Event] = {}
+    for kind in ((tagged_cases(session, tag), None, None), (None, matters, None),
+                 (None, None, lists)):
+        part = _members(*kind)
+        if part is None:
+            continue
+        for event in session.exec(
+                _public(private_matters).where(part, col(Event.id) <= recent_from)
+                .order_by(col(Event.id).desc()).limit(limit - len(found))).all():
+            older[event.id or 0] = event
+    return found + [older[key] for key in sorted(older, reverse=True)][:limit - len(found)]
 
 
 def _cases_of(session: Session, events: Sequence[Event]) -> list[Case]:
@@ -260,14 +394,15 @@ def render_feeds(engine: Engine, feeds_config: FeedsConfig, feeds_dir: Path, *,
         by_matter = matter_members(m for m in matters if not m.private)
         lists = list_members(session)
         tags = set(by_matter) | set(lists)
-        if scope is None or scope.tags - tags:
+        if scope is None:
             tags |= case_tags(session)
+        else:  # the tags of the scope some case carries: asked one by one, not listed
+            tags |= {tag for tag in scope.tags - tags if has_case_tag(session, tag)}
         for tag in sorted(tags if scope is None else tags & scope.tags):
             name = safe_name(tag)
             emit(FeedSpec(f"tag-{name}.atom", f"{ID_PREFIX}feed/tag/{name}", f"{title}: {tag}"),
-                 _latest(session, cap, case_ids=tagged_cases(session, tag),
-                         matter_ids=by_matter.get(tag, set()), private_matters=hidden,
-                         list_ids=lists.get(tag, set())))
+                 _latest_tagged(session, cap, tag, matter_ids=by_matter.get(tag, set()),
+                                private_matters=hidden, list_ids=lists.get(tag, set())))
         case_ids = sorted(scope.case_ids) if scope is not None else list(
             session.exec(select(Case.id).order_by(col(Case.id))).all())
         for start in range(0, len(case_ids), _CASE_BATCH):
