@@ -16,7 +16,6 @@ from pathlib import Path
 import feedparser
 import pytest
 from feedgen.feed import FeedGenerator
-from lxml import etree
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel, col, select
 
@@ -235,35 +234,3 @@ def test_tag_membership_and_tag_feeds_on_postgresql(pg_url: str, tmp_path: Path,
     finally:
         SQLModel.metadata.drop_all(engine)
         engine.dispose()
-
-
-@pytest.mark.parametrize(("title", "summary", "content", "link"), [
-    ("New entry", "a summary", "<p>html &amp; text</p>", "https://ecf.dcd.uscourts.gov/x"),
-    ("New entry", "", "", ""),
-    ("Ünïcode — title", "line\nnext & <more>", "<b>x</b>", ""),
-])
-def test_entry_element_is_the_one_feedgen_makes(title: str, summary: str, content: str,
-                                               link: str) -> None:
-    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
-    rendered = atom._Entry(title=title, summary=summary, content=content, link=link)
-    assert etree.tostring(atom._entry_element(event, rendered), pretty_print=True) == \
-        etree.tostring(atom._feedgen_entry_element(event, rendered), pretty_print=True)
-
-
-def test_entry_element_without_title_is_refused_as_feedgen_does() -> None:
-    event = Event(id=7, kind="entry.added", at=NOW, subject="s", summary="x", dedupe_key="k")
-    with pytest.raises(ValueError):
-        atom._entry_element(event, atom._Entry(title="", summary="", content="", link=""))
-
-
-@pytest.mark.parametrize(("config", "link", "dated"), [
-    (FeedsConfig(), "", False),
-    (FeedsConfig(title="", base_url="https://feeds.example.org"), "https://x.example/a?b&c", True),
-    (FeedsConfig(title="court <monitor> & co", base_url="https://f.example/sub/"), "ftp://x", True),
-])
-def test_feed_head_is_the_one_feedgen_makes(config: FeedsConfig, link: str, dated: bool) -> None:
-    spec = FeedSpec("tag-x.atom", "tag:court-monitor,2026:feed/tag/x", "a: Doe \x0b v. Ünïon",
-                    link)
-    events = [Event(id=1, kind="entry.added", at=NOW, subject="s", summary="x",
-                    dedupe_key="k")] if dated else []
-    assert atom._feed_head(spec, events, config) == atom._feedgen_feed_head(spec, events, config)

@@ -95,33 +95,6 @@ def _entry_of(session: Session, event: Event) -> _Entry:
 
 
 def _entry_element(event: Event, rendered: _Entry) -> Any:
-    """The `<entry>` element feedgen's `FeedEntry.atom_entry` makes of an event (an lxml
-    element), built here directly: the same elements, attributes and order (id, title,
-    updated, content, link, summary, category, published) without feedgen's per-entry set-up
-    and checks, which cost a first render a third of its entries' time. An entry feedgen would
-    refuse (an empty title) is left to feedgen, which raises."""
-    if not rendered.title:
-        return _feedgen_entry_element(event, rendered)
-    at = as_utc(event.at).isoformat()
-    entry = etree.Element("entry")
-    etree.SubElement(entry, "id").text = entry_id(event)
-    etree.SubElement(entry, "title").text = rendered.title
-    etree.SubElement(entry, "updated").text = at
-    content = etree.SubElement(entry, "content")
-    if rendered.content:
-        content.text = rendered.content
-    content.attrib["type"] = "html"
-    if rendered.link:  # feedgen writes no `rel` here (it reads it off the new element)
-        etree.SubElement(entry, "link", href=rendered.link)
-    summary = etree.SubElement(entry, "summary")
-    if rendered.summary:
-        summary.text = rendered.summary
-    etree.SubElement(entry, "category", term=event.kind)
-    etree.SubElement(entry, "published").text = at
-    return entry
-
-
-def _feedgen_entry_element(event: Event, rendered: _Entry) -> Any:
     """feedgen's `<entry>` element of an event (an lxml element)."""
     from feedgen.entry import FeedEntry
 
@@ -149,47 +122,8 @@ def entry_xml(session: Session, event: Event) -> bytes:
     return text[len(_WRAPPER_OPEN):-len(_FEED_CLOSE)]
 
 
-#: the `xmlns` attribute feedgen gives `<feed>`
-_ATOM_NS = "http://www.w3.org/2005/Atom"
-
-
 def _feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
-    """feedgen's document of the feed without its entries, less the closing `</feed>`: built
-    here with lxml as feedgen's `FeedGenerator.atom_str` builds it (id, title, updated, author,
-    links, generator; same bytes) without a FeedGenerator per feed. A feed feedgen would refuse
-    (an empty title) is left to feedgen, which raises."""
-    title = _xml_text(spec.title)
-    if not title or not spec.feed_id:
-        return _feedgen_feed_head(spec, events, config)
-    feed = etree.Element("feed", xmlns=_ATOM_NS, nsmap={})
-    etree.SubElement(feed, "id").text = spec.feed_id
-    etree.SubElement(feed, "title").text = title
-    etree.SubElement(feed, "updated").text = max(
-        (as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED).isoformat()
-    if config.title:  # feedgen leaves out an author without a name
-        etree.SubElement(etree.SubElement(feed, "author"), "name").text = config.title
-    if config.base_url:
-        link = etree.SubElement(feed, "link", href=config.base_url.rstrip("/") + "/"
-                                + spec.filename)
-        link.attrib["rel"] = "self"
-    if safe_url(spec.link):
-        link = etree.SubElement(feed, "link", href=spec.link)
-        link.attrib["rel"] = "alternate"
-    etree.SubElement(feed, "generator").text = "court-monitor"
-    data: bytes = etree.tostring(etree.ElementTree(feed), pretty_print=True, encoding="UTF-8",
-                                 xml_declaration=True)
-    return _without_close(data)
-
-
-def _without_close(data: bytes) -> bytes:
-    """An Atom document less its closing `</feed>`."""
-    if not data.endswith(_FEED_CLOSE):
-        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
-    return data[:-len(_FEED_CLOSE)]
-
-
-def _feedgen_feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsConfig) -> bytes:
-    """`_feed_head` as feedgen writes it."""
+    """feedgen's document of the feed without its entries, less the closing `</feed>`."""
     from feedgen.feed import FeedGenerator
 
     feed = FeedGenerator()
@@ -203,7 +137,9 @@ def _feedgen_feed_head(spec: FeedSpec, events: Sequence[Event], config: FeedsCon
         feed.link(href=spec.link, rel="alternate")
     feed.updated(max((as_utc(e.at) for e in events), default=EMPTY_FEED_UPDATED))
     data: bytes = feed.atom_str(pretty=True)
-    return _without_close(data)
+    if not data.endswith(_FEED_CLOSE):
+        raise MonitorError("feedgen wrote an Atom document that does not end with </feed>")
+    return data[:-len(_FEED_CLOSE)]
 
 
 def render_atom(session: Session, spec: FeedSpec, events: Sequence[Event],
