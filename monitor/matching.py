@@ -147,6 +147,32 @@ class Matcher:
             reasons += self._match_one(watch, obs, docket, texts or [])
         return reasons
 
+    @property
+    def screens(self) -> bool:
+        """`lists`, `name_may_match` and `entry_text_words` together tell every case with no
+        cause and no nature of suit (an RSS item's) some watch may match (False: some
+        patterns cannot be combined; every case must be asked)."""
+        return self._prefilter
+
+    def lists(self, court: str, docket_number: str) -> bool:
+        """Some watch lists this docket (`dockets`)."""
+        return (court, docket_key(docket_number)) in self._dockets
+
+    def name_may_match(self, case_name: str) -> bool:
+        """Some watch's `case_name` may match this name (as `match` asks it)."""
+        names, words = self._case_name_any, self._case_name_words
+        return names is not None and bool(case_name) and (
+            words is None or words.may_match(case_name)) and names.search(case_name) is not None
+
+    def entry_text_words(self) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        """Words one of which every entry text some watch's `entry_text` matches holds: (as
+        written, ASCII lower-cased for an ASCII text lower-cased); None when any text may
+        match; `((), ())` when no watch reads entry texts. Meaningful when `screens`."""
+        if self._entry_text_any is None:
+            return (), ()
+        words = self._entry_text_words
+        return None if words is None else (words.exact, words.folded)
+
     def _may_match(self, obs: CaseObservation, docket: tuple[str, str]) -> bool:
         """False when no watch can have a reason to track `obs` (see `__init__`)."""
         if docket in self._dockets:

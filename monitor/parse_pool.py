@@ -6,10 +6,13 @@ Parsing is most of a round's work, and Python runs it on one core at a time. For
 parse while the daemon stores what was parsed before, so the round approaches its fetch time.
 
 A worker hands back only what the store could keep of a response (`screen`), with how many
-observations it parsed in all: every observation that is not a case's, a case without a docket
-number, a case already stored for the target's court (the docket keys stored for that court go
-with the response, `Screen`), a case some watch has a reason to track (the same `Matcher` as the
-store's), and every case of a court whose keys were not sent. What it drops the store would have
+observations the whole parse gives; it asks the same question before a case is built
+(`ScreenGate`, through `Source.parse_gated`), so a case no watch can match and nobody stored
+costs only its title, link and a look at its texts. What it keeps: every observation that is
+not a case's, a case without a docket number, a case already stored for the target's court (the
+docket keys stored for that court go with the response, `Screen`), a case some watch has a
+reason to track (the same `Matcher` as the store's), and every case of a court whose keys were
+not sent. What it drops the store would have
 dropped: an untracked case no watch matches. A case another process stores while the round runs
 is not in the keys the round sent: the caller forgets the content hash of such a court's target
 (`courts_gained`), so its next fetch is parsed and stored in full.
@@ -59,8 +62,8 @@ from sources.base import (
 )
 from sources.identity import docket_key
 
-__all__ = ["POOL_MIN_RESPONSES", "ParsePool", "Parsed", "PooledRound", "Screen", "court_of",
-           "courts_gained", "default_processes", "screen", "stored_keys"]
+__all__ = ["POOL_MIN_RESPONSES", "ParsePool", "Parsed", "PooledRound", "Screen", "ScreenGate",
+           "court_of", "courts_gained", "default_processes", "screen", "stored_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,28 @@ def screen(observations: Sequence[Observation], known: Screen,
                 or matcher.match(obs)):
             kept.append(obs)
     return kept
+
+
+class ScreenGate:
+    """`screen` asked before a case is built (`sources.base.CaseGate`): a case `screen` would
+    keep is never ruled out; one it would drop may be, so its parse is spared."""
+
+    def __init__(self, known: Screen, matcher: Matcher) -> None:
+        self.known = known
+        self.matcher = matcher
+        self.text_words = matcher.entry_text_words()
+
+    def keeps(self, court: str, docket_number: str) -> bool:
+        """Kept by `screen` whatever the texts say: no docket number, a court whose keys were
+        not sent, a docket stored or listed by a watch."""
+        if not docket_number or court not in self.known.courts:
+            return True
+        return (court, docket_key(docket_number)) in self.known.keys \
+            or self.matcher.lists(court, docket_number)
+
+    def name_may_match(self, case_name: str) -> bool:
+        """Some watch may match the case name."""
+        return self.matcher.name_may_match(case_name)
 
 
 def stored_keys(engine: Engine, courts: Sequence[str]) -> tuple[Screen, int]:
@@ -352,7 +377,11 @@ def _parse_screened(kind: str, source_id: str, options: SourceOptions, fetched: 
         source = worker.sources[(kind, source_id)] = make(source_id, options, worker.client,
                                                           _no_clock)
     try:
-        observations = source.parse(fetched)
+        if worker.matcher.screens:
+            observations, parsed = source.parse_gated(fetched, ScreenGate(known, worker.matcher))
+        else:
+            observations = source.parse(fetched)
+            parsed = len(observations)
     except SourceError as exc:  # sent back as text: its fields do not survive pickling
         return Parsed([], 0, refused=exc.detail)
-    return Parsed(screen(observations, known, worker.matcher), len(observations))
+    return Parsed(screen(observations, known, worker.matcher), parsed)

@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "AgreementRow",
     "AgreementSnapshot",
+    "CaseGate",
     "SnapshotRules",
     "CaseObservation",
     "Clock",
@@ -455,6 +456,27 @@ class Runtime:
 # ---------------------------------------------------------------------------- the contract
 
 
+class CaseGate(Protocol):
+    """What the core could keep of a feed's cases, asked by `Source.parse_gated` before it
+    builds a case with no cause and no nature of suit (what an RSS item gives): each answer
+    may be True for a case the core then drops, never False for one it keeps (a gate only
+    spares work). A source whose cases carry a cause or a nature of suit does not gate."""
+
+    #: words one of which every entry text some watch matches holds, as written and ASCII
+    #: lower-cased (compared with an ASCII text lower-cased): `(exact, folded)`. None: any
+    #: text may match; `((), ())`: no text can
+    text_words: tuple[tuple[str, ...], tuple[str, ...]] | None
+
+    def keeps(self, court: str, docket_number: str) -> bool:
+        """The case is kept whatever its texts say (stored, listed by a watch, no docket
+        number, a court the core knows nothing of)."""
+
+    def name_may_match(self, case_name: str) -> bool:
+        """Some watch may match this case name."""
+
+
+
+
 class Source(ABC):
     """A kind of data source. Subclass once per kind, in a module named after `kind`.
 
@@ -520,3 +542,10 @@ class Source(ABC):
     @abstractmethod
     def parse(self, fetched: Fetched) -> list[Observation]:
         """Turn a response into observations. Pure; raises `ParseError`."""
+
+    def parse_gated(self, fetched: Fetched, gate: CaseGate) -> tuple[list[Observation], int]:
+        """`parse`, free to leave out the cases `gate` rules out (what it returns is still
+        screened by the core), and how many observations the whole `parse` gives. By default
+        the whole parse: a source whose parse can skip a case's work cheaply overrides it."""
+        observations = self.parse(fetched)
+        return observations, len(observations)

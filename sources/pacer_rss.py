@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import MISSING, dataclass, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_tz
@@ -38,6 +39,7 @@ from pydantic import Field, field_validator, model_validator
 from monitor.errors import ParseError
 from sources import sanitize
 from sources.base import (
+    CaseGate,
     CaseObservation,
     EntryObservation,
     Fetched,
@@ -59,6 +61,7 @@ __all__ = [
     "feed_text",
     "feed_url",
     "parse_feed",
+    "parse_feed_gated",
     "parse_pub_date",
 ]
 
@@ -140,18 +143,35 @@ class PacerRss(Source):
 
     def parse(self, fetched: Fetched) -> list[Observation]:
         """The cases (with their entries) of one fetched feed; nothing for a 304."""
-        if fetched.not_modified:
+        court = self._feed_court(fetched)
+        if court is None:
             return []
+        return list(
+            parse_feed(fetched.content, court=court, source_id=self.source_id,
+                       url=fetched.target.url)
+        )
+
+    def parse_gated(self, fetched: Fetched, gate: CaseGate) -> tuple[list[Observation], int]:
+        """`parse`, building only the cases `gate` does not rule out (`parse_feed_gated`),
+        and how many cases the whole feed has."""
+        court = self._feed_court(fetched)
+        if court is None:
+            return [], 0
+        cases, total = parse_feed_gated(fetched.content, gate, court=court,
+                                        source_id=self.source_id, url=fetched.target.url)
+        return list(cases), total
+
+    def _feed_court(self, fetched: Fetched) -> str | None:
+        """The court whose feed `fetched` is (None: a 304, nothing to parse); ParseError for
+        an answer that is no feed."""
+        if fetched.not_modified:
+            return None
         if not 200 <= fetched.status < 300:
             raise ParseError(
                 f"HTTP {fetched.status}: no feed to parse", source=self.source_id,
                 url=fetched.target.url,
             )
-        court = str(fetched.target.context.get("court") or fetched.target.key)
-        return list(
-            parse_feed(fetched.content, court=court, source_id=self.source_id,
-                       url=fetched.target.url)
-        )
+        return str(fetched.target.context.get("court") or fetched.target.key)
 
 
 def feed_url(court: str, options: PacerRss.Options) -> str:
@@ -177,9 +197,19 @@ def parse_feed(
     `court` is used when an item's link does not name its court. Raises `ParseError` for
     anything that is not a complete RSS document (an HTML error page, truncated XML, ...).
     """
-    channel = _channel(content, source_id=source_id, url=url)
     builder = _FeedBuilder(default_court=court)
     add = builder.add
+    for item in _items(_channel(content, source_id=source_id, url=url)):
+        add(*item)
+    return builder.cases()
+
+
+#: an item's raw field texts: title, link, description, pubDate, guid
+_Item = tuple[str, str, str, str, str]
+
+
+def _items(channel: etree._Element) -> Iterator[_Item]:
+    """Each item's raw (XML-decoded) field texts, in feed order."""
     for item in channel.iterchildren("item"):
         # One pass over the item's children: several times faster than a find per field.
         title = link = description = pub_date = guid = ""
@@ -198,8 +228,96 @@ def parse_feed(
                 pub_date = text
             elif tag == "guid":
                 guid = text
-        add(title, link, description, pub_date, guid)
-    return builder.cases()
+        yield title, link, description, pub_date, guid
+
+
+def parse_feed_gated(
+    content: bytes, gate: CaseGate, *, court: str, source_id: str = "", url: str = ""
+) -> tuple[list[CaseObservation], int]:
+    """`parse_feed`, building only the cases `gate` does not rule out (the others cost their
+    title, link and a look at their texts), and how many cases the whole feed has.
+
+    A case is ruled out when the gate keeps it for no reason of its own (`CaseGate.keeps`),
+    no item's case name may match and no watch's words can be in its entries' texts: those
+    texts are made of the items' descriptions (entities decoded, markup and links replaced by
+    spaces, spaces collapsed, short descriptions joined by " AND "), so a word some text holds
+    has each of its space-separated parts (but a bare "AND") in some description, decoded. A
+    description with control characters or outside ASCII is never ruled out (its decoding
+    may drop or fold characters). The cases built are those `parse_feed` builds, in order.
+    """
+    items = list(_items(_channel(content, source_id=source_id, url=url)))
+    cases: dict[_CaseKey, _Candidate] = {}
+    item_cases: list[_Candidate | None] = []
+    for title, link, description, _, _ in items:
+        found = _item_case(title, link, description, court)
+        if found is None:
+            item_cases.append(None)
+            continue
+        _, docket_number, case_name, item_court, case_id, _ = found
+        if not case_id and "</" in description:
+            doc = _document(description)
+            case_id = doc[4] if doc else ""
+        key = (item_court, docket_number, case_id)
+        candidate = cases.get(key)
+        if candidate is None:
+            candidate = cases[key] = _Candidate(item_court, docket_number)
+        candidate.names.add(case_name)
+        candidate.descriptions.append(description)
+        item_cases.append(candidate)
+    words = gate.text_words
+    for candidate in cases.values():
+        candidate.wanted = (
+            gate.keeps(candidate.court, candidate.docket_number)
+            or any(gate.name_may_match(name) for name in candidate.names if name)
+            or _texts_may_hold(candidate.descriptions, words))
+    builder = _FeedBuilder(default_court=court)
+    for item, candidate in zip(items, item_cases, strict=True):
+        if candidate is not None and candidate.wanted:
+            builder.add(*item)
+    return builder.cases(), len(cases)
+
+
+class _Candidate:
+    """A case of a gated parse, before it is built: what the gate is asked about."""
+
+    __slots__ = ("court", "descriptions", "docket_number", "names", "wanted")
+
+    def __init__(self, court: str, docket_number: str) -> None:
+        self.court = court
+        self.docket_number = docket_number
+        self.names: set[str] = set()
+        self.descriptions: list[str] = []
+        self.wanted = True
+
+
+def _texts_may_hold(descriptions: list[str],
+                    words: tuple[tuple[str, ...], tuple[str, ...]] | None) -> bool:
+    """Some entry text made of `descriptions` may hold one of `words` (see
+    `parse_feed_gated`): False only when none can."""
+    if words is None:
+        return True
+    exact, folded = words
+    if not exact and not folded:
+        return False
+    decoded = []
+    for description in descriptions:
+        if "&" in description:
+            description = html.unescape(description)
+        if not description.isascii() or _HAS_CONTROL.search(description):
+            return True
+        decoded.append(description)
+    text = "\n".join(decoded)
+    if any(all(part in text for part in _word_parts(word, "AND")) for word in exact):
+        return True
+    lowered = text.lower()
+    return any(all(part in lowered for part in _word_parts(word, "and")) for word in folded)
+
+
+@lru_cache(maxsize=256)
+def _word_parts(word: str, joiner: str) -> tuple[str, ...]:
+    """The space-separated parts of a word a text must hold, less the `joiner` of short
+    descriptions (" AND " may have made it)."""
+    return tuple(part for part in word.split() if part != joiner)
 
 
 def _channel(content: bytes, *, source_id: str, url: str) -> etree._Element:
@@ -659,6 +777,23 @@ def _entry(
     return entry
 
 
+def _item_case(title: str, link: str, description: str, default_court: str
+               ) -> tuple[str, str, str, str, str, str] | None:
+    """(raw docket number, docket number, case name, court, pacer_case_id of the link, the link
+    stripped) of an item; None when its title names no case. The case id of an item whose
+    link names none is its document link's (`_document`), found by the caller."""
+    case_type = ""
+    if "Type:" in description[:16]:
+        bk = _BANKRUPTCY_TYPE.match(description)
+        case_type = bk[1].lower() if bk else ""
+    raw, docket_number, case_name = _case_of_title(title, case_type)
+    if not raw:
+        return None
+    link = link.strip()
+    link_court, case_id = _case_of_link(link)
+    return raw, docket_number, case_name, link_court or default_court, case_id, link
+
+
 class _Case:
     """A case being assembled from the items that name it."""
 
@@ -716,16 +851,10 @@ class _FeedBuilder:
 
     def add(self, title: str, link: str, description: str, pub_date: str, guid: str) -> None:
         """Fold one item (its raw XML-decoded field texts) in."""
-        case_type = ""
-        if "Type:" in description[:16]:
-            bk = _BANKRUPTCY_TYPE.match(description)
-            case_type = bk[1].lower() if bk else ""
-        raw, docket_number, case_name = _case_of_title(title, case_type)
-        if not raw:
+        found = _item_case(title, link, description, self.default_court)
+        if found is None:
             return  # an item that names no case cannot be placed
-        link = link.strip()
-        link_court, case_id = _case_of_link(link)
-        court = link_court or self.default_court
+        raw, docket_number, case_name, court, case_id, link = found
         doc = _document(description) if "</" in description else None
         # Defendants of one criminal case share its docket number but each has its own
         # pacer_case_id (and their own copy of a joint order): one observation per case id.
