@@ -296,9 +296,9 @@ def _texts_may_hold(descriptions: list[str],
     `parse_feed_gated`): False only when none can."""
     if words is None:
         return True
-    exact, folded = words
-    if not exact and not folded:
-        return False
+    test = _word_test(words)
+    if test.always or not (test.exact or test.folded):
+        return test.always
     decoded = []
     for description in descriptions:
         if "&" in description:
@@ -307,13 +307,44 @@ def _texts_may_hold(descriptions: list[str],
             return True
         decoded.append(description)
     text = "\n".join(decoded)
-    if any(all(part in text for part in _word_parts(word, "AND")) for word in exact):
+    if test.exact_any is not None and test.exact_any.search(text) and any(
+            all(part in text for part in parts) for parts in test.exact):
         return True
-    lowered = text.lower()
-    return any(all(part in lowered for part in _word_parts(word, "and")) for word in folded)
+    if test.folded_any is not None and test.folded_any.search(text):
+        lowered = text.lower()
+        return any(all(part in lowered for part in parts) for parts in test.folded)
+    return False
 
 
-@lru_cache(maxsize=256)
+@dataclass(frozen=True)
+class _WordTest:
+    """The words of a gate as the parts a text must hold (`_word_parts`), with one regex per
+    kind finding the longest part of some word (most texts hold none: one scan in C)."""
+
+    exact: tuple[tuple[str, ...], ...]
+    folded: tuple[tuple[str, ...], ...]
+    exact_any: re.Pattern[str] | None
+    folded_any: re.Pattern[str] | None
+    #: a word with no part left ("AND"): every text may hold it
+    always: bool
+
+
+@lru_cache(maxsize=16)
+def _word_test(words: tuple[tuple[str, ...], tuple[str, ...]]) -> _WordTest:
+    exact = tuple(_word_parts(word, "AND") for word in words[0])
+    folded = tuple(_word_parts(word, "and") for word in words[1])
+
+    def any_of(parts: tuple[tuple[str, ...], ...], flags: int) -> re.Pattern[str] | None:
+        longest = sorted({max(p, key=len) for p in parts if p}, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, longest)), flags) if longest else None
+
+    # folded words are ASCII lower-cased, compared with ASCII texts: an ASCII-only
+    # case-insensitive regex finds what `in text.lower()` finds
+    return _WordTest(exact=exact, folded=folded, exact_any=any_of(exact, 0),
+                     folded_any=any_of(folded, re.IGNORECASE | re.ASCII),
+                     always=any(not p for p in (*exact, *folded)))
+
+
 def _word_parts(word: str, joiner: str) -> tuple[str, ...]:
     """The space-separated parts of a word a text must hold, less the `joiner` of short
     descriptions (" AND " may have made it)."""
