@@ -56,3 +56,11 @@ def test_new_rows_are_inserted_changed_ones_updated_and_the_rest_untouched(
     assert not stored["txsd"].failing and stored["txsd"].consecutive_failures == 0
     assert stored["txsd"].last_error == "HTTP 500"
     assert stored[""].kind == "pacer_rss" and stored[""].last_poll == NOW
+
+
+def test_a_state_row_has_every_column_of_the_model() -> None:
+    # a column added to SourceState and not to StateRow would never be read nor written
+    from dataclasses import fields
+
+    columns = {c.name for c in SourceState.__table__.columns}  # type: ignore[attr-defined]
+    assert {f.name for f in fields(StateRow)} == columns
