@@ -4,6 +4,7 @@ the ORM reads back exactly what was written."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,7 +61,5 @@ def test_new_rows_are_inserted_changed_ones_updated_and_the_rest_untouched(
 
 def test_a_state_row_has_every_column_of_the_model() -> None:
     # a column added to SourceState and not to StateRow would never be read nor written
-    from dataclasses import fields
-
     columns = {c.name for c in SourceState.__table__.columns}  # type: ignore[attr-defined]
     assert {f.name for f in fields(StateRow)} == columns
