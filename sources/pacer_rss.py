@@ -237,8 +237,8 @@ def parse_feed_gated(
     """`parse_feed`, building only the cases `gate` does not rule out (the others cost their
     title, link and a look at their texts), and how many cases the whole feed has.
 
-    A case is ruled out when the gate keeps it for no reason of its own (`CaseGate.keeps`),
-    no item's case name may match and no watch's words can be in its entries' texts: those
+    A case is ruled out when the gate does not keep it outright (`CaseGate.keeps`), no
+    item's case name may match and no watch's words can be in its entries' texts: those
     texts are made of the items' descriptions (entities decoded, markup and links replaced by
     spaces, spaces collapsed, short descriptions joined by " AND "), so a word some text holds
     has each of its space-separated parts (but a bare "AND") in some description, decoded. A
@@ -331,6 +331,7 @@ class _WordTest:
 
 @lru_cache(maxsize=16)
 def _word_test(words: tuple[tuple[str, ...], tuple[str, ...]]) -> _WordTest:
+    """The `_WordTest` of a gate's `(exact, folded)` words (a few gates a process: cached)."""
     exact = tuple(_word_parts(word, "AND") for word in words[0])
     folded = tuple(_word_parts(word, "and") for word in words[1])
 
