@@ -12,10 +12,10 @@ costs only its title, link and a look at its texts. What it keeps: every observa
 not a case's, a case without a docket number, a case already stored for the target's court (the
 docket keys stored for that court go with the response, `Screen`), a case some watch has a
 reason to track (the same `Matcher` as the store's), and every case of a court whose keys were
-not sent. What it drops the store would have
-dropped: an untracked case no watch matches. A case another process stores while the round runs
-is not in the keys the round sent: the caller forgets the content hash of such a court's target
-(`courts_gained`), so its next fetch is parsed and stored in full.
+not sent. What it drops the store would have dropped: an untracked case no watch matches. A
+case another process stores while the round runs is not in the keys the round sent: the caller
+forgets the content hash of such a court's target (`courts_gained`), so its next fetch is
+parsed and stored in full.
 
 The processes start with a big round and stop when no round uses them (`lease`): a daemon
 between rounds holds none. A process with no other thread running forks them (`poll --once`:
