@@ -475,8 +475,6 @@ class CaseGate(Protocol):
         """Some watch may match this case name."""
 
 
-
-
 class Source(ABC):
     """A kind of data source. Subclass once per kind, in a module named after `kind`.
 
