@@ -59,7 +59,11 @@ def test_new_rows_are_inserted_changed_ones_updated_and_the_rest_untouched(
     assert stored[""].kind == "pacer_rss" and stored[""].last_poll == NOW
 
 
-def test_a_state_row_has_every_column_of_the_model() -> None:
-    # a column added to SourceState and not to StateRow would never be read nor written
+def test_a_state_row_has_every_column_of_the_model_with_its_default() -> None:
+    # a column added to SourceState and not to StateRow would never be read nor written, and a
+    # default changed on one side only would make the round's new rows differ from the model's
     columns = {c.name for c in SourceState.__table__.columns}  # type: ignore[attr-defined]
     assert {f.name for f in fields(StateRow)} == columns
+    defaults = {f.name: f.default for f in fields(StateRow) if f.name not in ("source_id",
+                                                                              "target")}
+    assert defaults == {name: SourceState.model_fields[name].default for name in defaults}
