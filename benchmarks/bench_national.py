@@ -11,10 +11,13 @@ the sides interleaved in every repetition (the machine is shared; ratios, median
 1. floor: the 200 feeds fetched with one httpx client and parsed with lxml (`findtext` of each
    item's fields), one after the other;
    and the same feeds fetched alone (the least an unchanged cycle must do: the server sends
-   no validators, so every feed is downloaded again);
+   no validators, as PACER's CGI does not, so every feed is downloaded again); and each feed
+   asked again with its ETag from the server's `/v/` paths (304s: the least an unchanged cycle
+   must do against a server with validators);
 2. first cycle: `poll --once --no-dispatch` of one pacer_rss source of the 200 courts into an
    empty database; then the unchanged cycle (same feeds again) on the same database, counting
-   its write transactions and the rows it added;
+   its write transactions and the rows it added; then the same two cycles against the `/v/`
+   paths (the unchanged one is answered with 304s);
 3. the same first cycle into copies of the 35k and the 1M databases (feeds already rendered);
 4. a new entry (`Store.apply` of one entry) on the case of 5,000 entries and on one of 10;
 5. `events --since 24h --json` and `cases --json --limit 100` (and the full `cases --json`) at
@@ -134,9 +137,12 @@ def write_config(path: Path, *, db: Path, feeds_dir: Path, sources: list[dict[st
     return path
 
 
-def one_source(feeds: Sequence[Feed], server: ServerProcess) -> list[dict[str, Any]]:
+def one_source(feeds: Sequence[Feed], server: ServerProcess, *,
+               validators: bool = False) -> list[dict[str, Any]]:
+    """One pacer_rss source of every feed (`validators`: from the paths with ETags)."""
     return [{"id": "pacer-rss", "kind": "pacer_rss", "courts": [f.court for f in feeds],
-             "feed_urls": {f.court: server.url(f.court) for f in feeds}, "interval": "15m"}]
+             "feed_urls": {f.court: server.url(f.court, validators=validators) for f in feeds},
+             "interval": "15m"}]
 
 
 def many_sources(feeds: Sequence[Feed], server: ServerProcess) -> list[dict[str, Any]]:
@@ -197,6 +203,17 @@ def fetch_only(client: httpx.Client, urls: Sequence[str]) -> int:
     return sum(len(client.get(url).content) for url in urls)
 
 
+def etags_of(client: httpx.Client, urls: Sequence[str]) -> dict[str, str]:
+    """Each URL's ETag (of the server's `/v/` paths)."""
+    return {url: client.get(url).headers["ETag"] for url in urls}
+
+
+def not_modified_only(client: httpx.Client, etags: dict[str, str]) -> int:
+    """Ask for every feed again with its ETag, one after the other; the 304s answered."""
+    return sum(client.get(url, headers={"If-None-Match": etag}).status_code == 304
+               for url, etag in etags.items())
+
+
 def row_counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
@@ -235,8 +252,9 @@ def copy_db(src: Path, dest: Path) -> Path:
 
 
 def prepared(ws: Workspace, name: str, template: Path, feeds: Sequence[Feed],
-             server: ServerProcess) -> Path:
-    """A config on a copy of `template` whose feeds folder is current (nothing to re-render)."""
+             server: ServerProcess, *, validators: bool = False) -> Path:
+    """A config on a copy of `template` whose feeds folder is current (nothing to re-render);
+    `validators`: the feeds from the server's paths with ETags."""
     from monitor.app import App
     from monitor.config import load_config
     from monitor.feeds.incremental import mark_current
@@ -244,7 +262,7 @@ def prepared(ws: Workspace, name: str, template: Path, feeds: Sequence[Feed],
     folder = ws.fresh(name)
     db = copy_db(template, folder / "monitor.db")
     config_path = write_config(folder / "config.toml", db=db, feeds_dir=folder / "feeds",
-                               sources=one_source(feeds, server))
+                               sources=one_source(feeds, server, validators=validators))
     app = App(config=load_config(str(config_path)), clock=now_utc)
     try:
         mark_current(app.engine, app.config.feeds, app.config.feeds_dir)
@@ -266,14 +284,18 @@ def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, emp
                 small: Path, large: Path, reps: int, commits: Commits) -> dict[str, Any]:
     urls = [server.url(f.court) for f in feeds]
     floor, fetched, first, unchanged, at_small, at_large = [], [], [], [], [], []
+    asked_304, unchanged_304, first_304 = [], [], []
+    not_modified = 0
     writes: list[int] = []
     added: list[dict[str, int]] = []
     tracked = 0
     with httpx.Client() as client:
         floor_cycle(client, urls[:3])  # warm the connection and lxml
+        etags = etags_of(client, [server.url(f.court, validators=True) for f in feeds])
         for rep in range(reps):
             floor.append(timed(lambda: floor_cycle(client, urls)))
             fetched.append(timed(lambda: fetch_only(client, urls)))
+            asked_304.append(timed(lambda: not_modified_only(client, etags)))
             config = prepared(ws, "first", empty, feeds, server)
             first.append(timed(lambda config=config: cli(
                 "--config", str(config), "poll", "--once", "--no-dispatch")))
@@ -285,6 +307,16 @@ def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, emp
             after = row_counts(db)
             added.append({t: after[t] - before[t] for t in after})
             tracked = after["case"]
+            # The same two cycles against a server with validators: the unchanged one is 304s.
+            config = prepared(ws, "etags", empty, feeds, server, validators=True)
+            first_304.append(timed(lambda config=config: cli(
+                "--config", str(config), "poll", "--once", "--no-dispatch")))
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                unchanged_304.append(timed(lambda config=config: print(cli(
+                    "--config", str(config), "poll", "--once", "--no-dispatch"))))
+            found = re.search(r"(\d+) not modified", out.getvalue())
+            not_modified = int(found[1]) if found else 0
             order = [("small", small, at_small), ("large", large, at_large)]
             for _, template, out in (order if rep % 2 == 0 else order[::-1]):
                 config = prepared(ws, "scaled", template, feeds, server)
@@ -300,6 +332,10 @@ def part_cycles(ws: Workspace, feeds: Sequence[Feed], server: ServerProcess, emp
         "unchanged_over_fetch_only": ratio(median(unchanged), median(fetched)),
         "unchanged_write_transactions": max(writes),
         "unchanged_rows_added": {t: max(a[t] for a in added) for t in added[0]},
+        "not_modified_only_s": median(asked_304),
+        "first_etags_s": median(first_304), "unchanged_etags_s": median(unchanged_304),
+        "unchanged_etags_over_first": ratio(median(unchanged_304), median(first_304)),
+        "unchanged_etags_not_modified": not_modified,
         "poll_35k_s": median(at_small), "poll_1m_s": median(at_large),
         "poll_1m_over_35k": ratio(median(at_large), median(at_small)),
         "first_s_all": first, "floor_s_all": floor,
@@ -481,6 +517,10 @@ def rows_of(r: dict[str, Any]) -> Iterator[tuple[str, str, str, bool | None]]:
         yield ("fetch only: the feeds' bytes, one after the other (s)",
                f(r["fetch_only_s"]), "", None)
         yield ("unchanged cycle / fetch only", f(r["unchanged_over_fetch_only"]), "", None)
+        yield ("304s only: each feed asked with its ETag (s)",
+               f(r["not_modified_only_s"]), "", None)
+        yield (f"with ETags: unchanged / first ({r['unchanged_etags_not_modified']} 304s)",
+               f(r["unchanged_etags_over_first"]), "", None)
         rows_added = sum(v for k, v in r["unchanged_rows_added"].items() if k != "sourcestate")
         yield ("unchanged cycle: write transactions / rows added",
                f"{r['unchanged_write_transactions']} / {rows_added}", "1 / 0",

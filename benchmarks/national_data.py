@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import subprocess
@@ -61,6 +62,8 @@ BANKRUPTCY = [d[:-1] + "b" for d in DISTRICTS if d.endswith("d")]
 _DOCKET = re.compile(rb"(\d{2}-[a-z]{1,4}-)(\d{5})")
 _HOST = re.compile(rb"ecf\.[a-z0-9]+\.uscourts\.gov")
 _ITEM = re.compile(rb"<item>.*?</item>", re.S)
+#: what `/v/` paths send as every feed's Last-Modified
+LAST_MODIFIED = "Mon, 07 Dec 2026 00:00:00 GMT"
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,10 @@ def churned(body: bytes, court: str, minute: int) -> bytes:
 
 
 class FeedServer:
-    """The derived feeds on 127.0.0.1, one path per court (`/<court>/rss`)."""
+    """The derived feeds on 127.0.0.1, one path per court: `/<court>/rss` as PACER's CGI
+    serves them (no validators: every fetch downloads the feed), `/v/<court>/rss` the same
+    feed with an ETag and a Last-Modified, answering a conditional GET for the same bytes with
+    304 (what a server with validators allows an unchanged cycle)."""
 
     def __init__(self, feeds: Sequence[Feed], *, churn_every: int = 0) -> None:
         self.bodies = {f"/{f.court}/rss": (f.court, f.body) for f in feeds}
@@ -141,6 +147,9 @@ class FeedServer:
                 path = self.path.split("?")[0]
                 with lock:
                     server.requests += 1
+                validators = path.startswith("/v/")
+                if validators:
+                    path = path[len("/v"):]
                 found = server.bodies.get(path)
                 if found is None:
                     self.send_response(404)
@@ -150,7 +159,17 @@ class FeedServer:
                 court, body = found
                 if path in server.churn:
                     body = churned(body, court, int((time.monotonic() - server.started) // 60))
+                if validators:
+                    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+                    if self.headers.get("If-None-Match") == etag:
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                        return
                 self.send_response(200)
+                if validators:
+                    self.send_header("ETag", etag)
+                    self.send_header("Last-Modified", LAST_MODIFIED)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -317,8 +336,8 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.port = 0
 
-    def url(self, court: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{court}/rss"
+    def url(self, court: str, *, validators: bool = False) -> str:
+        return f"http://127.0.0.1:{self.port}{'/v' if validators else ''}/{court}/rss"
 
     def __enter__(self) -> ServerProcess:
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

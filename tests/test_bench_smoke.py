@@ -31,5 +31,7 @@ def test_bench_national_runs_at_toy_size(tmp_path: Path) -> None:
     # the unchanged cycle adds nothing and writes one bookkeeping transaction
     assert figures["unchanged_rows_added"]["event"] == 0
     assert figures["unchanged_write_transactions"] == 1
+    # against a server with validators every feed of the unchanged cycle is a 304
+    assert figures["unchanged_etags_not_modified"] == figures["feeds"]
     assert figures["daemon_runs_done"] >= figures["daemon_sources"]
     assert figures["db_1m"]["entries"] > figures["db_35k"]["entries"]
