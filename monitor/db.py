@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from pydantic.fields import FieldInfo
 from sqlalchemy import (
@@ -33,14 +33,24 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import (
+    Mapped,
+    QueryableAttribute,
+    configure_mappers,
+    make_transient_to_detached,
+)
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Boolean
 from sqlmodel import Session, SQLModel
 
 from monitor.errors import StoreError
 
-__all__ = ["created_in", "held_rows", "insert_rows", "make_engine", "read_session",
-           "stored_row", "update_columns", "write_session", "sqlite_path"]
+__all__ = ["StartsWith", "created_in", "held_rows", "insert_rows", "make_engine",
+           "read_session", "stored_row", "update_columns", "write_session", "sqlite_path"]
 
 #: `Session.info` key: {table name: primary keys of the rows `stored_row` wrote}
 _CREATED = "db.created"
@@ -55,6 +65,37 @@ _CONNECTION = "db.connection"
 _SQLITE_MAX_PARAMS = 999
 
 _Row = TypeVar("_Row", bound=SQLModel)
+
+
+class StartsWith(ColumnElement[bool]):
+    """`column` starts with `prefix`, case-sensitive, every character of it taken literally, in
+    a form the column's index serves: `GLOB 'prefix*'` on SQLite (whose LIKE ignores case, so
+    it can use no ordinary index and reads the whole table), `LIKE 'prefix%'` elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition: no "= 1" after it
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("prefix", InternalTraversal.dp_string)]
+
+    def __init__(self, column: ColumnElement[str] | Mapped[str], prefix: str) -> None:
+        self.column: ColumnElement[str] = (
+            column.expression if isinstance(column, QueryableAttribute)
+            else cast(ColumnElement[str], column))
+        self.prefix = prefix
+
+
+@compiles(StartsWith, "sqlite")
+def _starts_with_sqlite(element: StartsWith, compiler: SQLCompiler, **kw: Any) -> str:
+    # GLOB's wildcards are * ? [ ; each is itself inside brackets
+    pattern = "".join(f"[{c}]" if c in "*?[" else c for c in element.prefix) + "*"
+    return compiler.process(element.column.op("GLOB", is_comparison=True)(pattern), **kw)
+
+
+@compiles(StartsWith)
+def _starts_with(element: StartsWith, compiler: SQLCompiler, **kw: Any) -> str:
+    pattern = "".join(f"\\{c}" if c in "\\%_" else c for c in element.prefix) + "%"
+    return compiler.process(element.column.like(pattern, escape="\\"), **kw)
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, or_
 from sqlmodel import Session, col, select
 
 from monitor.alerts.outbox import due_since
 from monitor.alerts.queue import outbox_summary
 from monitor.config import Config
-from monitor.db import read_session
+from monitor.db import StartsWith, read_session
 from monitor.models import Case, Deadline, Entry, Event, SourceState
 from monitor.push import push_status
 from monitor.quota import quota_for_source
@@ -22,7 +22,10 @@ from sources import source_class
 from sources.identity import docket_key
 
 __all__ = ["case_detail", "cases", "court_known", "events", "find_case", "first_event_since",
-           "status"]
+           "kind_filter", "status"]
+
+#: event ids read at a time when kind globs are matched in Python
+_ID_BATCH = 500
 
 
 def cases(engine: Engine, *, include_all: bool = False, limit: int | None = None,
@@ -90,25 +93,64 @@ def events(
     most `limit` of them (page on with `after` = the last id shown).
 
     `since` first finds the smallest id at or after that time through the index on `at`, then
-    reads by id from there (`WHERE at >= ? ORDER BY id` alone scans the whole table)."""
+    reads by id from there (`WHERE at >= ? ORDER BY id` alone scans the whole table). The kind
+    globs are asked of the index on `kind` first (`kind_filter`), then matched exactly."""
     with read_session(engine) as session:
-        query = select(Event).order_by(col(Event.id))
+        where: list[ColumnElement[bool]] = []
         if since is not None:
             first = first_event_since(session, since)
             if first is None:
                 return []
-            query = query.where(col(Event.id) >= first, Event.at >= since)
+            where += [col(Event.id) >= first, col(Event.at) >= since]
         if after is not None:
-            query = query.where(col(Event.id) > after)
-        if not kinds:
+            where.append(col(Event.id) > after)
+        narrowed = kind_filter(kinds or [])
+        if narrowed is not None:
+            where.append(narrowed)
+        query = select(Event).where(*where).order_by(col(Event.id))
+        if not kinds or _exactly_in_sql(kinds):
             return list(session.exec(query.limit(limit) if limit is not None else query).all())
-        rows = []
-        for event in session.exec(query.execution_options(yield_per=500)):
-            if any(fnmatch.fnmatchcase(event.kind, k) for k in kinds):
-                rows.append(event)
-                if limit is not None and len(rows) >= limit:
-                    break
+        # Globs the index only narrows: the ids first (the index sorts them, not whole rows),
+        # then the events a batch at a time, each glob matched exactly, until `limit`.
+        ids = session.exec(select(col(Event.id)).where(*where).order_by(col(Event.id))
+                           .execution_options(yield_per=_ID_BATCH))
+        rows: list[Event] = []
+        for batch in ids.partitions():
+            for event in session.exec(select(Event).where(col(Event.id).in_(batch))
+                                      .order_by(col(Event.id))):
+                if any(fnmatch.fnmatchcase(event.kind, k) for k in kinds):
+                    rows.append(event)
+                    if limit is not None and len(rows) >= limit:
+                        return rows
         return rows
+
+
+def kind_filter(kinds: Sequence[str]) -> ColumnElement[bool] | None:
+    """A condition on `Event.kind` that every kind matching one of the globs `kinds` (fnmatch's,
+    case-sensitive) meets, served by the kind index: a glob without wildcards is that kind, one
+    with them the kinds starting with what comes before its first wildcard (`agreement.*`: a
+    range of the index where reading every event took 21 s at 1M). None when nothing narrows
+    them (no glob, or one starting with a wildcard)."""
+    terms: list[ColumnElement[bool]] = []
+    for glob in kinds:
+        cut = min((glob.index(c) for c in "*?[" if c in glob), default=None)
+        if cut is None:
+            terms.append(col(Event.kind) == glob)
+        elif cut == 0:
+            return None
+        else:
+            terms.append(StartsWith(col(Event.kind), glob[:cut]))
+    return or_(*terms) if terms else None
+
+
+def _exactly_in_sql(kinds: Sequence[str]) -> bool:
+    """`kind_filter(kinds)` matches exactly what the globs match: each is a kind, or a plain
+    prefix and one final `*` (not a bare `*`: `kind_filter` then narrows nothing)."""
+    def plain(text: str) -> bool:
+        return not any(c in text for c in "*?[")
+
+    return all(plain(glob) or (len(glob) > 1 and glob[-1] == "*" and plain(glob[:-1]))
+               for glob in kinds)
 
 
 def first_event_since(session: Session, since: datetime) -> int | None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from monitor.db import (
+    StartsWith,
     created_in,
     held_rows,
     insert_rows,
@@ -163,3 +164,45 @@ def test_held_column_updates_are_written_at_the_end(db: Path,
         assert [c.last_activity is not None for c in stored] == [False, True, True, True, False]
         assert stored[1].last_activity is not None
         assert stored[1].last_activity.replace(tzinfo=UTC) == AT
+
+
+KINDS = ["item.added", "agreement.added", "item.removed", "ITEM.added", "items.added",
+         "item", "itemX.added", "entry.added"]
+
+
+def _events_of_kinds(path: Path) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    with write_session(engine) as session:
+        for n, kind in enumerate(KINDS):
+            stored_row(session, Event, {**_event(f"k{n}"), "kind": kind})
+
+
+def test_starts_with_is_a_case_sensitive_prefix_that_uses_the_kind_index(db: Path) -> None:
+    _events_of_kinds(db)
+    engine = make_engine(f"sqlite:///{db}")
+    query = select(Event.kind).where(StartsWith(col(Event.kind), "item."),
+                                     col(Event.private).is_(True)).order_by(col(Event.id))
+    with read_session(engine) as session:
+        assert list(session.exec(query).all()) == ["item.added", "item.removed"]
+        assert list(session.exec(select(Event.kind).where(
+            ~StartsWith(col(Event.kind), "item."), StartsWith(col(Event.kind), "a"))).all()) \
+            == ["agreement.added"]
+        sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with sqlite3.connect(db) as conn:
+        plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    # a LIKE (case-insensitive in SQLite) would be "SCAN event": every row read
+    assert "USING INDEX ix_event_kind" in plan, plan
+
+
+@pytest.mark.parametrize("prefix, matched", [
+    ("a_b", ["a_b.x"]), ("a%", ["a%.x"]), ("a*", ["a*.x"]), ("a?", ["a?.x"]), ("a[", ["a[.x"]),
+    ("a\\", ["a\\.x"]), ("", ["a_b.x", "aXb.x", "a%.x", "a*.x", "a?.x", "a[.x", "a\\.x"])])
+def test_starts_with_takes_every_character_of_the_prefix_literally(
+        db: Path, prefix: str, matched: list[str]) -> None:
+    engine = make_engine(f"sqlite:///{db}")
+    with write_session(engine) as session:
+        for n, kind in enumerate(["a_b.x", "aXb.x", "a%.x", "a*.x", "a?.x", "a[.x", "a\\.x"]):
+            stored_row(session, Event, {**_event(f"w{n}"), "kind": kind})
+    with read_session(engine) as session:
+        assert list(session.exec(select(Event.kind).where(
+            StartsWith(col(Event.kind), prefix)).order_by(col(Event.id))).all()) == matched

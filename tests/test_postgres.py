@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 import monitor.models  # noqa: F401
 from monitor.config import WatchConfig
-from monitor.db import make_engine, read_session, write_session
+from monitor.db import StartsWith, make_engine, read_session, write_session
 from monitor.events import emit
 from monitor.matching import Matcher
 from monitor.migrate import current_revision, head_revision, upgrade
-from monitor.models import Case
+from monitor.models import Case, Event
 from monitor.parse_pool import Screen
 from monitor.store import Store
 from sources.base import CaseObservation, EntryObservation
@@ -100,4 +100,25 @@ def test_store_on_postgresql_finds_a_case_stored_after_the_rounds_keys(pg_url: s
                     dedupe_key="pg-once") is not None
         assert emit(session, [], kind="case.updated", at=at, subject="s", summary="y",
                     dedupe_key="pg-once") is None
+    engine.dispose()
+
+
+def test_starts_with_is_a_case_sensitive_prefix_on_postgresql(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    at = datetime(2026, 3, 2, 15, tzinfo=UTC)
+    kinds = ["item.added", "ITEM.added", "items.added", "item.removed", "agreement.added",
+             "a_b", "aXb"]
+    with write_session(engine) as session:
+        for n, kind in enumerate(kinds):
+            emit(session, [], kind=kind, at=at, subject="pg-prefix", summary="s",
+                 dedupe_key=f"pg-prefix-{n}")
+    with read_session(engine) as session:
+        found = session.exec(select(Event.kind).where(
+            StartsWith(col(Event.kind), "item."), Event.subject == "pg-prefix")
+            .order_by(col(Event.id))).all()
+        literal = session.exec(select(Event.kind).where(
+            StartsWith(col(Event.kind), "a_"), Event.subject == "pg-prefix")).all()
+    assert list(found) == ["item.added", "item.removed"]
+    assert list(literal) == ["a_b"]  # LIKE's wildcards in the prefix are taken literally
     engine.dispose()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import threading
 import time
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from monitor import queries
 from monitor.config import FeedsConfig, WatchConfig
@@ -228,6 +229,35 @@ def test_events_since_and_pages(engine: Engine) -> None:
     rest = queries.events(engine, after=page[-1].id, limit=10)
     assert [e.id for e in page + rest] == [e.id for e in queries.events(engine)]
     assert [e.summary for e in queries.events(engine, kinds=["entry.*"], limit=2)] == ["1", "3"]
+
+
+EVENT_KINDS = ["entry.added", "case.discovered", "agreement.added", "agreement.removed",
+               "deadline.due_soon", "deadline.dueXsoon", "ENTRY.added", "entry.updated",
+               "source.failed", "item.added", "entry", "entryadded"]
+KIND_GLOBS = [["entry.added"], ["entry.*"], ["agreement.*"], ["*added"], ["entry.*ed"],
+              ["deadline.due_*"], ["deadline.due?soon"], ["[ae]*"], ["entry*"], ["*"],
+              ["agreement.*", "case.discovered"], ["nothing.*"], ["entry.added", "*ed"],
+              ["e?try.*"], ["deadline.due_soon"]]
+
+
+@pytest.mark.parametrize("globs", KIND_GLOBS, ids=lambda g: "+".join(g))
+def test_events_by_kind_globs_are_what_fnmatch_keeps(engine: Engine, globs: list[str]) -> None:
+    with write_session(engine) as session:
+        for i in range(60):
+            emit(session, [], kind=EVENT_KINDS[(i * 7) % len(EVENT_KINDS)],
+                 at=NOW - timedelta(hours=i % 13), subject="s", summary=str(i),
+                 dedupe_key=f"g{i}")
+    with read_session(engine) as session:
+        every = list(session.exec(select(Event).order_by(col(Event.id))))
+    since = NOW - timedelta(hours=6)
+    for limit, after, at_least in ((None, None, None), (3, None, None), (4, 20, None),
+                                   (None, None, since), (2, 10, since)):
+        expected = [e.id for e in every
+                    if any(fnmatch.fnmatchcase(e.kind, g) for g in globs)
+                    and (after is None or (e.id or 0) > after)
+                    and (at_least is None or e.at.replace(tzinfo=UTC) >= at_least)][:limit]
+        got = queries.events(engine, kinds=globs, limit=limit, after=after, since=at_least)
+        assert [e.id for e in got] == expected, (limit, after, at_least)
 
 
 def test_cases_pages(engine: Engine) -> None:

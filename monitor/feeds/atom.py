@@ -26,7 +26,7 @@ from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.outbox import load_context
 from monitor.alerts.render import as_utc, docket_url, render_message
 from monitor.config import FeedsConfig
-from monitor.db import read_session
+from monitor.db import StartsWith, read_session
 from monitor.errors import MonitorError
 from monitor.feeds.files import FeedWriter, safe_name
 from monitor.feeds.tags import (
@@ -190,7 +190,7 @@ def _members(case_ids: Iterable[int] | Select[Any] | ColumnElement[bool] | None,
     if matters := list(matter_ids or []):
         terms.append(col(Event.matter_id).in_(matters))
     if lists := list(list_ids or []):
-        terms.append(col(Event.kind).like("item.%") & col(Event.source_id).in_(lists))
+        terms.append(StartsWith(col(Event.kind), "item.") & col(Event.source_id).in_(lists))
     if not terms:
         return None
     return or_(*terms)
@@ -369,7 +369,7 @@ def _list_feeds(session: Session, title: str, cap: int,
         if only is not None and state.source_id not in only:
             continue
         events = list(session.exec(
-            select(Event).where(col(Event.kind).like("item.%"),
+            select(Event).where(StartsWith(col(Event.kind), "item."),
                                 Event.source_id == state.source_id,
                                 col(Event.private).is_(False))
             .order_by(col(Event.id).desc()).limit(cap)).all())
@@ -381,7 +381,7 @@ def _list_feeds(session: Session, title: str, cap: int,
 def _agreement_feeds(session: Session, title: str, cap: int,
                      emit: Callable[[FeedSpec, list[Event]], None]) -> None:
     agreements = list(session.exec(
-        select(Event).where(col(Event.kind).like("agreement.%"),
+        select(Event).where(StartsWith(col(Event.kind), "agreement."),
                             col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
         .order_by(col(Event.id).desc())).all())
     if agreements:

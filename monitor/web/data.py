@@ -19,7 +19,7 @@ from monitor import queries, views
 from monitor.agreement_store import agreement_row_json
 from monitor.agreements import QUIET_EVENT_KINDS
 from monitor.alerts.render import docket_url
-from monitor.db import read_session
+from monitor.db import StartsWith, read_session
 from monitor.feeds.files import safe_name
 from monitor.matters import clock_key
 from monitor.models import Agreement, Case, Deadline, Entry, Event, Matter
@@ -379,7 +379,8 @@ def agreement_changes(engine: Engine, *, days: int = 12) -> list[dict[str, Any]]
     `{day, counts: {kind: n}, events: [event rows]}`."""
     with read_session(engine) as session:
         events = session.exec(select(Event).where(
-            col(Event.kind).like("agreement.%"), col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
+            StartsWith(col(Event.kind), "agreement."),
+            col(Event.kind).not_in(list(QUIET_EVENT_KINDS)))
             .order_by(col(Event.id).desc()).limit(2000)).all()
     groups: dict[str, dict[str, Any]] = {}
     for event in events:
