@@ -63,6 +63,10 @@ def test_poll_and_listings_on_postgresql(pg_url: str, tmp_path: Path,
         kinds = [e["kind"] for e in run_json([*argv, "events"], clock, capsys)]
         assert kinds.count("entry.added") == 2 and kinds.count("case.discovered") == 1
         assert "deadline.set" in kinds
+        entries = run_json([*argv, "events", "--kind", "entry.*", "--kind", "deadline.se?"],
+                           clock, capsys)
+        assert sorted({e["kind"] for e in entries}) == ["deadline.set", "entry.added"]
+        assert len(entries) == kinds.count("entry.added") + kinds.count("deadline.set")
         cases = run_json([*argv, "cases"], clock, capsys)
         assert [(c["docket_number"], c["entry_count"]) for c in cases] == [("1:26-cv-00412", 2)]
         capsys.readouterr()
