@@ -598,7 +598,8 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--toy", action="store_true", help="tiny sizes (a smoke run)")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--daemon-seconds", type=float, default=600.0)
+    ap.add_argument("--daemon-seconds", type=float, default=None,
+                    help="how long the daemon runs (600 s; 20 s with --toy; 0: not at all)")
     ap.add_argument("--no-parse", action="store_true")
     ap.add_argument("--no-courtlistener", action="store_true")
     ap.add_argument("--corpus", type=Path,
@@ -607,6 +608,8 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=HERE / ".work")
     args = ap.parse_args()
     sizes = TOY if args.toy else Sizes()
+    daemon_seconds = args.daemon_seconds if args.daemon_seconds is not None \
+        else 20.0 if args.toy else 600.0
     if not (args.corpus / "pacer_rss").is_dir():
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 2
@@ -641,9 +644,9 @@ def main() -> int:
             results.update(part_new_entry(ws, large, feeds, server, sizes.new_entry_reps,
                                           sizes))
             results.update(part_queries(ws, small, large, feeds, server, args.reps))
-        if args.daemon_seconds > 0:
+        if daemon_seconds > 0:
             daemon_feeds = derive_feeds(args.corpus, sizes.daemon_sources)
-            results.update(part_daemon(ws, large, daemon_feeds, args.daemon_seconds,
+            results.update(part_daemon(ws, large, daemon_feeds, daemon_seconds,
                                        args.corpus))
     if not args.no_parse:
         results.update(part_parse())
