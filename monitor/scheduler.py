@@ -36,6 +36,8 @@ DISPATCH_TICK = timedelta(seconds=1)
 FEEDS_EVERY = timedelta(minutes=1)
 FEEDS_TICK = timedelta(seconds=1)
 REMINDERS_EVERY = timedelta(minutes=15)
+#: instances of a ticking job at once: the round that runs, and a tick that sees it and returns
+TICK_INSTANCES = 2
 #: job threads at most (see `scheduler_workers`)
 MAX_WORKERS = 8
 
@@ -61,7 +63,9 @@ class _Wakeable:
     """A job that runs every `every`, and right away when a poll asks for it (`wake`): the
     dispatch of new deliveries, the render of changed feeds. The job ticks often and runs only
     when one is due; a poll never calls into the scheduler (its locks are held while it shuts
-    down)."""
+    down). A tick while a round still runs returns at once (the job is scheduled with room for
+    that tick, `TICK_INSTANCES`, so a round longer than a tick is not logged as a skipped run
+    every second); a wake meanwhile is kept for the next tick."""
 
     def __init__(self, run: Callable[[], Any], every: timedelta,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -69,15 +73,21 @@ class _Wakeable:
         self._wanted = threading.Event()
         self._wanted.set()
         self._last = monotonic()
+        self._running = threading.Lock()
 
     def tick(self) -> None:
-        """Run when woken or when a round is due."""
-        if not self._wanted.is_set() and \
-                self._monotonic() - self._last < self._every.total_seconds():
+        """Run when woken or when a round is due, unless a round still runs."""
+        if not self._running.acquire(blocking=False):
             return
-        self._wanted.clear()
-        self._last = self._monotonic()
-        self._run()
+        try:
+            if not self._wanted.is_set() and \
+                    self._monotonic() - self._last < self._every.total_seconds():
+                return
+            self._wanted.clear()
+            self._last = self._monotonic()
+            self._run()
+        finally:
+            self._running.release()
 
     def wake(self) -> None:
         """Ask for a round at the next tick."""
@@ -143,10 +153,12 @@ def build_scheduler(app: App, *, on_poll: Callable[[str], None] | None = None,
     ]
     if coordinator is not None:
         housekeeping_jobs.append(("heartbeat", BEAT_EVERY, coordinator.beat))
+    ticking = {outbox.tick, feeds.tick}
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
             guarded(name, fn), "interval", id=f"housekeeping:{name}", name=name,
             seconds=max(1, int(every.total_seconds())), next_run_time=now,
             misfire_grace_time=max(1, int(every.total_seconds())),
+            max_instances=TICK_INSTANCES if fn in ticking else 1,
         )
     return scheduler
