@@ -38,6 +38,8 @@ FEEDS_TICK = timedelta(seconds=1)
 REMINDERS_EVERY = timedelta(minutes=15)
 #: instances of a ticking job at once: the round that runs, and a tick that sees it and returns
 TICK_INSTANCES = 2
+#: the executor of the housekeeping jobs (dispatch, feeds, reminders, heartbeat)
+HOUSEKEEPING = "housekeeping"
 #: job threads at most (see `scheduler_workers`)
 MAX_WORKERS = 8
 
@@ -95,8 +97,8 @@ class _Wakeable:
 
 
 def scheduler_workers(count: int) -> int:
-    """Threads running jobs: enough that a slow feed never holds the others back, few enough
-    that SQLite's single writer and the HTTP pool are not swamped (4 to 8)."""
+    """Threads running the sources' jobs: enough that a slow feed never holds the others back,
+    few enough that SQLite's single writer and the HTTP pool are not swamped (4 to 8)."""
     return max(4, min(MAX_WORKERS, count))
 
 
@@ -108,9 +110,9 @@ def build_scheduler(app: App, *, on_poll: Callable[[str], None] | None = None,
     With a `coordinator` (several daemons on one database) a source job polls only while this
     daemon holds the source's lease, and a heartbeat job keeps the daemon counted.
     """
-    job_count = len(app.runner.sources) + 3 + len(extra_jobs or [])
     scheduler = BlockingScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(job_count))},
+        executors={"default": ThreadPoolExecutor(max_workers=scheduler_workers(
+            len(app.runner.sources)))},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=UTC,
     )
@@ -154,11 +156,15 @@ def build_scheduler(app: App, *, on_poll: Callable[[str], None] | None = None,
     if coordinator is not None:
         housekeeping_jobs.append(("heartbeat", BEAT_EVERY, coordinator.beat))
     ticking = {outbox.tick, feeds.tick}
+    # Threads of their own: a tick never waits behind the polls for one (it would count as a
+    # running instance meanwhile, and the next tick be logged as skipped).
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=len(housekeeping_jobs) + len(ticking)
+                                              * (TICK_INSTANCES - 1)), HOUSEKEEPING)
     for name, every, fn in housekeeping_jobs:
         scheduler.add_job(
             guarded(name, fn), "interval", id=f"housekeeping:{name}", name=name,
             seconds=max(1, int(every.total_seconds())), next_run_time=now,
             misfire_grace_time=max(1, int(every.total_seconds())),
-            max_instances=TICK_INSTANCES if fn in ticking else 1,
+            max_instances=TICK_INSTANCES if fn in ticking else 1, executor=HOUSEKEEPING,
         )
     return scheduler

@@ -1,6 +1,7 @@
 """The daemon's ticking jobs (the outbox's dispatch, the feeds' render) with the real scheduler:
-a round longer than a tick is neither run twice at once nor logged as a skipped run every
-second (an operator's journal is for what needs them)."""
+a round longer than a tick, while polls take every thread the scheduler gives them, is neither
+run twice at once nor logged as a skipped run every second (an operator's journal is for what
+needs them)."""
 
 from __future__ import annotations
 
@@ -49,8 +50,14 @@ def test_a_slow_render_and_dispatch_are_not_overlapped_nor_logged_each_tick(
     monkeypatch.setattr(jobs, "dispatch_outbox", dispatch)
     with FeedServer() as server:
         server.set("/dcd/rss", rss("dcd", []))
-        app = App(config=load_config(write_config(tmp_path, server.base)),
+        # more sources than the scheduler has threads for polls, each poll slow: the polls
+        # keep every one of those threads busy the whole time
+        more = "".join(f'[[source]]\nid = "s{n}"\nkind = "pacer_rss"\ncourts = ["dcd"]\n'
+                       f'url_template = "{server.base}/{{court}}/rss"\n' for n in range(9))
+        app = App(config=load_config(write_config(tmp_path, server.base, extra=more)),
                   clock=lambda: datetime.now(UTC))
+        polls = _SlowRounds()
+        monkeypatch.setattr(app.runner, "poll", polls)
         scheduler = build_scheduler(app)
         runner = threading.Thread(target=scheduler.start, daemon=True)
         with caplog.at_level(logging.INFO, logger="apscheduler"):
@@ -59,8 +66,9 @@ def test_a_slow_render_and_dispatch_are_not_overlapped_nor_logged_each_tick(
             scheduler.shutdown(wait=True)
             runner.join(timeout=10)
         app.close()
-    # both ran at once at start (they are due then), each one round at a time
+    # both ran at once at start (they are due then), each one round at a time, beside the polls
     assert render.rounds == 1 and dispatch.rounds == 1
+    assert polls.most_at_once >= 4
     assert render.most_at_once == 1 and dispatch.most_at_once == 1
     skipped = [r.getMessage() for r in caplog.records
                if "maximum number of running instances" in r.getMessage()]
